@@ -1,0 +1,1 @@
+"""pricealert: Telegram alerts when Binance USDⓈ-M futures prices cross your levels."""

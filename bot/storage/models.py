@@ -1,0 +1,87 @@
+"""The tables. Every change here needs an Alembic revision (migrations/versions)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, DateTime, Enum, Index, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.alerts.rules import Direction
+from bot.storage.types import ExactDecimal
+
+
+class Base(DeclarativeBase):
+    # Named constraints, so that migrations can drop and alter them on every database.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class AlertState(str, enum.Enum):
+    ACTIVE = "active"
+    FIRED = "fired"
+    DELETED = "deleted"
+
+
+class OutboxState(str, enum.Enum):
+    PENDING = "pending"
+    SENT = "sent"
+    DROPPED = "dropped"  # Telegram refused it for good; `last_error` says why
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as short strings with a CHECK constraint: readable in SQL, the same on both databases.
+    return Enum(
+        cls, name=name, native_enum=False, create_constraint=True, length=8,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    symbol: Mapped[str] = mapped_column(String(40))
+    direction: Mapped[Direction] = mapped_column(_enum(Direction, "direction"))
+    level: Mapped[Decimal] = mapped_column(ExactDecimal())
+    note: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[AlertState] = mapped_column(_enum(AlertState, "alert_state"), default=AlertState.ACTIVE)
+    created_at: Mapped[datetime] = mapped_column(DateTime())  # naive UTC, on both databases
+    fired_at: Mapped[datetime | None] = mapped_column(DateTime())
+    fired_price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+
+    __table_args__ = (
+        # The tick's query: for each (symbol, direction), a range scan on level among active alerts.
+        Index("ix_alerts_firing", "state", "symbol", "direction", "level"),
+        # /alerts and /delete: one chat's alerts.
+        Index("ix_alerts_chat", "chat_id", "state", "id"),
+    )
+
+
+class OutboxMessage(Base):
+    """A message to send, written in the same transaction that fired its alert."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    alert_id: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    state: Mapped[OutboxState] = mapped_column(_enum(OutboxState, "outbox_state"), default=OutboxState.PENDING)
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime())
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_outbox_state", "state", "id"),)

@@ -1,0 +1,181 @@
+"""The queries the bot runs. One session per call, one commit at its end."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from sqlalchemy import String, column, func, insert, select, update, values
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.alerts.rules import Direction
+from bot.storage.models import Alert, AlertState, OutboxMessage, OutboxState
+from bot.storage.types import ExactDecimal, fits
+
+
+def utcnow() -> datetime:
+    """Naive UTC: SQLite keeps no time zone, so we store UTC everywhere and say so."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class FiredAlert:
+    id: int
+    chat_id: int
+    symbol: str
+    direction: Direction
+    level: Decimal
+    note: str
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class PendingMessage:
+    id: int
+    chat_id: int
+    text: str
+    attempts: int
+
+
+class AlertStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def create_alert(
+        self, chat_id: int, symbol: str, direction: Direction, level: Decimal, note: str
+    ) -> Alert:
+        alert = Alert(
+            chat_id=chat_id, symbol=symbol, direction=direction, level=level, note=note,
+            state=AlertState.ACTIVE, created_at=utcnow(),
+        )
+        async with self._sessions() as session:
+            session.add(alert)
+            await session.commit()
+        return alert
+
+    async def count_active(self, chat_id: int) -> int:
+        async with self._sessions() as session:
+            query = select(func.count()).select_from(Alert).where(
+                Alert.chat_id == chat_id, Alert.state == AlertState.ACTIVE
+            )
+            return (await session.execute(query)).scalar_one()
+
+    async def list_active(self, chat_id: int, limit: int = 100) -> Sequence[Alert]:
+        async with self._sessions() as session:
+            query = (
+                select(Alert)
+                .where(Alert.chat_id == chat_id, Alert.state == AlertState.ACTIVE)
+                .order_by(Alert.id)
+                .limit(limit)
+            )
+            return (await session.scalars(query)).all()
+
+    async def delete_alert(self, chat_id: int, alert_id: int) -> Alert | None:
+        """Deletes one of the chat's own active alerts; None when there is no such alert."""
+        async with self._sessions() as session:
+            query = (
+                update(Alert)
+                .where(Alert.id == alert_id, Alert.chat_id == chat_id, Alert.state == AlertState.ACTIVE)
+                .values(state=AlertState.DELETED)
+                .returning(Alert)
+            )
+            deleted = (await session.scalars(query)).one_or_none()
+            await session.commit()
+            return deleted
+
+    async def has_active_alerts(self) -> bool:
+        async with self._sessions() as session:
+            query = select(Alert.id).where(Alert.state == AlertState.ACTIVE).limit(1)
+            return (await session.execute(query)).first() is not None
+
+    async def fire_crossed(
+        self, prices: Mapping[str, Decimal], render: Callable[[FiredAlert], str]
+    ) -> list[FiredAlert]:
+        """Fires every active alert whose level the price reached, and records its message.
+
+        Both happen in one transaction: either the alert is fired and its message is pending,
+        or neither. The database picks the alerts with a range scan on ix_alerts_firing per
+        (symbol, direction), so the cost follows the symbols and the alerts that fire, not the
+        alerts stored.
+        """
+        rows = [(symbol, price) for symbol, price in prices.items() if fits(price)]
+        if not rows:
+            return []
+        now = utcnow()
+        fired: list[FiredAlert] = []
+        async with self._sessions() as session:
+            for direction in Direction:
+                table = values(
+                    column("symbol", String), column("price", ExactDecimal()), name="prices"
+                ).data(rows).cte("prices")
+                reached = (
+                    Alert.level <= table.c.price
+                    if direction is Direction.UP
+                    else Alert.level >= table.c.price
+                )
+                query = (
+                    update(Alert)
+                    .where(
+                        Alert.state == AlertState.ACTIVE,
+                        Alert.symbol == table.c.symbol,
+                        Alert.direction == direction,
+                        reached,
+                    )
+                    .values(state=AlertState.FIRED, fired_at=now, fired_price=table.c.price)
+                    .returning(
+                        Alert.id, Alert.chat_id, Alert.symbol, Alert.direction,
+                        Alert.level, Alert.note, Alert.fired_price,
+                    )
+                )
+                fired.extend(FiredAlert(*row) for row in await session.execute(query))
+            if fired:
+                fired.sort(key=lambda alert: alert.id)
+                await session.execute(
+                    insert(OutboxMessage),
+                    [
+                        {
+                            "chat_id": alert.chat_id, "alert_id": alert.id, "text": render(alert),
+                            "state": OutboxState.PENDING, "created_at": now, "attempts": 0,
+                        }
+                        for alert in fired
+                    ],
+                )
+            await session.commit()
+        return fired
+
+    async def pending_messages(self, limit: int = 100) -> list[PendingMessage]:
+        async with self._sessions() as session:
+            query = (
+                select(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.text, OutboxMessage.attempts)
+                .where(OutboxMessage.state == OutboxState.PENDING)
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+            )
+            return [PendingMessage(*row) for row in await session.execute(query)]
+
+    async def mark_sent(self, message_id: int, telegram_message_id: int) -> None:
+        async with self._sessions() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id)
+                .values(
+                    state=OutboxState.SENT, sent_at=utcnow(), telegram_message_id=telegram_message_id,
+                    attempts=OutboxMessage.attempts + 1,
+                )
+            )
+            await session.commit()
+
+    async def mark_failed(self, message_id: int, error: str, *, drop: bool) -> None:
+        """Counts a failed attempt; `drop` gives the message up for good."""
+        async with self._sessions() as session:
+            changes: dict[str, object] = {
+                "attempts": OutboxMessage.attempts + 1, "last_error": error[:200],
+            }
+            if drop:
+                changes["state"] = OutboxState.DROPPED
+            await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == message_id).values(**changes)
+            )
+            await session.commit()
