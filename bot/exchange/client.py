@@ -1,0 +1,221 @@
+"""One persistent connection to the Binance WebSocket API, shared by every request.
+
+Requests are matched to answers by `id`, so a /price command may run during a tick. A dead
+connection is rebuilt on the next request after a backoff, never in a tight loop: each
+handshake costs 5 weight. After a 429 or 418 nothing is sent until the exchange says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import random
+import time
+from typing import Any
+
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+
+from bot.exchange.protocol import (
+    Answer, MalformedFrame, ServerEvent, parse_frame, request_weight, retry_at_ms,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_CONNECTION_AGE = 23 * 3600  # the server ends a connection at 24 h; renew before
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 60.0
+
+
+class ExchangeError(Exception):
+    """The exchange could not answer this request; the next one may succeed."""
+
+
+class ExchangeUnavailable(ExchangeError):
+    """No connection, a lost one, or no answer in time."""
+
+
+class RateLimited(ExchangeError):
+    """429 or 418: we must not send before `until` (epoch seconds)."""
+
+    def __init__(self, message: str, until: float) -> None:
+        super().__init__(message)
+        self.until = until
+
+
+class RequestRefused(ExchangeError):
+    """An error answer (4xx/5xx) to one request."""
+
+    def __init__(self, status: int, code: int | None, message: str) -> None:
+        super().__init__(f"status {status}, code {code}: {message}")
+        self.status, self.code = status, code
+
+
+class BinanceClient:
+    def __init__(
+        self,
+        url: str,
+        *,
+        request_timeout: float = 10.0,
+        weight_warning_share: float = 0.5,
+        ping_interval: float = 30.0,
+    ) -> None:
+        self._url = url
+        self._request_timeout = request_timeout
+        self._weight_warning_share = weight_warning_share
+        self._ping_interval = ping_interval
+        self._connection: ClientConnection | None = None
+        self._connected_at = 0.0
+        self._reader: asyncio.Task[None] | None = None
+        self._pending: dict[str, asyncio.Future[Answer]] = {}
+        self._ids = itertools.count(1)
+        self._connect_lock = asyncio.Lock()
+        self._failures = 0
+        self._next_attempt_at = 0.0  # monotonic; backoff after a failed or lost connection
+        self.blocked_until = 0.0  # epoch seconds; after a 429 or 418
+        self.weight_used: int | None = None
+        self.weight_limit: int | None = None
+
+    async def request(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        """Sends one request and returns its `result`, or raises an ExchangeError."""
+        if time.time() < self.blocked_until:
+            raise RateLimited(f"rate limited, not sending until {self.blocked_until:.0f}", self.blocked_until)
+        connection = await self._connected()
+        request_id = f"{next(self._ids)}"
+        answer_future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = answer_future
+        message: dict[str, Any] = {"id": request_id, "method": method}
+        if params:
+            message["params"] = params
+        try:
+            await connection.send(_dumps(message))
+            answer = await asyncio.wait_for(answer_future, self._request_timeout)
+        except TimeoutError:
+            raise ExchangeUnavailable(f"no answer to {method} within {self._request_timeout:g} s") from None
+        except websockets.ConnectionClosed as exc:
+            raise ExchangeUnavailable(f"connection lost while sending: {exc}") from None
+        finally:
+            self._pending.pop(request_id, None)
+        return self._result_of(method, answer)
+
+    def _result_of(self, method: str, answer: Answer) -> Any:
+        weight = request_weight(answer)
+        if weight is not None:
+            self.weight_used, self.weight_limit = weight.count, weight.limit
+            if weight.count > weight.limit * self._weight_warning_share:
+                log.warning("request weight %d of %d this minute", weight.count, weight.limit)
+        if answer.status == 200:
+            return answer.result
+        if answer.status in (418, 429):
+            until = retry_at_ms(answer, int(time.time() * 1000)) / 1000
+            self.blocked_until = max(self.blocked_until, until)
+            level = logging.ERROR if answer.status == 418 else logging.WARNING
+            log.log(level, "exchange answered %d (%s): sending nothing for %.0f s",
+                    answer.status, answer.error_msg, until - time.time())
+            raise RateLimited(f"{method}: status {answer.status}", until)
+        raise RequestRefused(answer.status, answer.error_code, answer.error_msg)
+
+    async def _connected(self) -> ClientConnection:
+        async with self._connect_lock:
+            connection = self._connection
+            if connection is not None and time.monotonic() - self._connected_at > MAX_CONNECTION_AGE:
+                if not self._pending:
+                    log.info("renewing the exchange connection before the server's 24 h limit")
+                    await self._drop(connection)
+                    connection = None
+            if connection is not None:
+                return connection
+            wait = self._next_attempt_at - time.monotonic()
+            if wait > 0:
+                # Fail this request now rather than stack it up behind a dead connection.
+                raise ExchangeUnavailable(f"exchange unreachable, next connection attempt in {wait:.1f} s")
+            try:
+                connection = await connect(
+                    self._url,
+                    open_timeout=self._request_timeout,
+                    ping_interval=self._ping_interval,
+                    ping_timeout=self._ping_interval,
+                    close_timeout=2,
+                    max_size=8 * 2**20,  # the all-symbol answer is about 40 KB
+                )
+            except (OSError, TimeoutError, websockets.InvalidHandshake, websockets.InvalidURI) as exc:
+                self._backoff()
+                raise ExchangeUnavailable(f"cannot connect to {self._url}: {exc!r}") from None
+            log.info("connected to %s", self._url)
+            self._failures = 0
+            self._connection = connection
+            self._connected_at = time.monotonic()
+            self._reader = asyncio.create_task(self._read(connection), name="exchange-reader")
+            return connection
+
+    def _backoff(self) -> None:
+        self._failures += 1
+        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (self._failures - 1))
+        delay *= random.uniform(0.5, 1.0)  # jitter, so many bots do not reconnect in step
+        self._next_attempt_at = time.monotonic() + delay
+        log.warning("exchange connection failed %d time(s); next attempt in %.1f s", self._failures, delay)
+
+    async def _read(self, connection: ClientConnection) -> None:
+        reason = "closed"
+        try:
+            async for text in connection:
+                self._dispatch(text)
+        except websockets.ConnectionClosed as exc:
+            reason = str(exc)
+        finally:
+            if self._connection is connection:
+                self._connection = None
+                log.warning("exchange connection lost (%s)", reason)
+                self._backoff()
+            self._fail_pending(ExchangeUnavailable(f"connection lost: {reason}"))
+
+    def _dispatch(self, text: str | bytes) -> None:
+        try:
+            frame = parse_frame(text)
+        except MalformedFrame as exc:
+            log.warning("ignoring a frame from the exchange: %s", exc)
+            return
+        if isinstance(frame, ServerEvent):
+            if frame.name == "serverShutdown":
+                log.info("exchange announced a shutdown; reconnecting")
+                if self._connection is not None:
+                    asyncio.create_task(self._connection.close())
+            return
+        future = self._pending.get(str(frame.id)) if frame.id is not None else None
+        if future is None:
+            log.warning("answer matches no request: id=%r status=%s %s", frame.id, frame.status, frame.error_msg)
+            if frame.status in (418, 429):
+                self._note_limit(frame)  # a 429 we cannot match still closes the window
+            return
+        if not future.done():
+            future.set_result(frame)
+
+    def _note_limit(self, answer: Answer) -> None:
+        try:
+            self._result_of("(unmatched)", answer)
+        except RateLimited:
+            pass
+
+    def _fail_pending(self, error: Exception) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(error)
+
+    async def _drop(self, connection: ClientConnection) -> None:
+        self._connection = None
+        await connection.close()
+        if self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Closes the connection cleanly and fails the requests still in flight."""
+        connection = self._connection
+        if connection is not None:
+            await self._drop(connection)
+        self._fail_pending(ExchangeUnavailable("client closed"))
+
+
+def _dumps(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)

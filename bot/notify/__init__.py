@@ -1,0 +1,1 @@
+"""Delivering the outbox to Telegram."""

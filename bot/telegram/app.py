@@ -1,0 +1,94 @@
+"""Wiring, in one place: the Application, its handlers, its tick job and the services they use."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler,
+    ContextTypes, MessageHandler, filters,
+)
+
+from bot import texts
+from bot.alerts.service import AlertService
+from bot.exchange.client import BinanceClient, ExchangeError
+from bot.exchange.feed import PriceFeed
+from bot.notify.sender import OutboxSender
+from bot.settings import Settings
+from bot.storage.db import make_engine, make_sessions
+from bot.storage.store import AlertStore
+from bot.telegram import handlers
+
+log = logging.getLogger(__name__)
+
+
+async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The JobQueue job: one all-symbol request, fire what crossed, wake the sender."""
+    alerts: AlertService = context.bot_data["alerts"]
+    try:
+        fired = await alerts.tick()
+    except ExchangeError as exc:
+        log.warning("tick without prices: %s", exc)
+        alerts.warn_if_stale()
+        return
+    if fired:
+        context.bot_data["sender"].wake()
+
+
+def build_application(settings: Settings) -> Application:
+    engine = make_engine(settings.database_url)
+    store = AlertStore(make_sessions(engine))
+    client = BinanceClient(settings.binance_ws_url)
+    alerts = AlertService(store, PriceFeed(client), poll_interval=settings.poll_interval)
+
+    async def on_start(application: Application) -> None:
+        await application.bot.set_my_commands([BotCommand(name, text) for name, text in texts.COMMANDS])
+        sender = OutboxSender(store, application.bot)
+        application.bot_data["sender"] = sender
+        sender.start()
+
+    async def on_stop(application: Application) -> None:
+        await application.bot_data["sender"].stop()
+
+    async def on_shutdown(application: Application) -> None:
+        await client.close()
+        await engine.dispose()
+
+    application = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(f"{settings.telegram_api_url}/bot")
+        .base_file_url(f"{settings.telegram_api_url}/file/bot")
+        # Telegram's flood limits (30 msg/s, 20 per minute per group); retries RetryAfter.
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(True)  # a command waiting on the exchange does not hold up others
+        .post_init(on_start)
+        .post_stop(on_stop)
+        .post_shutdown(on_shutdown)
+        .build()
+    )
+    application.bot_data["alerts"] = alerts
+
+    application.add_handler(CommandHandler("start", handlers.start))
+    application.add_handler(CommandHandler("help", handlers.help_command))
+    application.add_handler(CommandHandler("alert", handlers.alert))
+    application.add_handler(CommandHandler("alerts", handlers.alerts))
+    application.add_handler(CommandHandler("delete", handlers.delete))
+    application.add_handler(CommandHandler("price", handlers.price))
+    application.add_handler(CallbackQueryHandler(handlers.delete_button, pattern=f"^{handlers.DELETE_PREFIX}"))
+    application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
+    application.add_error_handler(handlers.on_error)
+
+    application.job_queue.run_repeating(
+        tick,
+        interval=settings.poll_interval,
+        first=0,
+        name="tick",
+        # Never two ticks at once; a late tick is run once, not replayed.
+        job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+    )
+    return application
+
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
