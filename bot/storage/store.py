@@ -129,7 +129,9 @@ class AlertStore:
                         Alert.level, Alert.note, Alert.fired_price,
                     )
                 )
-                fired.extend(FiredAlert(*row) for row in await session.execute(query))
+                for row in await session.execute(query):
+                    # The exchange's own spelling of the price ("65000.10"), same value as stored.
+                    fired.append(FiredAlert(*row[:-1], price=prices[row.symbol]))
             if fired:
                 fired.sort(key=lambda alert: alert.id)
                 await session.execute(

@@ -1,0 +1,120 @@
+"""Fixtures: a migrated database (SQLite, and PostgreSQL when TEST_DATABASE_URL is set), the
+fake exchange and fake Telegram servers, and the real bot Application running against them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from telegram.ext import Application
+
+from bot.settings import Settings
+from bot.storage import migrate
+from bot.storage.db import make_engine, make_sessions
+from bot.storage.store import AlertStore
+from bot.telegram.app import ALLOWED_UPDATES, build_application
+from tests.fakes.exchange import FakeExchange
+from tests.fakes.telegram import FakeTelegram
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+_backends = [pytest.param("sqlite", id="sqlite")]
+_backends.append(pytest.param("postgresql", id="postgresql", marks=pytest.mark.skipif(
+    not POSTGRES_URL, reason="TEST_DATABASE_URL is not set: PostgreSQL tests skipped")))
+
+
+async def _reset_postgres(url: str) -> None:
+    engine = make_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+@pytest.fixture(params=_backends)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database, migrated to head: a SQLite file, or a clean PostgreSQL schema."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'pricealert.db'}"
+    else:
+        url = POSTGRES_URL
+        await _reset_postgres(url)
+    await asyncio.to_thread(migrate.upgrade, url)
+    return url
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[AlertStore]:
+    engine = make_engine(database_url)
+    yield AlertStore(make_sessions(engine))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def exchange() -> AsyncIterator[FakeExchange]:
+    fake = FakeExchange()
+    fake.url = await fake.start()  # type: ignore[attr-defined]
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    fake = FakeTelegram()
+    fake.url = await fake.start()  # type: ignore[attr-defined]
+    yield fake
+    await fake.stop()
+
+
+@dataclass
+class RunningBot:
+    application: Application
+    settings: Settings
+
+
+async def start_bot(settings: Settings) -> Application:
+    """What `run_polling` does, minus the signal handling and the blocking loop."""
+    application = build_application(settings)
+    await application.initialize()
+    if application.post_init:
+        await application.post_init(application)
+    await application.updater.start_polling(timeout=1, allowed_updates=ALLOWED_UPDATES)
+    await application.start()
+    return application
+
+
+async def stop_bot(application: Application) -> None:
+    if application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+    if application.post_stop:
+        await application.post_stop(application)
+    await application.shutdown()
+    if application.post_shutdown:
+        await application.post_shutdown(application)
+
+
+def bot_settings(database_url: str, exchange: FakeExchange, telegram: FakeTelegram, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "telegram_bot_token": telegram.token,
+        "telegram_api_url": telegram.url,  # type: ignore[attr-defined]
+        "binance_ws_url": exchange.url,  # type: ignore[attr-defined]
+        "database_url": database_url,
+        "poll_interval": 0.5,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def bot(database_url: str, exchange: FakeExchange, telegram: FakeTelegram) -> AsyncIterator[RunningBot]:
+    settings = bot_settings(database_url, exchange, telegram)
+    application = await start_bot(settings)
+    yield RunningBot(application, settings)
+    await stop_bot(application)
