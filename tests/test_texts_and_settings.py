@@ -1,0 +1,84 @@
+"""Texts a user reads, settings an operator writes, and logs that never show the token."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+import pytest
+
+from bot import texts
+from bot.alerts.rules import Direction
+from bot.logs import RedactTokenFilter
+from bot.settings import SettingsError, load_settings
+from tests.fakes.telegram import parse_html
+
+TOKEN = "123456:AAE-secret_token"
+
+
+def test_user_text_is_escaped_everywhere_it_appears() -> None:
+    note = "<b>moon</b> & <script>"
+    html = texts.alert_fired(1, "BTCUSDT", Direction.UP, Decimal("1"), Decimal("1.0"), note)
+    assert note in parse_html(html)  # Telegram shows the note as typed, not as markup
+    html = texts.alert_list([(1, "X<Y", Direction.DOWN, Decimal("1"), note)], {})
+    assert note in parse_html(html) and "X<Y" in parse_html(html)
+    assert "<b>" in parse_html(texts.usage_error("bad_level", "<b>"))
+
+
+def test_every_usage_error_is_valid_telegram_html() -> None:
+    for reason in texts._USAGE:
+        parse_html(texts.usage_error(reason, "<&>"))
+    for html in (texts.start(), texts.help_text(), texts.unknown_symbol("<x>", ["BTCUSDT"])):
+        parse_html(html)
+
+
+def test_prices_are_never_shown_in_exponent_form() -> None:
+    html = texts.alert_created(1, "PEPE", Direction.UP, Decimal("1E-7"), Decimal("0.00000010"), "")
+    assert "0.0000001" in html and "E-" not in html
+
+
+def test_settings_need_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    with pytest.raises(SettingsError, match="TELEGRAM_BOT_TOKEN is not set"):
+        load_settings(_env_file=None)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TELEGRAM_BOT_TOKEN", "nope", "TELEGRAM_BOT_TOKEN is invalid"),
+        ("POLL_INTERVAL", "fast", "POLL_INTERVAL is invalid"),
+        ("POLL_INTERVAL", "0.1", "POLL_INTERVAL is invalid"),
+        ("DATABASE_URL", "sqlite:///x.db", "DATABASE_URL is invalid: expected sqlite\\+aiosqlite"),
+        ("BINANCE_WS_URL", "https://x", "BINANCE_WS_URL is invalid"),
+        ("TELEGRAM_API_URL", "api.telegram.org", "TELEGRAM_API_URL is invalid"),
+    ],
+)
+def test_a_bad_setting_is_named_in_one_line(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=message) as caught:
+        load_settings(_env_file=None)
+    assert "\n" not in str(caught.value)
+
+
+def test_settings_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("POLL_INTERVAL", "1.5")
+    settings = load_settings(_env_file=None)
+    assert settings.poll_interval == 1.5
+    assert settings.telegram_api_url == "https://api.telegram.org"
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+
+
+def test_token_never_reaches_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("httpx")
+    logger.addFilter(RedactTokenFilter(TOKEN))
+    try:
+        with caplog.at_level(logging.INFO, logger="httpx"):
+            logger.info('HTTP Request: POST %s "HTTP/1.1 200 OK"', f"https://api.telegram.org/bot{TOKEN}/getUpdates")
+            logger.info("token %s", TOKEN)
+    finally:
+        logger.filters.clear()
+    assert TOKEN not in caplog.text and "secret" not in caplog.text
+    assert "bot<token>/getUpdates" in caplog.text
