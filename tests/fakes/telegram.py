@@ -108,6 +108,7 @@ class FakeTelegram:
     _recent_sends: deque = field(default_factory=deque)
     _faults: dict[str, list[ApiError]] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
+    _closing: bool = False
 
     # -- life cycle -------------------------------------------------------------------------
     async def start(self) -> str:
@@ -121,6 +122,9 @@ class FakeTelegram:
         return f"http://127.0.0.1:{port}"
 
     async def stop(self) -> None:
+        async with self._changed:  # release long-polling getUpdates calls at once
+            self._closing = True
+            self._changed.notify_all()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -167,6 +171,16 @@ class FakeTelegram:
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(lambda: query_id in self.callback_answers), timeout)
         return self.callback_answers[query_id]
+
+    async def wait_for_edit(self, chat_id: int, timeout: float = 10.0, after: int = 0) -> Sent:
+        """The first edit of a message in `chat_id` from index `after` on."""
+        def find() -> Sent | None:
+            return next((e for e in self.edits[after:] if e.chat_id == chat_id), None)
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: find() is not None), timeout)
+        found = find()
+        assert found is not None
+        return found
 
     def messages_to(self, chat_id: int) -> list[Sent]:
         return [m for m in self.sent if m.chat_id == chat_id]
@@ -228,7 +242,9 @@ class FakeTelegram:
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
             if not self._updates and timeout > 0:
                 try:
-                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(self._updates)), timeout)
+                    await asyncio.wait_for(
+                        self._changed.wait_for(lambda: bool(self._updates) or self._closing), timeout
+                    )
                 except TimeoutError:
                     pass
             return list(self._updates[:limit])
