@@ -34,5 +34,5 @@ def configure_logging(token: str | None = None, level: int = logging.INFO) -> No
     root.handlers[:] = [handler]
     root.setLevel(level)
     # One line per poll is noise; warnings from these libraries still show.
-    for noisy in ("httpx", "apscheduler"):
+    for noisy in ("httpx", "apscheduler", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -10,15 +12,30 @@ class SettingsError(Exception):
     """A setting is missing or malformed; the message is one line for the operator."""
 
 
-class Settings(BaseSettings):
+class ExchangeSettings(BaseSettings):
+    """What talking to Binance needs; `pricealert prices` reads only these."""
+
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
+    binance_ws_url: str = "wss://ws-fapi.binance.com/ws-fapi/v1"
+    exchange_timeout: float = Field(default=10.0, gt=0, le=120)
+    weight_warning_share: float = Field(default=0.5, gt=0, le=1)
+
+    @field_validator("binance_ws_url")
+    @classmethod
+    def _ws_url(cls, value: str) -> str:
+        if not value.startswith(("ws://", "wss://")):
+            raise ValueError("expected a ws:// or wss:// URL, like wss://ws-fapi.binance.com/ws-fapi/v1")
+        return value
+
+
+class Settings(ExchangeSettings):
     telegram_bot_token: SecretStr
     telegram_api_url: str = "https://api.telegram.org"
-    binance_ws_url: str = "wss://ws-fapi.binance.com/ws-fapi/v1"
     database_url: str = "sqlite+aiosqlite:///pricealert.db"
     # Each tick costs 2 of the 2400 weight per minute; 0.5 s is 10 % of the budget.
     poll_interval: float = Field(default=2.0, ge=0.5, le=3600)
+    stale_after: float = Field(default=60.0, gt=0)
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -36,13 +53,6 @@ class Settings(BaseSettings):
             raise ValueError("expected an http:// or https:// URL, like https://api.telegram.org")
         return value.rstrip("/")
 
-    @field_validator("binance_ws_url")
-    @classmethod
-    def _ws_url(cls, value: str) -> str:
-        if not value.startswith(("ws://", "wss://")):
-            raise ValueError("expected a ws:// or wss:// URL, like wss://ws-fapi.binance.com/ws-fapi/v1")
-        return value
-
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
@@ -53,10 +63,13 @@ class Settings(BaseSettings):
         return value
 
 
-def load_settings(**overrides: object) -> Settings:
+AnySettings = TypeVar("AnySettings", bound=ExchangeSettings)
+
+
+def load_settings(kind: type[AnySettings] = Settings, **overrides: object) -> AnySettings:  # type: ignore[assignment]
     """Read the settings, turning pydantic's report into one line per bad setting."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return kind(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = []
         for error in exc.errors():

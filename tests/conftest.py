@@ -58,7 +58,7 @@ async def store(database_url: str) -> AsyncIterator[AlertStore]:
 @pytest.fixture
 async def exchange() -> AsyncIterator[FakeExchange]:
     fake = FakeExchange()
-    fake.url = await fake.start()  # type: ignore[attr-defined]
+    await fake.start()
     yield fake
     await fake.stop()
 
@@ -66,7 +66,7 @@ async def exchange() -> AsyncIterator[FakeExchange]:
 @pytest.fixture
 async def telegram() -> AsyncIterator[FakeTelegram]:
     fake = FakeTelegram()
-    fake.url = await fake.start()  # type: ignore[attr-defined]
+    await fake.start()
     yield fake
     await fake.stop()
 
@@ -103,8 +103,8 @@ async def stop_bot(application: Application) -> None:
 def bot_settings(database_url: str, exchange: FakeExchange, telegram: FakeTelegram, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "telegram_bot_token": telegram.token,
-        "telegram_api_url": telegram.url,  # type: ignore[attr-defined]
-        "binance_ws_url": exchange.url,  # type: ignore[attr-defined]
+        "telegram_api_url": telegram.url,
+        "binance_ws_url": exchange.url,
         "database_url": database_url,
         "poll_interval": 0.5,
     }

@@ -19,8 +19,8 @@ def _env(telegram: FakeTelegram, exchange: FakeExchange, database_url: str) -> d
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "POLL_INTERVAL"}}
     env.update(
         PYTHONPATH=ROOT,
-        TELEGRAM_BOT_TOKEN=telegram.token, TELEGRAM_API_URL=telegram.url,  # type: ignore[attr-defined]
-        BINANCE_WS_URL=exchange.url, DATABASE_URL=database_url, POLL_INTERVAL="0.5",  # type: ignore[attr-defined]
+        TELEGRAM_BOT_TOKEN=telegram.token, TELEGRAM_API_URL=telegram.url,
+        BINANCE_WS_URL=exchange.url, DATABASE_URL=database_url, POLL_INTERVAL="0.5",
     )
     return env
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 
 from bot import texts
@@ -14,9 +15,6 @@ from bot.storage.models import Alert
 from bot.storage.store import AlertStore, FiredAlert
 
 log = logging.getLogger(__name__)
-
-STALE_AFTER = 60.0  # seconds without fresh prices before the log says so
-
 
 class UnknownSymbol(Exception):
     def __init__(self, symbol: str, suggestions: list[str]) -> None:
@@ -36,10 +34,14 @@ def render_fired(alert: FiredAlert) -> str:
 
 class AlertService:
     def __init__(
-        self, store: AlertStore, feed: PriceFeed, *, poll_interval: float, max_alerts_per_chat: int = 100
+        self, store: AlertStore, feed: PriceFeed, *, poll_interval: float,
+        max_alerts_per_chat: int = 100, stale_after: float = 60.0,
     ) -> None:
         self._store = store
         self._feed = feed
+        self._stale_after = stale_after
+        self._fresh_since = time.time()  # the start counts as fresh; then each snapshot
+        self._stale_warned_at = 0.0
         # Commands accept prices as old as two ticks; older ones (no alert active, so no
         # tick ran, or the first tick has not finished) are fetched on demand.
         self._max_age = max(2 * poll_interval, 5.0)
@@ -77,6 +79,10 @@ class AlertService:
         return fired
 
     def warn_if_stale(self) -> None:
+        """After a failed tick: says so when prices have been missing for `stale_after` seconds."""
         latest = self._feed.latest
-        if latest is not None and latest.age() > STALE_AFTER:
-            log.warning("no fresh prices for %.0f s", latest.age())
+        fresh_since = max(self._fresh_since, latest.received_at if latest else 0.0)
+        now = time.time()
+        if now - fresh_since > self._stale_after and now - self._stale_warned_at > self._stale_after:
+            self._stale_warned_at = now
+            log.warning("no fresh prices for %.0f s: alerts cannot fire until the exchange answers", now - fresh_since)

@@ -13,6 +13,7 @@ import json
 import logging
 import random
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import websockets
@@ -23,10 +24,6 @@ from bot.exchange.protocol import (
 )
 
 log = logging.getLogger(__name__)
-
-MAX_CONNECTION_AGE = 23 * 3600  # the server ends a connection at 24 h; renew before
-BACKOFF_BASE = 1.0
-BACKOFF_CAP = 60.0
 
 
 class ExchangeError(Exception):
@@ -53,30 +50,36 @@ class RequestRefused(ExchangeError):
         self.status, self.code = status, code
 
 
+@dataclass(frozen=True)
+class ClientOptions:
+    request_timeout: float = 10.0  # an answer later than this fails its request only
+    weight_warning_share: float = 0.5  # warn when this share of the minute's weight is used
+    ping_interval: float = 30.0  # our own pings: a silent dead connection is found in 2x this
+    max_connection_age: float = 23 * 3600  # the server ends a connection at 24 h; renew before
+    backoff_base: float = 1.0
+    backoff_cap: float = 60.0
+
+
 class BinanceClient:
-    def __init__(
-        self,
-        url: str,
-        *,
-        request_timeout: float = 10.0,
-        weight_warning_share: float = 0.5,
-        ping_interval: float = 30.0,
-    ) -> None:
+    def __init__(self, url: str, options: ClientOptions | None = None) -> None:
         self._url = url
-        self._request_timeout = request_timeout
-        self._weight_warning_share = weight_warning_share
-        self._ping_interval = ping_interval
+        self._options = options or ClientOptions()
         self._connection: ClientConnection | None = None
         self._connected_at = 0.0
         self._reader: asyncio.Task[None] | None = None
         self._pending: dict[str, asyncio.Future[Answer]] = {}
         self._ids = itertools.count(1)
         self._connect_lock = asyncio.Lock()
-        self._failures = 0
+        self._failures = 0  # connection attempts in a row that got no answer
+        self._answered = False  # has the current connection answered a request?
         self._next_attempt_at = 0.0  # monotonic; backoff after a failed or lost connection
         self.blocked_until = 0.0  # epoch seconds; after a 429 or 418
         self.weight_used: int | None = None
         self.weight_limit: int | None = None
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._pending)
 
     async def request(self, method: str, params: dict[str, Any] | None = None) -> Any:
         """Sends one request and returns its `result`, or raises an ExchangeError."""
@@ -91,9 +94,9 @@ class BinanceClient:
             message["params"] = params
         try:
             await connection.send(_dumps(message))
-            answer = await asyncio.wait_for(answer_future, self._request_timeout)
+            answer = await asyncio.wait_for(answer_future, self._options.request_timeout)
         except TimeoutError:
-            raise ExchangeUnavailable(f"no answer to {method} within {self._request_timeout:g} s") from None
+            raise ExchangeUnavailable(f"no answer to {method} within {self._options.request_timeout:g} s") from None
         except websockets.ConnectionClosed as exc:
             raise ExchangeUnavailable(f"connection lost while sending: {exc}") from None
         finally:
@@ -104,7 +107,7 @@ class BinanceClient:
         weight = request_weight(answer)
         if weight is not None:
             self.weight_used, self.weight_limit = weight.count, weight.limit
-            if weight.count > weight.limit * self._weight_warning_share:
+            if weight.count > weight.limit * self._options.weight_warning_share:
                 log.warning("request weight %d of %d this minute", weight.count, weight.limit)
         if answer.status == 200:
             return answer.result
@@ -120,7 +123,7 @@ class BinanceClient:
     async def _connected(self) -> ClientConnection:
         async with self._connect_lock:
             connection = self._connection
-            if connection is not None and time.monotonic() - self._connected_at > MAX_CONNECTION_AGE:
+            if connection is not None and time.monotonic() - self._connected_at > self._options.max_connection_age:
                 if not self._pending:
                     log.info("renewing the exchange connection before the server's 24 h limit")
                     await self._drop(connection)
@@ -134,9 +137,9 @@ class BinanceClient:
             try:
                 connection = await connect(
                     self._url,
-                    open_timeout=self._request_timeout,
-                    ping_interval=self._ping_interval,
-                    ping_timeout=self._ping_interval,
+                    open_timeout=self._options.request_timeout,
+                    ping_interval=self._options.ping_interval,
+                    ping_timeout=self._options.ping_interval,
                     close_timeout=2,
                     max_size=8 * 2**20,  # the all-symbol answer is about 40 KB
                 )
@@ -144,7 +147,7 @@ class BinanceClient:
                 self._backoff()
                 raise ExchangeUnavailable(f"cannot connect to {self._url}: {exc!r}") from None
             log.info("connected to %s", self._url)
-            self._failures = 0
+            self._answered = False
             self._connection = connection
             self._connected_at = time.monotonic()
             self._reader = asyncio.create_task(self._read(connection), name="exchange-reader")
@@ -152,24 +155,25 @@ class BinanceClient:
 
     def _backoff(self) -> None:
         self._failures += 1
-        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (self._failures - 1))
+        delay = min(self._options.backoff_cap, self._options.backoff_base * 2 ** (self._failures - 1))
         delay *= random.uniform(0.5, 1.0)  # jitter, so many bots do not reconnect in step
         self._next_attempt_at = time.monotonic() + delay
         log.warning("exchange connection failed %d time(s); next attempt in %.1f s", self._failures, delay)
 
     async def _read(self, connection: ClientConnection) -> None:
-        reason = "closed"
         try:
             async for text in connection:
                 self._dispatch(text)
-        except websockets.ConnectionClosed as exc:
-            reason = str(exc)
+        except websockets.ConnectionClosed:
+            pass
         finally:
+            reason = f"code {connection.close_code} {connection.close_reason or ''}".strip()
             if self._connection is connection:
                 self._connection = None
                 log.warning("exchange connection lost (%s)", reason)
-                self._backoff()
-            self._fail_pending(ExchangeUnavailable(f"connection lost: {reason}"))
+                if not self._answered:
+                    self._backoff()  # it never answered: do not reconnect in a tight loop
+            self._fail_pending(ExchangeUnavailable(f"connection lost ({reason})"))
 
     def _dispatch(self, text: str | bytes) -> None:
         try:
@@ -189,6 +193,7 @@ class BinanceClient:
             if frame.status in (418, 429):
                 self._note_limit(frame)  # a 429 we cannot match still closes the window
             return
+        self._answered, self._failures = True, 0  # this connection works
         if not future.done():
             future.set_result(frame)
 

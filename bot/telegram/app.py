@@ -12,7 +12,7 @@ from telegram.ext import (
 
 from bot import texts
 from bot.alerts.service import AlertService
-from bot.exchange.client import BinanceClient, ExchangeError
+from bot.exchange.client import BinanceClient, ClientOptions, ExchangeError
 from bot.exchange.feed import PriceFeed
 from bot.notify.sender import OutboxSender
 from bot.settings import Settings
@@ -39,8 +39,12 @@ async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
 def build_application(settings: Settings) -> Application:
     engine = make_engine(settings.database_url)
     store = AlertStore(make_sessions(engine))
-    client = BinanceClient(settings.binance_ws_url)
-    alerts = AlertService(store, PriceFeed(client), poll_interval=settings.poll_interval)
+    client = BinanceClient(settings.binance_ws_url, ClientOptions(
+        request_timeout=settings.exchange_timeout, weight_warning_share=settings.weight_warning_share,
+    ))
+    alerts = AlertService(
+        store, PriceFeed(client), poll_interval=settings.poll_interval, stale_after=settings.stale_after
+    )
 
     async def on_start(application: Application) -> None:
         await application.bot.set_my_commands([BotCommand(name, text) for name, text in texts.COMMANDS])

@@ -47,8 +47,12 @@ class Received:
 @dataclass
 class FakeExchange:
     prices: dict[str, str] = field(default_factory=initial_prices)
+    url: str = ""
+    port: int = 0
     received: list[Received] = field(default_factory=list)
-    handshakes: int = 0
+    handshakes: int = 0  # accepted ones
+    handshake_attempts: list[float] = field(default_factory=list)
+    close_codes: list[int | None] = field(default_factory=list)  # as the server saw them
     weight_used: int = 0
     _minute: int = 0
     _blocked_until_ms: int = 0
@@ -56,18 +60,27 @@ class FakeExchange:
     _refuse_handshakes: int = 0
     _server: Server | None = None
     _connections: set[ServerConnection] = field(default_factory=set)
+    _silent: set[ServerConnection] = field(default_factory=set)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     # -- life cycle -------------------------------------------------------------------------
-    async def start(self) -> str:
-        self._server = await serve(self._handle, "127.0.0.1", 0, process_request=self._check_handshake)
-        port = self._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return f"ws://127.0.0.1:{port}{PATH}"
+    async def start(self, port: int = 0) -> str:
+        self._server = await serve(self._handle, "127.0.0.1", port, process_request=self._check_handshake)
+        self.port = self._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"ws://127.0.0.1:{self.port}{PATH}"
+        return self.url
 
     async def stop(self) -> None:
+        """Goes away like a server that is shut down: open connections are closed (1001)."""
+        for ws in self._silent:  # a silent peer would never finish a close handshake
+            ws.transport.abort()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+            self._server = None
+
+    async def restart(self) -> None:
+        await self.start(self.port)
 
     # -- what tests do ----------------------------------------------------------------------
     def set_price(self, symbol: str, price: str) -> None:
@@ -91,12 +104,46 @@ class FakeExchange:
             return True
         self._faults.append(fault)
 
-    def answer_next_with(self, text: str) -> None:
-        """Sends `text` instead of the answer (malformed frames)."""
+    def answer_next_with(self, make: Callable[[Any], str]) -> None:
+        """Sends `make(request_id)` instead of the answer (malformed frames)."""
         async def fault(ws: ServerConnection, request: dict[str, Any]) -> bool:
-            await ws.send(text)
+            await ws.send(make(request.get("id")))
             return True
         self._faults.append(fault)
+
+    def delay_next(self, seconds: float) -> None:
+        """Answers the next request late, while later requests are answered at once."""
+        async def fault(ws: ServerConnection, request: dict[str, Any]) -> bool:
+            async def late() -> None:
+                await asyncio.sleep(seconds)
+                await self._respond(ws, request)
+            asyncio.get_running_loop().create_task(late())
+            return True
+        self._faults.append(fault)
+
+    def use_weight(self, weight: int) -> None:
+        """Weight used this minute by something else on the same IP (another program)."""
+        self._spend(weight)
+
+    async def go_silent(self) -> None:
+        """The network under every open connection stops: no answers, no pongs, no close frame."""
+        for ws in list(self._connections):
+            ws.transport.pause_reading()
+            self._silent.add(ws)
+
+    async def ping_clients(self, timeout: float = 2.0) -> None:
+        """Pings every client as Binance does every 3 minutes; fails if one does not pong."""
+        for ws in list(self._connections):
+            pong = await ws.ping(b"binance")
+            await asyncio.wait_for(pong, timeout)
+
+    async def announce_shutdown(self) -> None:
+        for ws in list(self._connections):
+            await ws.send(json.dumps({"event": {"e": "serverShutdown", "E": int(time.time() * 1000)}}))
+
+    async def wait_for_connections(self, count: int, timeout: float = 10.0) -> None:
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: self.handshakes >= count), timeout)
 
     def ignore_next(self) -> None:
         async def fault(ws: ServerConnection, request: dict[str, Any]) -> bool:
@@ -115,6 +162,7 @@ class FakeExchange:
 
     # -- the protocol -----------------------------------------------------------------------
     def _check_handshake(self, connection: ServerConnection, request: Request) -> Response | None:
+        self.handshake_attempts.append(time.monotonic())
         if request.path.split("?")[0] != PATH:
             return connection.respond(404, "Not Found\n")
         if self._refuse_handshakes > 0:
@@ -136,11 +184,14 @@ class FakeExchange:
 
     async def _handle(self, ws: ServerConnection) -> None:
         self._connections.add(ws)
+        async with self._changed:
+            self._changed.notify_all()  # handshakes changed
         try:
             async for text in ws:
                 await self._answer(ws, text)
         finally:
             self._connections.discard(ws)
+            self.close_codes.append(ws.close_code)
 
     async def _answer(self, ws: ServerConnection, text: str | bytes) -> None:
         try:
@@ -165,6 +216,11 @@ class FakeExchange:
         if self._faults:
             if await self._faults.pop(0)(ws, request):
                 return
+        await self._respond(ws, request)
+
+    async def _respond(self, ws: ServerConnection, request: dict[str, Any]) -> None:
+        now_ms = int(time.time() * 1000)
+        request_id = request.get("id")
         if not isinstance(request_id, (str, int)) or isinstance(request_id, bool):
             await self._error(ws, None, 400, -1102, "Mandatory parameter 'id' was not sent, was empty/null, or malformed.")
             return

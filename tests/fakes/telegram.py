@@ -94,6 +94,7 @@ class Sent:
 @dataclass
 class FakeTelegram:
     token: str = "123456:TEST-token_abcdefghijklmnopqrstuv"
+    url: str = ""
     sent: list[Sent] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     blocked_chats: set[int] = field(default_factory=set)
@@ -119,7 +120,8 @@ class FakeTelegram:
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return f"http://127.0.0.1:{port}"
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
 
     async def stop(self) -> None:
         async with self._changed:  # release long-polling getUpdates calls at once
