@@ -41,6 +41,11 @@ def start() -> str:
     )
 
 
+def alerts_resumed(count: int) -> str:
+    alerts = "1 paused alert is" if count == 1 else f"{count} paused alerts are"
+    return f"\n\n👋 Welcome back: {alerts} watching again. /alerts lists them."
+
+
 def help_text() -> str:
     return (
         "<b>Commands</b>\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,3 +119,23 @@ async def bot(database_url: str, exchange: FakeExchange, telegram: FakeTelegram)
     application = await start_bot(settings)
     yield RunningBot(application, settings)
     await stop_bot(application)
+
+
+ROOT = str(Path(__file__).resolve().parent.parent)  # subprocesses run the code under test
+
+
+def bot_env(telegram: FakeTelegram, exchange: FakeExchange, database_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "POLL_INTERVAL"}}
+    env.update(
+        PYTHONPATH=ROOT, TELEGRAM_BOT_TOKEN=telegram.token, TELEGRAM_API_URL=telegram.url,
+        BINANCE_WS_URL=exchange.url, DATABASE_URL=database_url, POLL_INTERVAL="0.5",
+    )
+    return env
+
+
+async def spawn_bot(cwd: Path, telegram: FakeTelegram, exchange: FakeExchange, database_url: str) -> asyncio.subprocess.Process:
+    """`python -m bot run` in its own process, as an operator starts it."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=cwd, env=bot_env(telegram, exchange, database_url),
+        stderr=asyncio.subprocess.PIPE,
+    )

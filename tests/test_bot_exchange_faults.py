@@ -8,16 +8,14 @@ import logging
 import os
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import bot_settings, start_bot, stop_bot
+from tests.conftest import ROOT, bot_settings, start_bot, stop_bot
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.telegram import FakeTelegram
 
 USER = 1001
-ROOT = str(Path(__file__).resolve().parent.parent)
 
 
 async def _wait_for_log(caplog: pytest.LogCaptureFixture, text: str, timeout: float = 10.0) -> None:

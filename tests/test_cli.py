@@ -8,31 +8,18 @@ import signal
 import sys
 from pathlib import Path
 
+from tests.conftest import ROOT, spawn_bot
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.telegram import FakeTelegram
 
 USER = 1001
-ROOT = str(Path(__file__).resolve().parent.parent)  # run the code under test, installed or not
-
-
-def _env(telegram: FakeTelegram, exchange: FakeExchange, database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "POLL_INTERVAL"}}
-    env.update(
-        PYTHONPATH=ROOT,
-        TELEGRAM_BOT_TOKEN=telegram.token, TELEGRAM_API_URL=telegram.url,
-        BINANCE_WS_URL=exchange.url, DATABASE_URL=database_url, POLL_INTERVAL="0.5",
-    )
-    return env
 
 
 async def test_run_serves_users_and_stops_cleanly_on_sigterm(
     tmp_path: Path, telegram: FakeTelegram, exchange: FakeExchange
 ) -> None:
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=_env(telegram, exchange, database_url),
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await spawn_bot(tmp_path, telegram, exchange, database_url)
     try:
         await telegram.user_sends(USER, "/alert BTCUSDT 99999")
         assert "#1" in (await telegram.wait_for_message(USER, "BTCUSDT", timeout=30)).plain

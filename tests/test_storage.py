@@ -61,7 +61,7 @@ async def test_firing_records_one_pending_message_per_alert_and_never_fires_twic
     assert await store.fire_crossed({"BTCUSDT": Decimal("59000")}, render) == []
     [pending] = await store.pending_messages()
     assert (pending.chat_id, pending.text) == (10, "BTCUSDT 59999.9")
-    await store.mark_sent(pending.id, telegram_message_id=555)
+    await store.mark_sent([pending.id], telegram_message_id=555)
     assert await store.pending_messages() == []
     async with store._sessions() as session:
         row = (await session.scalars(select(OutboxMessage))).one()

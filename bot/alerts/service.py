@@ -65,6 +65,13 @@ class AlertService:
     async def list(self, chat_id: int) -> Sequence[Alert]:
         return await self._store.list_active(chat_id)
 
+    async def resume(self, chat_id: int) -> int:
+        """A chat that had blocked the bot is back: its paused alerts watch again."""
+        resumed = await self._store.resume_chat(chat_id)
+        if resumed:
+            log.info("chat %d is back: %d alerts resumed", chat_id, resumed)
+        return resumed
+
     async def delete(self, chat_id: int, alert_id: int) -> Alert | None:
         return await self._store.delete_alert(chat_id, alert_id)
 

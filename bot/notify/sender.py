@@ -1,34 +1,62 @@
-"""Sends pending outbox messages and marks each one sent once Telegram accepted it.
+"""Delivers the outbox to Telegram, and marks each message sent once Telegram accepted it.
 
-A message is marked sent only after Telegram returned its message_id, so a crash between
-the two repeats at most the one message that was in flight; nothing is lost. The sender runs
-as its own task, woken by each tick, so a long queue never delays the price checks.
+Guarantees, and what is left of them:
+- A fired alert's message is written in the same transaction that fires it, so it is never lost.
+- A message is marked sent right after Telegram returns its message_id. If the process dies in
+  between (or a request times out after Telegram accepted it), that message is sent again on
+  the next start: the only duplicate window, one request long per message in flight.
+- Telegram's limits are kept: python-telegram-bot's AIORateLimiter holds us under 30 messages
+  a second overall and 20 a minute per group, and retries its 429s; here, a chat gets at most
+  one message a second, and alerts of one chat that fire together go out as one message.
+- Fairness: pending messages go out in rounds, one message per chat per round.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
+import random
+import time
 
 from telegram import Bot
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from bot.storage.store import AlertStore, PendingMessage
+from bot.notify.batching import Delivery, plan_rounds
+from bot.storage.store import AlertStore
 
 log = logging.getLogger(__name__)
 
-RETRY_AFTER_FAILURE = 5.0  # seconds before pending messages are tried again after an error
+IDLE_POLL = 30.0  # seconds; ticks wake the sender, this only catches what they missed
+MAX_BACKOFF = 60.0
+
+
+class Outcome(enum.Enum):
+    DONE = "done"  # sent, or dropped for good
+    BLOCKED = "blocked"  # the chat refuses us: its other messages are dropped too
+    RETRY = "retry"  # keep pending, stop this flush, try again after a pause
 
 
 class OutboxSender:
-    def __init__(self, store: AlertStore, bot: Bot, batch: int = 100) -> None:
+    def __init__(
+        self, store: AlertStore, bot: Bot, *, concurrency: int = 8, per_chat_interval: float = 1.0,
+        batch: int = 1000,
+    ) -> None:
         self._store = store
         self._bot = bot
+        self._slots = asyncio.Semaphore(concurrency)
+        self._per_chat_interval = per_chat_interval
         self._batch = batch
+        self._last_sent: dict[int, float] = {}  # chat -> monotonic time of our last message
+        self._failures = 0
+        self._retry_in = 0.0
         self._wake = asyncio.Event()
+        self._stopped = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self.sent = 0
+        self.failed = 0
 
     def start(self) -> None:
         self._wake.set()  # deliver what an earlier run left pending
@@ -38,8 +66,9 @@ class OutboxSender:
         self._wake.set()
 
     async def stop(self, timeout: float = 10.0) -> None:
-        """Lets the message in flight finish; the rest stays pending for the next start."""
+        """Lets the messages in flight finish; the rest stays pending for the next start."""
         self._stopping = True
+        self._stopped.set()
         self._wake.set()
         if self._task is not None:
             try:
@@ -49,47 +78,101 @@ class OutboxSender:
 
     async def _run(self) -> None:
         while not self._stopping:
-            try:
-                await asyncio.wait_for(self._wake.wait(), RETRY_AFTER_FAILURE)
-            except TimeoutError:
-                pass
+            pause, self._retry_in = self._retry_in, 0.0
+            if pause:
+                log.info("outbox: trying again in %.1f s", pause)
+            await self._wait(pause or IDLE_POLL, wake_early=not pause)
             self._wake.clear()
             try:
                 await self.flush()
             except Exception:  # a database hiccup must not end delivery for good
-                log.exception("outbox delivery failed; retrying in %.0f s", RETRY_AFTER_FAILURE)
+                log.exception("outbox delivery failed")
+                self._retry_in = self._backoff()
 
-    async def flush(self) -> int:
-        """Delivers what is pending until the queue is empty or Telegram asks us to wait."""
-        sent = 0
+    async def _wait(self, seconds: float, *, wake_early: bool) -> None:
+        """Waits `seconds`; a stop always ends the wait, a wake() only when `wake_early`."""
+        event = self._wake if wake_early else self._stopped
+        try:
+            await asyncio.wait_for(event.wait(), seconds)
+        except TimeoutError:
+            pass
+
+    def _backoff(self) -> float:
+        self._failures += 1
+        return min(MAX_BACKOFF, 2.0 ** (self._failures - 1)) * random.uniform(0.75, 1.0)
+
+    async def flush(self) -> None:
+        """Delivers what is pending, round by round, until done or told to wait."""
         while not self._stopping:
             pending = await self._store.pending_messages(self._batch)
             if not pending:
-                break
-            for message in pending:
-                if self._stopping:
-                    break
-                if not await self._deliver(message):
-                    return sent
-                sent += 1
-        return sent
+                return
+            blocked: set[int] = set()
+            for round_ in plan_rounds(pending):
+                round_ = [d for d in round_ if d.chat_id not in blocked]
+                if self._stopping or not round_:
+                    continue
+                await self._pace(round_)
+                outcomes = await asyncio.gather(*(self._deliver(d) for d in round_))
+                blocked.update(d.chat_id for d, o in zip(round_, outcomes) if o is Outcome.BLOCKED)
+                if Outcome.RETRY in outcomes:
+                    return
+            if len(pending) < self._batch:
+                return
 
-    async def _deliver(self, message: PendingMessage) -> bool:
-        """True when the message left the queue (sent or dropped for good)."""
+    async def _pace(self, round_: list[Delivery]) -> None:
+        now = time.monotonic()
+        ready = max(self._last_sent.get(d.chat_id, 0.0) + self._per_chat_interval for d in round_)
+        if ready > now:
+            await asyncio.sleep(ready - now)
+        if len(self._last_sent) > 100_000:  # forget chats we have not written to lately
+            cutoff = time.monotonic() - self._per_chat_interval
+            self._last_sent = {c: t for c, t in self._last_sent.items() if t > cutoff}
+
+    async def _deliver(self, delivery: Delivery) -> Outcome:
+        async with self._slots:
+            if self._stopping:
+                return Outcome.RETRY
+            return await self._send(delivery)
+
+    async def _send(self, delivery: Delivery) -> Outcome:
         try:
-            result = await self._bot.send_message(message.chat_id, message.text, parse_mode=ParseMode.HTML)
+            message = await self._bot.send_message(delivery.chat_id, delivery.text, parse_mode=ParseMode.HTML)
         except Forbidden as exc:
-            # Blocked by the user, kicked from the group: retrying never helps.
-            log.warning("chat %d refuses messages (%s); dropping outbox #%d", message.chat_id, exc, message.id)
-            await self._store.mark_failed(message.id, f"forbidden: {exc}", drop=True)
-        except BadRequest as exc:
-            log.error("Telegram refused outbox #%d for chat %d: %s", message.id, message.chat_id, exc)
-            await self._store.mark_failed(message.id, f"bad request: {exc}", drop=True)
-        except TelegramError as exc:
-            # Flood limit beyond the rate limiter's retries, or network trouble: keep it pending.
-            log.warning("could not send outbox #%d now (%s); will retry", message.id, exc)
-            await self._store.mark_failed(message.id, str(exc), drop=False)
-            return False
-        else:
-            await self._store.mark_sent(message.id, result.message_id)
-        return True
+            paused, dropped = await self._store.block_chat(delivery.chat_id, f"forbidden: {exc.message}")
+            log.warning("chat %d refuses messages (%s): %d alerts paused, %d messages dropped",
+                        delivery.chat_id, exc.message, paused, dropped)
+            self.failed += dropped
+            return Outcome.BLOCKED
+        except (BadRequest, ChatMigrated) as exc:
+            return await self._refused(delivery, exc)
+        except RetryAfter as exc:
+            # The rate limiter already waited and retried; give Telegram the time it asks.
+            pause = exc.retry_after.total_seconds()  # type: ignore[union-attr]
+            await self._store.mark_failed(delivery.outbox_ids, f"retry after {pause:g} s", drop=False)
+            self._retry_in = max(self._retry_in, pause)
+            log.warning("Telegram flood limit: pausing delivery for %g s", pause)
+            return Outcome.RETRY
+        except TelegramError as exc:  # network trouble, timeouts, 5xx
+            await self._store.mark_failed(delivery.outbox_ids, str(exc), drop=False)
+            self._retry_in = max(self._retry_in, self._backoff())
+            log.warning("could not reach Telegram (%s); outbox %s stays pending", exc, list(delivery.outbox_ids))
+            return Outcome.RETRY
+        self._last_sent[delivery.chat_id] = time.monotonic()
+        await self._store.mark_sent(delivery.outbox_ids, message.message_id)
+        self._failures = 0
+        self.sent += len(delivery.outbox_ids)
+        return Outcome.DONE
+
+    async def _refused(self, delivery: Delivery, exc: TelegramError) -> Outcome:
+        """Telegram will never take this text. Alone, it is dropped; combined, each part is tried alone."""
+        if len(delivery.outbox_ids) > 1:
+            for single in delivery.split():
+                outcome = await self._send(single)
+                if outcome is not Outcome.DONE:
+                    return outcome
+            return Outcome.DONE
+        log.error("Telegram refused outbox #%d for chat %d: %s; dropped", delivery.outbox_ids[0], delivery.chat_id, exc)
+        await self._store.mark_failed(delivery.outbox_ids, f"refused: {exc}", drop=True)
+        self.failed += 1
+        return Outcome.DONE

@@ -30,6 +30,7 @@ class AlertState(str, enum.Enum):
     ACTIVE = "active"
     FIRED = "fired"
     DELETED = "deleted"
+    PAUSED = "paused"  # the chat blocked the bot; /start makes them active again
 
 
 class OutboxState(str, enum.Enum):

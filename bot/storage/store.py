@@ -157,11 +157,12 @@ class AlertStore:
             )
             return [PendingMessage(*row) for row in await session.execute(query)]
 
-    async def mark_sent(self, message_id: int, telegram_message_id: int) -> None:
+    async def mark_sent(self, message_ids: Sequence[int], telegram_message_id: int) -> None:
+        """Right after Telegram accepted them: the only window for a duplicate is this commit."""
         async with self._sessions() as session:
             await session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == message_id)
+                .where(OutboxMessage.id.in_(message_ids))
                 .values(
                     state=OutboxState.SENT, sent_at=utcnow(), telegram_message_id=telegram_message_id,
                     attempts=OutboxMessage.attempts + 1,
@@ -169,8 +170,8 @@ class AlertStore:
             )
             await session.commit()
 
-    async def mark_failed(self, message_id: int, error: str, *, drop: bool) -> None:
-        """Counts a failed attempt; `drop` gives the message up for good."""
+    async def mark_failed(self, message_ids: Sequence[int], error: str, *, drop: bool) -> None:
+        """Counts a failed attempt; `drop` gives the messages up for good, with the reason."""
         async with self._sessions() as session:
             changes: dict[str, object] = {
                 "attempts": OutboxMessage.attempts + 1, "last_error": error[:200],
@@ -178,6 +179,36 @@ class AlertStore:
             if drop:
                 changes["state"] = OutboxState.DROPPED
             await session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == message_id).values(**changes)
+                update(OutboxMessage).where(OutboxMessage.id.in_(message_ids)).values(**changes)
             )
             await session.commit()
+
+    async def block_chat(self, chat_id: int, reason: str) -> tuple[int, int]:
+        """The chat refuses our messages: pause its alerts, drop what waits for it.
+
+        Returns (alerts paused, messages dropped). Nothing is deleted: /start resumes the alerts.
+        """
+        async with self._sessions() as session:
+            paused = await session.execute(
+                update(Alert)
+                .where(Alert.chat_id == chat_id, Alert.state == AlertState.ACTIVE)
+                .values(state=AlertState.PAUSED)
+            )
+            dropped = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.chat_id == chat_id, OutboxMessage.state == OutboxState.PENDING)
+                .values(state=OutboxState.DROPPED, last_error=reason[:200], attempts=OutboxMessage.attempts + 1)
+            )
+            await session.commit()
+            return paused.rowcount, dropped.rowcount  # type: ignore[attr-defined]
+
+    async def resume_chat(self, chat_id: int) -> int:
+        """Alerts paused by `block_chat` become active again; returns how many."""
+        async with self._sessions() as session:
+            resumed = await session.execute(
+                update(Alert)
+                .where(Alert.chat_id == chat_id, Alert.state == AlertState.PAUSED)
+                .values(state=AlertState.ACTIVE)
+            )
+            await session.commit()
+            return resumed.rowcount  # type: ignore[attr-defined]

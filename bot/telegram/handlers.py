@@ -28,7 +28,8 @@ async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup | None 
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _reply(update, texts.start())
+    resumed = await service(context).resume(update.effective_chat.id)
+    await _reply(update, texts.start() + (texts.alerts_resumed(resumed) if resumed else ""))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -110,6 +110,10 @@ class FakeTelegram:
     _faults: dict[str, list[ApiError]] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
     _closing: bool = False
+    _sends_open: asyncio.Event = field(default_factory=lambda: _open_event())
+    held: int = 0  # sendMessage calls waiting behind hold_sends
+    _held_accept: bool = True
+    send_delay: float = 0.0  # seconds each sendMessage takes before it is accepted
 
     # -- life cycle -------------------------------------------------------------------------
     async def start(self) -> str:
@@ -124,6 +128,7 @@ class FakeTelegram:
         return self.url
 
     async def stop(self) -> None:
+        self._sends_open.set()
         async with self._changed:  # release long-polling getUpdates calls at once
             self._closing = True
             self._changed.notify_all()
@@ -251,7 +256,29 @@ class FakeTelegram:
                     pass
             return list(self._updates[:limit])
 
+    def hold_sends(self) -> None:
+        """sendMessage calls wait, unaccepted, until `release_sends` (a network that hangs)."""
+        self._sends_open.clear()
+
+    def release_sends(self, *, accept: bool = True) -> None:
+        """Lets held calls through; with accept=False they fail unrecorded (lost on the way)."""
+        self._held_accept = accept
+        self._sends_open.set()
+
+    async def wait_for_held_sends(self, count: int, timeout: float = 10.0) -> None:
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: self.held >= count), timeout)
+
     async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not self._sends_open.is_set():
+            async with self._changed:
+                self.held += 1
+                self._changed.notify_all()
+            await self._sends_open.wait()
+            if not self._held_accept or self._closing:
+                raise ApiError(504, "Gateway Timeout")
+        if self.send_delay:
+            await asyncio.sleep(self.send_delay)
         chat_id = _chat_id(params)
         text = str(params.get("text", ""))
         plain = self._check_text(text, params.get("parse_mode"))
@@ -321,6 +348,12 @@ class FakeTelegram:
         if len(self._recent_sends) >= MESSAGES_PER_SECOND:
             raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
         self._recent_sends.append(now)
+
+
+def _open_event() -> asyncio.Event:
+    event = asyncio.Event()
+    event.set()
+    return event
 
 
 def _bot_user() -> dict[str, Any]:

@@ -1,0 +1,66 @@
+"""Which texts go to which chat, and in what order. Pure, so it is tested without servers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.storage.store import PendingMessage
+
+MAX_TEXT = 4096  # Telegram's limit for one message, in UTF-16 code units
+SEPARATOR = "\n\n"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One Telegram message carrying one or more outbox messages of one chat."""
+
+    chat_id: int
+    outbox_ids: tuple[int, ...]
+    parts: tuple[str, ...]  # one text per outbox message
+
+    @property
+    def text(self) -> str:
+        return SEPARATOR.join(self.parts)
+
+    def split(self) -> list[Delivery]:
+        return [Delivery(self.chat_id, (i,), (t,)) for i, t in zip(self.outbox_ids, self.parts)]
+
+
+def _length(text: str) -> int:
+    # Counting the HTML, tags included, over-counts the visible text: safe.
+    return len(text.encode("utf-16-le")) // 2
+
+
+def combine(messages: Sequence[PendingMessage], limit: int = MAX_TEXT) -> list[Delivery]:
+    """Joins one chat's messages, oldest first, into as few texts as fit under `limit`."""
+    deliveries: list[Delivery] = []
+    ids: list[int] = []
+    parts: list[str] = []
+    size = 0
+    for message in messages:
+        extra = _length(message.text) + (_length(SEPARATOR) if parts else 0)
+        if parts and size + extra > limit:
+            deliveries.append(Delivery(message.chat_id, tuple(ids), tuple(parts)))
+            ids, parts, size = [], [], 0
+            extra = _length(message.text)
+        ids.append(message.id)
+        parts.append(message.text)
+        size += extra
+    if parts:
+        deliveries.append(Delivery(messages[0].chat_id, tuple(ids), tuple(parts)))
+    return deliveries
+
+
+def plan_rounds(pending: Sequence[PendingMessage], limit: int = MAX_TEXT) -> list[list[Delivery]]:
+    """Round k holds the k-th message of every chat that has one.
+
+    Sending round by round is fair: a chat with a hundred alerts firing gets its first message
+    out together with everyone else's, not before them.
+    """
+    by_chat: dict[int, list[PendingMessage]] = {}
+    for message in sorted(pending, key=lambda m: m.id):
+        by_chat.setdefault(message.chat_id, []).append(message)
+    per_chat = [combine(messages, limit) for messages in by_chat.values()]
+    depth = max((len(d) for d in per_chat), default=0)
+    return [[d[k] for d in per_chat if k < len(d)] for k in range(depth)]
