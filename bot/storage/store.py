@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import String, column, func, insert, select, update, values
+from sqlalchemy import CTE, String, Update, bindparam, column, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.alerts.rules import Direction
 from bot.storage.models import Alert, AlertState, OutboxMessage, OutboxState
-from bot.storage.types import ExactDecimal, fits
+from bot.storage.types import ExactDecimal, fits, scaled
 
 
 def utcnow() -> datetime:
@@ -37,6 +38,48 @@ class PendingMessage:
     chat_id: int
     text: str
     attempts: int
+
+
+def price_table(dialect: str, prices: Mapping[str, Decimal]) -> CTE:
+    """All prices as a table in one JSON parameter.
+
+    One parameter, not 600 VALUES rows: the statement stays the same from tick to tick, so
+    SQLAlchemy compiles it once (compiling the VALUES form took most of a tick's time).
+    """
+    if dialect == "sqlite":
+        payload = json.dumps({symbol: scaled(price) for symbol, price in prices.items()})
+        sql = "SELECT key AS symbol, value AS price FROM json_each(:prices)"
+    else:
+        payload = json.dumps({symbol: str(price) for symbol, price in prices.items()})
+        sql = "SELECT key AS symbol, CAST(value AS NUMERIC(28, 10)) AS price FROM jsonb_each_text(CAST(:prices AS JSONB))"
+    return (
+        text(sql)
+        .bindparams(bindparam("prices", payload, type_=String))
+        .columns(column("symbol", String), column("price", ExactDecimal()))
+        .cte("prices")
+    )
+
+
+def fire_statement(table: CTE, direction: Direction, now: datetime) -> Update:
+    """Fires the active alerts of one direction whose level the table's price reached.
+
+    Per (symbol, direction) this is a range scan on ix_alerts_firing (state, symbol, direction,
+    level): it reads the alerts that fire and no others.
+    """
+    reached = Alert.level <= table.c.price if direction is Direction.UP else Alert.level >= table.c.price
+    return (
+        update(Alert)
+        .where(
+            Alert.state == AlertState.ACTIVE,
+            Alert.symbol == table.c.symbol,
+            Alert.direction == direction,
+            reached,
+        )
+        .values(state=AlertState.FIRED, fired_at=now, fired_price=table.c.price)
+        .returning(
+            Alert.id, Alert.chat_id, Alert.symbol, Alert.direction, Alert.level, Alert.note, Alert.fired_price,
+        )
+    )
 
 
 class AlertStore:
@@ -100,35 +143,15 @@ class AlertStore:
         (symbol, direction), so the cost follows the symbols and the alerts that fire, not the
         alerts stored.
         """
-        rows = [(symbol, price) for symbol, price in prices.items() if fits(price)]
-        if not rows:
+        storable = {symbol: price for symbol, price in prices.items() if fits(price)}
+        if not storable:
             return []
         now = utcnow()
         fired: list[FiredAlert] = []
         async with self._sessions() as session:
+            table = price_table(session.bind.dialect.name, storable)
             for direction in Direction:
-                table = values(
-                    column("symbol", String), column("price", ExactDecimal()), name="prices"
-                ).data(rows).cte("prices")
-                reached = (
-                    Alert.level <= table.c.price
-                    if direction is Direction.UP
-                    else Alert.level >= table.c.price
-                )
-                query = (
-                    update(Alert)
-                    .where(
-                        Alert.state == AlertState.ACTIVE,
-                        Alert.symbol == table.c.symbol,
-                        Alert.direction == direction,
-                        reached,
-                    )
-                    .values(state=AlertState.FIRED, fired_at=now, fired_price=table.c.price)
-                    .returning(
-                        Alert.id, Alert.chat_id, Alert.symbol, Alert.direction,
-                        Alert.level, Alert.note, Alert.fired_price,
-                    )
-                )
+                query = fire_statement(table, direction, now)
                 for row in await session.execute(query):
                     # The exchange's own spelling of the price ("65000.10"), same value as stored.
                     fired.append(FiredAlert(*row[:-1], price=prices[row.symbol]))

@@ -34,6 +34,11 @@ def plain(value: Decimal) -> Decimal:
     return value
 
 
+def scaled(value: Decimal) -> int:
+    """SQLite's stored form of a value that `fits`."""
+    return int(value.scaleb(DECIMAL_PLACES))
+
+
 class ExactDecimal(TypeDecorator[Decimal]):
     impl = Numeric(18 + DECIMAL_PLACES, DECIMAL_PLACES)
     cache_ok = True
@@ -49,7 +54,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
         if not isinstance(value, Decimal) or not fits(value):
             raise ValueError(f"not an exact decimal with at most {DECIMAL_PLACES} places: {value!r}")
         if dialect.name == "sqlite":
-            return int(value.scaleb(DECIMAL_PLACES))
+            return scaled(value)
         return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:

@@ -64,8 +64,10 @@ def build_application(settings: Settings) -> Application:
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
-        # Telegram's flood limits (30 msg/s, 20 per minute per group); retries RetryAfter.
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        # Telegram's flood limits: about 30 messages a second overall, 20 a minute per group.
+        # One message every 1/28 s, with no burst, stays under 30 in any one-second window
+        # (the default allows a burst of 30 on top of the rate). RetryAfter is retried.
+        .rate_limiter(AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 28, max_retries=3))
         .concurrent_updates(True)  # a command waiting on the exchange does not hold up others
         .post_init(on_start)
         .post_stop(on_stop)

@@ -1,0 +1,47 @@
+"""The plans of the queries that must use an index: the tick's firing query and a chat's listing.
+
+    python -m benchmarks.explain --database URL   (run benchmarks.tick first to fill the table)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from decimal import Decimal
+
+from sqlalchemy import select, text
+
+from bot.alerts.rules import Direction
+from bot.storage.db import make_engine
+from bot.storage.models import Alert, AlertState
+from bot.storage.store import fire_statement, price_table, utcnow
+
+
+async def explain(database_url: str) -> None:
+    engine = make_engine(database_url)
+    dialect = engine.dialect
+    prices = {f"S{i:04d}USDT": Decimal("100") for i in range(600)}
+    queries = {
+        "tick (rising alerts)": fire_statement(price_table(dialect.name, prices), Direction.UP, utcnow()),
+        "/alerts listing": select(Alert).where(Alert.chat_id == 1, Alert.state == AlertState.ACTIVE)
+        .order_by(Alert.id).limit(100),
+    }
+    prefix = "EXPLAIN QUERY PLAN " if dialect.name == "sqlite" else "EXPLAIN "
+    async with engine.connect() as connection:
+        for name, query in queries.items():
+            sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+            rows = (await connection.execute(text(prefix + sql))).all()
+            print(f"-- {name} ({dialect.name})")
+            for row in rows:
+                print("   ", row[-1])
+    await engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", required=True)
+    asyncio.run(explain(parser.parse_args().database))
+
+
+if __name__ == "__main__":
+    main()

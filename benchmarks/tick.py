@@ -1,0 +1,186 @@
+"""Tick benchmark: does a tick cost O(symbols + fired), not O(alerts stored)?
+
+Builds N active alerts over S symbols (a few symbols much more watched than others, like real
+users), then times the tick's evaluation (all prices in -> alerts fired and messages recorded)
+when 0, 10 and 1,000 alerts fire, next to a naive baseline that loads every active alert and
+compares in Python. Also times the chat commands' queries, and the Python memory a tick needs.
+
+    python -m benchmarks.tick --alerts 1000000 --symbols 600 --database URL
+
+One line of figures per run (milliseconds, medians of --repeat runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import delete, insert, select, text, update
+
+from bot.alerts.rules import Direction, crossed
+from bot.alerts.service import render_fired
+from bot.storage import migrate
+from bot.storage.db import make_engine, make_sessions
+from bot.storage.models import Alert, AlertState, OutboxMessage
+from bot.storage.store import AlertStore, utcnow
+
+BASE = Decimal("100")  # every symbol trades at 100 while alerts wait above 105 or below 95
+BUSY_CHAT = 1  # a chat with 100 alerts, for the listing benchmark
+
+
+def symbol_names(count: int) -> list[str]:
+    return [f"S{i:04d}USDT" for i in range(count)]
+
+
+def build_rows(alerts: int, symbols: list[str], rng: random.Random) -> list[dict]:
+    """Zipf-like popularity: the first symbols get most of the alerts."""
+    weights = [1 / (rank + 1) for rank in range(len(symbols))]
+    chosen = rng.choices(symbols, weights=weights, k=alerts)
+    now = utcnow()
+    rows = []
+    for i, symbol in enumerate(chosen):
+        up = rng.random() < 0.5
+        offset = Decimal(rng.randint(500_000_000, 90_000_000_000)) / Decimal(10**9)  # 0.5 .. 90
+        level = BASE + 5 + offset if up else BASE - 5 - offset / 10
+        rows.append({
+            "chat_id": BUSY_CHAT if i < 100 else 1000 + i // 3, "symbol": symbol,
+            "direction": Direction.UP if up else Direction.DOWN, "level": level, "note": "",
+            "state": AlertState.ACTIVE, "created_at": now,
+        })
+    return rows
+
+
+async def load(database_url: str, alerts: int, symbols: list[str]) -> None:
+    await asyncio.to_thread(migrate.downgrade, database_url, "base")
+    await asyncio.to_thread(migrate.upgrade, database_url)
+    engine = make_engine(database_url)
+    rows = build_rows(alerts, symbols, random.Random(42))
+    async with engine.begin() as connection:
+        for start in range(0, len(rows), 20_000):
+            await connection.execute(insert(Alert), rows[start:start + 20_000])
+        if engine.dialect.name == "postgresql":
+            await connection.execute(text("ANALYZE alerts"))
+        else:
+            await connection.execute(text("ANALYZE"))
+    await engine.dispose()
+
+
+async def median_ms(action: Callable[[], Awaitable[object]], repeat: int, reset: Callable[[], Awaitable[None]] | None = None) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        await action()
+        times.append((time.perf_counter() - started) * 1000)
+        if reset is not None:
+            await reset()
+    return statistics.median(times)
+
+
+async def run(database_url: str, alerts: int, symbol_count: int, repeat: int, skip_load: bool) -> str:
+    symbols = symbol_names(symbol_count)
+    if not skip_load:
+        started = time.perf_counter()
+        await load(database_url, alerts, symbols)
+        load_s = time.perf_counter() - started
+    else:
+        load_s = 0.0
+    engine = make_engine(database_url)
+    sessions = make_sessions(engine)
+    store = AlertStore(sessions)
+
+    async def reset() -> None:
+        async with sessions() as session:
+            await session.execute(update(Alert).where(Alert.state == AlertState.FIRED).values(
+                state=AlertState.ACTIVE, fired_at=None, fired_price=None))
+            await session.execute(delete(OutboxMessage))
+            await session.commit()
+
+    async def prices_firing(count: int) -> dict[str, Decimal]:
+        """All symbols at BASE, except the most watched ones, moved to fire exactly `count` alerts."""
+        prices = {s: BASE for s in symbols}
+        async with sessions() as session:
+            for symbol in symbols:
+                if count <= 0:
+                    break
+                levels = (await session.scalars(
+                    select(Alert.level).where(Alert.state == AlertState.ACTIVE, Alert.symbol == symbol,
+                                              Alert.direction == Direction.UP).order_by(Alert.level).limit(count)
+                )).all()
+                if levels:
+                    prices[symbol] = levels[-1]
+                    count -= len(levels)
+        return prices
+
+    figures: dict[str, float] = {}
+    for firing in (0, 10, 1000):
+        prices = await prices_firing(firing)
+        fired = await store.fire_crossed(prices, render_fired)
+        assert len(fired) == firing, (len(fired), firing)
+        await reset()
+        figures[f"tick_{firing}"] = await median_ms(lambda: store.fire_crossed(prices, render_fired), repeat, reset)
+
+    prices = await prices_firing(10)
+
+    async def naive() -> int:
+        async with sessions() as session:
+            rows = (await session.execute(select(Alert.id, Alert.symbol, Alert.direction, Alert.level)
+                                          .where(Alert.state == AlertState.ACTIVE))).all()
+        return sum(1 for r in rows if r.symbol in prices and crossed(r.direction, r.level, prices[r.symbol]))
+
+    assert await naive() == 10
+    figures["naive_10"] = await median_ms(naive, max(1, min(repeat, 3)))
+
+    tracemalloc.start()
+    await store.fire_crossed(prices, render_fired)
+    tick_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.reset_peak()
+    await reset()
+    await naive()
+    naive_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+
+    created: list[int] = []
+
+    async def create() -> None:
+        created.append((await store.create_alert(BUSY_CHAT, symbols[1], Direction.UP, Decimal("150"), "bench")).id)
+
+    figures["create"] = await median_ms(create, repeat)
+    figures["list_100"] = await median_ms(lambda: store.list_active(BUSY_CHAT, limit=100), repeat)
+
+    async def delete_one() -> None:
+        await store.delete_alert(BUSY_CHAT, created.pop())
+
+    figures["delete"] = await median_ms(delete_one, repeat)
+    await engine.dispose()
+    return (
+        f"db={engine.dialect.name} alerts={alerts} symbols={symbol_count} load_s={load_s:.0f} "
+        f"tick_ms(fire 0/10/1000)={figures['tick_0']:.1f}/{figures['tick_10']:.1f}/{figures['tick_1000']:.1f} "
+        f"naive_ms(fire 10)={figures['naive_10']:.0f} speedup={figures['naive_10'] / figures['tick_10']:.0f}x "
+        f"create_ms={figures['create']:.1f} list100_ms={figures['list_100']:.1f} delete_ms={figures['delete']:.1f} "
+        f"tick_peak_kib={tick_peak / 1024:.0f} naive_peak_kib={naive_peak / 1024:.0f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--alerts", type=int, default=10_000)
+    parser.add_argument("--symbols", type=int, default=600)
+    parser.add_argument("--database", default="", help="database URL (default: a temporary SQLite file)")
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--skip-load", action="store_true", help="reuse the alerts already in the database")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+        print(asyncio.run(run(url, args.alerts, args.symbols, args.repeat, args.skip_load)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
