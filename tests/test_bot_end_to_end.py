@@ -174,3 +174,12 @@ async def test_group_commands_addressed_to_the_bot_work(bot, exchange: FakeExcha
     group = -100123
     await telegram.user_sends(group, "/price@pricealert_test_bot BTCUSDT", user_id=USER, chat_type="supergroup")
     assert "BTCUSDT:" in (await telegram.wait_for_message(group, "BTCUSDT")).plain
+
+
+async def test_a_burst_of_users_is_answered_within_telegrams_limits(bot, exchange: FakeExchange, telegram: FakeTelegram) -> None:
+    users = range(7000, 7060)
+    for user in users:
+        await telegram.user_sends(user, "/price BTCUSDT")
+    for user in users:
+        await telegram.wait_for_message(user, "BTCUSDT:", timeout=20)
+    assert [r for r in telegram.rejected if r[1] == 429] == []

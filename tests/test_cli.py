@@ -16,9 +16,8 @@ USER = 1001
 
 
 async def test_run_serves_users_and_stops_cleanly_on_sigterm(
-    tmp_path: Path, telegram: FakeTelegram, exchange: FakeExchange
+    tmp_path: Path, telegram: FakeTelegram, exchange: FakeExchange, database_url: str
 ) -> None:
-    database_url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     process = await spawn_bot(tmp_path, telegram, exchange, database_url)
     try:
         await telegram.user_sends(USER, "/alert BTCUSDT 99999")
@@ -30,7 +29,7 @@ async def test_run_serves_users_and_stops_cleanly_on_sigterm(
     log = stderr.decode()
     assert process.returncode == 0, log
     assert telegram.token not in log and telegram.token.split(":")[1] not in log
-    assert "Running upgrade" in log and "pricealert stopped" in log
+    assert "pricealert starting" in log and "pricealert stopped" in log
     assert log.splitlines()[0][:2] == "20"  # lines start with a timestamp
 
 

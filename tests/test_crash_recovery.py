@@ -14,9 +14,8 @@ SENT_BEFORE, PENDING_AT_CRASH, KEEPS_TICKING = 2001, 2002, 2003
 
 
 async def test_a_message_pending_at_a_crash_arrives_once_after_restart(
-    tmp_path: Path, telegram: FakeTelegram, exchange: FakeExchange
+    tmp_path: Path, telegram: FakeTelegram, exchange: FakeExchange, database_url: str
 ) -> None:
-    database_url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     exchange.set_price("BTCUSDT", "64000.00")
     exchange.set_price("ETHUSDT", "2500.00")
     process = await spawn_bot(tmp_path, telegram, exchange, database_url)
