@@ -67,6 +67,7 @@ class BinanceClient:
         self._connection: ClientConnection | None = None
         self._connected_at = 0.0
         self._reader: asyncio.Task[None] | None = None
+        self._closing: asyncio.Task[None] | None = None
         self._pending: dict[str, asyncio.Future[Answer]] = {}
         self._ids = itertools.count(1)
         self._connect_lock = asyncio.Lock()
@@ -104,21 +105,26 @@ class BinanceClient:
         return self._result_of(method, answer)
 
     def _result_of(self, method: str, answer: Answer) -> Any:
+        self._note_limits(answer)
+        if answer.status == 200:
+            return answer.result
+        if answer.status in (418, 429):
+            raise RateLimited(f"{method}: status {answer.status}", self.blocked_until)
+        raise RequestRefused(answer.status, answer.error_code, answer.error_msg)
+
+    def _note_limits(self, answer: Answer) -> None:
+        """Every answer, even one we cannot match to a request, tells us where we stand."""
         weight = request_weight(answer)
         if weight is not None:
             self.weight_used, self.weight_limit = weight.count, weight.limit
             if weight.count > weight.limit * self._options.weight_warning_share:
                 log.warning("request weight %d of %d this minute", weight.count, weight.limit)
-        if answer.status == 200:
-            return answer.result
         if answer.status in (418, 429):
             until = retry_at_ms(answer, int(time.time() * 1000)) / 1000
             self.blocked_until = max(self.blocked_until, until)
             level = logging.ERROR if answer.status == 418 else logging.WARNING
             log.log(level, "exchange answered %d (%s): sending nothing for %.0f s",
                     answer.status, answer.error_msg, until - time.time())
-            raise RateLimited(f"{method}: status {answer.status}", until)
-        raise RequestRefused(answer.status, answer.error_code, answer.error_msg)
 
     async def _connected(self) -> ClientConnection:
         async with self._connect_lock:
@@ -185,23 +191,16 @@ class BinanceClient:
             if frame.name == "serverShutdown":
                 log.info("exchange announced a shutdown; reconnecting")
                 if self._connection is not None:
-                    asyncio.create_task(self._connection.close())
+                    self._closing = asyncio.create_task(self._connection.close())
             return
         future = self._pending.get(str(frame.id)) if frame.id is not None else None
         if future is None:
             log.warning("answer matches no request: id=%r status=%s %s", frame.id, frame.status, frame.error_msg)
-            if frame.status in (418, 429):
-                self._note_limit(frame)  # a 429 we cannot match still closes the window
+            self._note_limits(frame)
             return
         self._answered, self._failures = True, 0  # this connection works
         if not future.done():
             future.set_result(frame)
-
-    def _note_limit(self, answer: Answer) -> None:
-        try:
-            self._result_of("(unmatched)", answer)
-        except RateLimited:
-            pass
 
     def _fail_pending(self, error: Exception) -> None:
         for future in self._pending.values():
