@@ -291,8 +291,7 @@ class FakeTelegram:
         async with self._changed:
             self.sent.append(sent)
             self._changed.notify_all()
-        return {"message_id": message_id, "date": int(time.time()), "chat": _chat(chat_id, "private"),
-                "from": _bot_user(), "text": plain}
+        return _message_json(sent)
 
     async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = _chat_id(params)
@@ -306,8 +305,7 @@ class FakeTelegram:
         async with self._changed:
             self.edits.append(edit)
             self._changed.notify_all()
-        return {"message_id": message_id, "date": int(time.time()), "chat": _chat(chat_id, "private"),
-                "from": _bot_user(), "text": plain}
+        return _message_json(edit)
 
     async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
         query_id = str(params.get("callback_query_id", ""))
@@ -354,6 +352,12 @@ def _open_event() -> asyncio.Event:
     event = asyncio.Event()
     event.set()
     return event
+
+
+def _message_json(message: Sent) -> dict[str, Any]:
+    chat_type = "private" if message.chat_id > 0 else "supergroup"
+    return {"message_id": message.message_id, "date": int(time.time()), "chat": _chat(message.chat_id, chat_type),
+            "from": _bot_user(), "text": message.plain}
 
 
 def _bot_user() -> dict[str, Any]:
