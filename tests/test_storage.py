@@ -83,3 +83,16 @@ async def test_prices_the_database_cannot_hold_exactly_are_ignored(store: AlertS
     await store.create_alert(1, "BTCUSDT", Direction.UP, Decimal("1"), "")
     assert await store.fire_crossed({"BTCUSDT": Decimal("1.00000000001")}, render) == []
     assert len(await store.fire_crossed({"BTCUSDT": Decimal("1.5"), "X": Decimal("1e9")}, render)) == 1
+
+
+async def test_sqlite_runs_in_wal_mode(database_url: str) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("WAL is SQLite's")
+    from sqlalchemy import text
+
+    from bot.storage.db import make_engine
+
+    engine = make_engine(database_url)
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("PRAGMA journal_mode"))).scalar_one() == "wal"
+    await engine.dispose()
