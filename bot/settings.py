@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class SettingsError(Exception):
@@ -36,6 +36,20 @@ class Settings(ExchangeSettings):
     # Each tick costs 2 of the 2400 weight per minute; 0.5 s is 10 % of the budget.
     poll_interval: float = Field(default=2.0, ge=0.5, le=3600)
     stale_after: float = Field(default=60.0, gt=0)
+    max_alerts_per_chat: int = Field(default=100, ge=1, le=10_000)
+    # Comma-separated ids; empty allows every chat. Admins are user ids and get /stats.
+    allowed_chat_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+
+    @field_validator("allowed_chat_ids", "admin_ids", mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return frozenset(int(part) for part in value.replace(";", ",").split(",") if part.strip())
+            except ValueError:
+                raise ValueError("expected comma-separated numeric ids, like 123456,-1001234567890") from None
+        return value
 
     @field_validator("telegram_bot_token")
     @classmethod

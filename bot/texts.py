@@ -14,6 +14,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("alerts", "List your alerts"),
     ("delete", "Delete an alert"),
     ("price", "Latest prices"),
+    ("pause", "Silence your alerts"),
+    ("resume", "Turn your alerts back on"),
     ("help", "How to use the bot"),
     ("start", "About this bot"),
 ]
@@ -57,7 +59,8 @@ def help_text() -> str:
         "  e.g. <code>/alert ethusdt below 2500</code>\n"
         "/alerts — your active alerts, with a button to delete each.\n"
         "/delete <code>ID</code> — delete an alert, e.g. <code>/delete 12</code>\n"
-        "/price <code>SYMBOL [SYMBOL...]</code> — latest prices, e.g. <code>/price BTCUSDT ETHUSDT</code>\n\n"
+        "/price <code>SYMBOL [SYMBOL...]</code> — latest prices, e.g. <code>/price BTCUSDT ETHUSDT</code>\n"
+        "/pause — silence your alerts without deleting them; /resume turns them back on.\n\n"
         "An alert fires once, then stops. Symbols are Binance futures symbols such as "
         "BTCUSDT, 1000PEPEUSDT or BTCUSDT_261225."
     )
@@ -161,3 +164,38 @@ def unknown_command() -> str:
 
 def internal_error() -> str:
     return "😵 Something went wrong on my side. Please try again; if it keeps happening, tell the bot's owner."
+
+
+def paused(count: int) -> str:
+    if not count:
+        return "Nothing to pause: you have no active alerts."
+    return f"⏸ {count} alert{'s' if count != 1 else ''} paused. They will not fire until you send /resume."
+
+
+def resumed(count: int) -> str:
+    if not count:
+        return "Nothing to resume: you have no paused alerts."
+    return f"▶️ {count} alert{'s' if count != 1 else ''} watching again."
+
+
+def not_allowed() -> str:
+    return "Sorry, this bot is private. Ask its owner to add this chat."
+
+
+def not_allowed_short() -> str:
+    return "This bot is private."
+
+
+def stats(figures: Mapping[str, float | int | None]) -> str:
+    age = figures.get("last_prices_age")
+    weight = figures.get("weight_used")
+    return (
+        "<b>Stats</b>\n"
+        f"Chats with alerts: {figures['chats']}\n"
+        f"Active alerts: {figures['active_alerts']}\n"
+        f"Ticks since start: {figures['ticks']}\n"
+        f"Last prices: {f'{age:.0f} s ago' if age is not None else 'none yet'}\n"
+        f"Request weight this minute: {weight if weight is not None else '?'} of {figures.get('weight_limit') or '?'}\n"
+        f"Messages sent: {figures['messages_sent']}, pending: {figures['messages_pending']}, "
+        f"failed: {figures['messages_dropped']}"
+    )

@@ -82,3 +82,14 @@ def test_token_never_reaches_the_log(caplog: pytest.LogCaptureFixture) -> None:
         logger.filters.clear()
     assert TOKEN not in caplog.text and "secret" not in caplog.text
     assert "bot<token>/getUpdates" in caplog.text
+
+
+def test_id_lists_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("ALLOWED_CHAT_IDS", "5, -1001234567890,")
+    monkeypatch.setenv("ADMIN_IDS", "7")
+    settings = load_settings(_env_file=None)
+    assert settings.allowed_chat_ids == {5, -1001234567890} and settings.admin_ids == {7}
+    monkeypatch.setenv("ADMIN_IDS", "me")
+    with pytest.raises(SettingsError, match="ADMIN_IDS is invalid: expected comma-separated numeric ids"):
+        load_settings(_env_file=None)

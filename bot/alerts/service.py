@@ -37,11 +37,13 @@ class AlertService:
         self, store: AlertStore, feed: PriceFeed, *, poll_interval: float,
         max_alerts_per_chat: int = 100, stale_after: float = 60.0,
     ) -> None:
+        """`max_alerts_per_chat` counts active and paused alerts, not fired or deleted ones."""
         self._store = store
         self._feed = feed
         self._stale_after = stale_after
         self._fresh_since = time.time()  # the start counts as fresh; then each snapshot
         self._stale_warned_at = 0.0
+        self.ticks = 0  # ticks that asked the exchange, since start
         # Commands accept prices as old as two ticks; older ones (no alert active, so no
         # tick ran, or the first tick has not finished) are fetched on demand.
         self._max_age = max(2 * poll_interval, 5.0)
@@ -66,11 +68,27 @@ class AlertService:
         return await self._store.list_active(chat_id)
 
     async def resume(self, chat_id: int) -> int:
-        """A chat that had blocked the bot is back: its paused alerts watch again."""
+        """/resume, or a chat that had blocked the bot is back: paused alerts watch again."""
         resumed = await self._store.resume_chat(chat_id)
         if resumed:
-            log.info("chat %d is back: %d alerts resumed", chat_id, resumed)
+            log.info("chat %d resumed %d alerts", chat_id, resumed)
         return resumed
+
+    async def pause(self, chat_id: int) -> int:
+        paused = await self._store.pause_chat(chat_id)
+        log.info("chat %d paused %d alerts", chat_id, paused)
+        return paused
+
+    async def stats(self) -> dict[str, float | int | None]:
+        figures: dict[str, float | int | None] = dict(await self._store.stats())
+        latest = self._feed.latest
+        figures.update(
+            ticks=self.ticks,
+            last_prices_age=latest.age() if latest else None,
+            weight_used=self._feed.weight_used,
+            weight_limit=self._feed.weight_limit,
+        )
+        return figures
 
     async def delete(self, chat_id: int, alert_id: int) -> Alert | None:
         return await self._store.delete_alert(chat_id, alert_id)
@@ -79,6 +97,7 @@ class AlertService:
         """One poll: all prices in one request, then the database fires what they crossed."""
         if not await self._store.has_active_alerts():
             return []  # nothing to watch: no request, no weight
+        self.ticks += 1
         snapshot = await self._feed.refresh()
         fired = await self._store.fire_crossed(snapshot.prices, render_fired)
         for alert in fired:

@@ -34,6 +34,14 @@ class PriceFeed:
     def latest(self) -> PriceSnapshot | None:
         return self._latest
 
+    @property
+    def weight_used(self) -> int | None:
+        return self._client.weight_used
+
+    @property
+    def weight_limit(self) -> int | None:
+        return self._client.weight_limit
+
     async def refresh(self) -> PriceSnapshot:
         """One all-symbol `ticker.price` (weight 2). Callers arriving meanwhile share its answer."""
         if self._refreshing is None or self._refreshing.done():

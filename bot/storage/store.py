@@ -99,9 +99,10 @@ class AlertStore:
         return alert
 
     async def count_active(self, chat_id: int) -> int:
+        """Active and paused alerts: what a chat's limit counts (pausing frees no room)."""
         async with self._sessions() as session:
             query = select(func.count()).select_from(Alert).where(
-                Alert.chat_id == chat_id, Alert.state == AlertState.ACTIVE
+                Alert.chat_id == chat_id, Alert.state.in_([AlertState.ACTIVE, AlertState.PAUSED])
             )
             return (await session.execute(query)).scalar_one()
 
@@ -212,11 +213,7 @@ class AlertStore:
         Returns (alerts paused, messages dropped). Nothing is deleted: /start resumes the alerts.
         """
         async with self._sessions() as session:
-            paused = await session.execute(
-                update(Alert)
-                .where(Alert.chat_id == chat_id, Alert.state == AlertState.ACTIVE)
-                .values(state=AlertState.PAUSED)
-            )
+            paused = await session.execute(_set_state(chat_id, AlertState.ACTIVE, AlertState.PAUSED))
             dropped = await session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.chat_id == chat_id, OutboxMessage.state == OutboxState.PENDING)
@@ -225,13 +222,37 @@ class AlertStore:
             await session.commit()
             return paused.rowcount, dropped.rowcount  # type: ignore[attr-defined]
 
+    async def pause_chat(self, chat_id: int) -> int:
+        """/pause: the chat's active alerts stop watching; returns how many."""
+        return await self._change_states(chat_id, AlertState.ACTIVE, AlertState.PAUSED)
+
     async def resume_chat(self, chat_id: int) -> int:
-        """Alerts paused by `block_chat` become active again; returns how many."""
+        """/resume, or /start after a block: paused alerts watch again; returns how many."""
+        return await self._change_states(chat_id, AlertState.PAUSED, AlertState.ACTIVE)
+
+    async def _change_states(self, chat_id: int, old: AlertState, new: AlertState) -> int:
         async with self._sessions() as session:
-            resumed = await session.execute(
-                update(Alert)
-                .where(Alert.chat_id == chat_id, Alert.state == AlertState.PAUSED)
-                .values(state=AlertState.ACTIVE)
-            )
+            changed = await session.execute(_set_state(chat_id, old, new))
             await session.commit()
-            return resumed.rowcount  # type: ignore[attr-defined]
+            return changed.rowcount  # type: ignore[attr-defined]
+
+    async def stats(self) -> dict[str, int]:
+        """Figures for /stats: chats with alerts, active alerts, messages by state."""
+        async with self._sessions() as session:
+            chats, active = (await session.execute(
+                select(func.count(func.distinct(Alert.chat_id)), func.count())
+                .where(Alert.state == AlertState.ACTIVE)
+            )).one()
+            by_state = dict((await session.execute(
+                select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
+            )).all())
+        return {
+            "chats": chats, "active_alerts": active,
+            "messages_sent": by_state.get(OutboxState.SENT, 0),
+            "messages_pending": by_state.get(OutboxState.PENDING, 0),
+            "messages_dropped": by_state.get(OutboxState.DROPPED, 0),
+        }
+
+
+def _set_state(chat_id: int, old: AlertState, new: AlertState) -> Update:
+    return update(Alert).where(Alert.chat_id == chat_id, Alert.state == old).values(state=new)

@@ -7,7 +7,7 @@ import logging
 from telegram import BotCommand, Update
 from telegram.ext import (
     AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler,
-    ContextTypes, MessageHandler, filters,
+    ContextTypes, MessageHandler, TypeHandler, filters,
 )
 
 from bot import texts
@@ -43,7 +43,8 @@ def build_application(settings: Settings) -> Application:
         request_timeout=settings.exchange_timeout, weight_warning_share=settings.weight_warning_share,
     ))
     alerts = AlertService(
-        store, PriceFeed(client), poll_interval=settings.poll_interval, stale_after=settings.stale_after
+        store, PriceFeed(client), poll_interval=settings.poll_interval, stale_after=settings.stale_after,
+        max_alerts_per_chat=settings.max_alerts_per_chat,
     )
 
     async def on_start(application: Application) -> None:
@@ -75,13 +76,20 @@ def build_application(settings: Settings) -> Application:
         .build()
     )
     application.bot_data["alerts"] = alerts
+    application.bot_data["admin_ids"] = settings.admin_ids
 
+    if settings.allowed_chat_ids:
+        # Runs before every other handler (group -1) and stops the update for other chats.
+        application.add_handler(TypeHandler(Update, handlers.only_chats(settings.allowed_chat_ids)), group=-1)
     application.add_handler(CommandHandler("start", handlers.start))
     application.add_handler(CommandHandler("help", handlers.help_command))
     application.add_handler(CommandHandler("alert", handlers.alert))
     application.add_handler(CommandHandler("alerts", handlers.alerts))
     application.add_handler(CommandHandler("delete", handlers.delete))
     application.add_handler(CommandHandler("price", handlers.price))
+    application.add_handler(CommandHandler("pause", handlers.pause))
+    application.add_handler(CommandHandler("resume", handlers.resume))
+    application.add_handler(CommandHandler("stats", handlers.stats))
     application.add_handler(CallbackQueryHandler(handlers.delete_button, pattern=f"^{handlers.DELETE_PREFIX}"))
     application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
     application.add_error_handler(handlers.on_error)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import texts
 from bot.alerts.commands import CommandError, parse_alert, parse_alert_id, parse_price_symbols
@@ -120,6 +121,39 @@ async def price(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _reply(update, texts.unknown_symbol(unknown[0], suggest(unknown[0], snapshot.prices)))
         return
     await _reply(update, texts.prices_list(symbols, snapshot.prices, snapshot.received_at))
+
+
+async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _reply(update, texts.paused(await service(context).pause(update.effective_chat.id)))
+
+
+async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _reply(update, texts.resumed(await service(context).resume(update.effective_chat.id)))
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """For the operators listed in ADMIN_IDS only; others learn nothing, not even that it exists."""
+    user = update.effective_user
+    if user is None or user.id not in context.bot_data["admin_ids"]:
+        await _reply(update, texts.unknown_command())
+        return
+    await _reply(update, texts.stats(await service(context).stats()))
+
+
+def only_chats(allowed: frozenset[int]) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
+    """A guard for ALLOWED_CHAT_IDS: other chats get a polite refusal and nothing else."""
+
+    async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat is not None and chat.id in allowed:
+            return
+        if update.callback_query is not None:
+            await update.callback_query.answer(texts.not_allowed_short())
+        elif update.effective_message is not None:
+            await _reply(update, texts.not_allowed())
+        raise ApplicationHandlerStop
+
+    return guard
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -1,0 +1,73 @@
+"""Pausing, per-chat limits, the private-bot allowlist and the operators' /stats."""
+
+from __future__ import annotations
+
+from tests.conftest import bot_settings, start_bot, stop_bot
+from tests.fakes.exchange import FakeExchange
+from tests.fakes.telegram import FakeTelegram
+
+USER, OTHER, ADMIN = 1001, 2002, 9009
+
+
+async def test_pause_silences_alerts_and_resume_brings_them_back(bot, exchange: FakeExchange, telegram: FakeTelegram) -> None:
+    exchange.set_price("BTCUSDT", "64000.00")
+    await telegram.user_sends(USER, "/alert BTCUSDT 65000 paused one")
+    await telegram.wait_for_message(USER, "✅")
+    await telegram.user_sends(OTHER, "/alert ETHUSDT 99999")  # keeps ticks polling
+    await telegram.wait_for_message(OTHER, "✅")
+    await telegram.user_sends(USER, "/pause")
+    assert "1 alert paused" in (await telegram.wait_for_message(USER, "⏸")).plain
+    exchange.set_price("BTCUSDT", "66000.00")
+    await exchange.wait_for_requests(len(exchange.ticker_requests()) + 3)
+    assert not [m for m in telegram.messages_to(USER) if "🔔" in m.plain]
+    await telegram.user_sends(USER, "/alerts")
+    await telegram.wait_for_message(USER, "no active alerts")
+    await telegram.user_sends(USER, "/resume")
+    assert "1 alert watching again" in (await telegram.wait_for_message(USER, "▶️")).plain
+    assert "paused one" in (await telegram.wait_for_message(USER, "🔔")).plain
+    await telegram.user_sends(USER, "/resume")
+    await telegram.wait_for_message(USER, "Nothing to resume")
+
+
+async def test_a_chat_cannot_exceed_its_alert_limit(database_url: str, exchange: FakeExchange, telegram: FakeTelegram) -> None:
+    application = await start_bot(bot_settings(database_url, exchange, telegram, max_alerts_per_chat=2))
+    try:
+        for level in ("90000", "91000"):
+            await telegram.user_sends(USER, f"/alert BTCUSDT {level}")
+            await telegram.wait_for_message(USER, level)
+        await telegram.user_sends(USER, "/pause")  # pausing frees no room
+        await telegram.wait_for_message(USER, "⏸")
+        await telegram.user_sends(USER, "/alert BTCUSDT 92000")
+        assert "/delete" in (await telegram.wait_for_message(USER, "2 active alerts, the most")).plain
+        await telegram.user_sends(USER, "/delete 1")
+        await telegram.wait_for_message(USER, "no active alert #1")  # paused alerts are not deletable by id
+    finally:
+        await stop_bot(application)
+
+
+async def test_only_allowed_chats_are_served(database_url: str, exchange: FakeExchange, telegram: FakeTelegram) -> None:
+    application = await start_bot(bot_settings(database_url, exchange, telegram, allowed_chat_ids=frozenset({USER})))
+    try:
+        await telegram.user_sends(OTHER, "/alert BTCUSDT 90000")
+        assert "private" in (await telegram.wait_for_message(OTHER, "Sorry")).plain
+        await telegram.user_sends(USER, "/alert BTCUSDT 90000")
+        await telegram.wait_for_message(USER, "✅")
+        assert not [m for m in telegram.messages_to(OTHER) if "✅" in m.plain]
+    finally:
+        await stop_bot(application)
+
+
+async def test_stats_are_for_admins_only(database_url: str, exchange: FakeExchange, telegram: FakeTelegram) -> None:
+    application = await start_bot(bot_settings(database_url, exchange, telegram, admin_ids=frozenset({ADMIN})))
+    try:
+        await telegram.user_sends(USER, "/alert BTCUSDT 90000")
+        await telegram.wait_for_message(USER, "✅")
+        await exchange.wait_for_requests(2)
+        await telegram.user_sends(USER, "/stats")
+        await telegram.wait_for_message(USER, "don't know that command")
+        await telegram.user_sends(ADMIN, "/stats")
+        stats = (await telegram.wait_for_message(ADMIN, "Stats")).plain
+        assert "Chats with alerts: 1" in stats and "Active alerts: 1" in stats
+        assert "of 2400" in stats and "Messages sent: 0" in stats
+    finally:
+        await stop_bot(application)
