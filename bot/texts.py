@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from html import escape
+from typing import Any, Protocol
 
 from bot.alerts.rules import Direction, distance_percent
 
@@ -57,42 +59,134 @@ def help_text() -> str:
         "/alert <code>SYMBOL above|below PRICE [note]</code> — choose the direction "
         "(also <code>&gt;</code> <code>&lt;</code> <code>&gt;=</code> <code>&lt;=</code>).\n"
         "  e.g. <code>/alert ethusdt below 2500</code>\n"
+        "/alert <code>SYMBOL +5%|-3%|±2%</code> — a move from the current price, e.g. <code>/alert BTCUSDT +5%</code>\n"
+        "Options after the price: <code>every 1h</code> fires again after the price went back "
+        "(<code>margin 1%</code>, default 0.5%) and the cooldown ended; "
+        "<code>for 1d</code> or <code>until 2026-12-31</code> ends it.\n"
+        "  e.g. <code>/alert BTCUSDT 70000 every 1h for 1w breakout</code>\n"
         "/alerts — your active alerts, with a button to delete each.\n"
         "/delete <code>ID</code> — delete an alert, e.g. <code>/delete 12</code>\n"
         "/price <code>SYMBOL [SYMBOL...]</code> — latest prices, e.g. <code>/price BTCUSDT ETHUSDT</code>\n"
         "/pause — silence your alerts without deleting them; /resume turns them back on.\n\n"
-        "An alert fires once, then stops. Symbols are Binance futures symbols such as "
+        "An alert fires once, then stops, unless it repeats. Symbols are Binance futures symbols such as "
         "BTCUSDT, 1000PEPEUSDT or BTCUSDT_261225."
     )
 
 
-def alert_created(alert_id: int, symbol: str, direction: Direction, level: Decimal, current: Decimal, note: str) -> str:
-    return (
-        f"✅ Alert <b>#{alert_id}</b>: {escape(symbol)} {_arrow(direction)} <b>{price(level)}</b>\n"
-        f"Now {price(current)} ({distance_percent(level, current):+}%)."
-        f"{_note(note)}"
-    )
+class AlertLike(Protocol):
+    """What the texts read of an alert (bot.storage.models.Alert has it all)."""
+
+    id: int
+    symbol: str
+    direction: Direction
+    level: Decimal
+    note: str
+    state: Any
+    repeat_seconds: int | None
+    expires_at: datetime | None
+    rearm_after: datetime | None
 
 
-def alert_fired(alert_id: int, symbol: str, direction: Direction, level: Decimal, crossed_at: Decimal, note: str) -> str:
+def duration(seconds: float) -> str:
+    """3600 -> "1h", 5400 -> "1h 30m", 86400 -> "1d"."""
+    minutes = int(seconds // 60)
+    days, minutes = divmod(minutes, 1440)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{minutes}m" if minutes else ""]
+    return " ".join(p for p in parts if p) or "1m"
+
+
+def moment(when: datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _options(alert: AlertLike) -> str:
+    """` · every 1h · until 2026-12-31 23:59 UTC`: what sets the alert apart from a plain one."""
+    parts = []
+    if alert.repeat_seconds:
+        parts.append(f"every {duration(alert.repeat_seconds)}")
+    if alert.expires_at is not None:
+        parts.append(f"until {moment(alert.expires_at)}")
+    return "".join(f" · {p}" for p in parts)
+
+
+def alerts_created(alerts: Sequence[AlertLike], current: Decimal) -> str:
+    lines = [
+        f"✅ Alert <b>#{a.id}</b>: {escape(a.symbol)} {_arrow(a.direction)} <b>{price(a.level)}</b>"
+        f" ({distance_percent(a.level, current):+}%){_options(a)}"
+        for a in alerts
+    ]
+    lines.append(f"Now {price(current)}.{_note(alerts[0].note)}")
+    return "\n".join(lines)
+
+
+def alert_fired(alert_id: int, symbol: str, direction: Direction, level: Decimal, crossed_at: Decimal, note: str,
+                *, repeats: bool = False) -> str:
     verb = "rose to" if direction is Direction.UP else "fell to"
+    again = "\n🔁 It fires again after the price goes back and the cooldown ends." if repeats else ""
     return (
         f"🔔 <b>{escape(symbol)}</b> {verb} <b>{price(crossed_at)}</b> "
         f"(your level {price(level)}, alert #{alert_id})"
-        f"{_note(note)}"
+        f"{_note(note)}{again}"
     )
 
 
-def alert_list(alerts: Sequence[tuple[int, str, Direction, Decimal, str]], prices: Mapping[str, Decimal]) -> str:
-    if not alerts:
+def alert_expired(alert_id: int, symbol: str, direction: Direction, level: Decimal, note: str, *, fired: bool) -> str:
+    how = "expired" if fired else "expired without firing"
+    return f"⌛ Alert #{alert_id} ({escape(symbol)} {_arrow(direction)} {price(level)}) {how}.{_note(note)}"
+
+
+_STATE_MARKS = {"paused": " ⏸ paused", "waiting": " 🔁 fired, waits for the price to go back",
+                "cooling": " 😴 quiet until {until}"}
+
+
+def alert_list(live: Sequence[AlertLike], fired: Sequence[AlertLike], prices: Mapping[str, Decimal],
+               page: int, pages: int) -> str:
+    if not live and not fired:
         return "You have no active alerts. Create one with <code>/alert BTCUSDT 70000</code>."
-    lines = [f"<b>Your alerts</b> ({len(alerts)})"]
-    for alert_id, symbol, direction, level, note in alerts:
-        now = prices.get(symbol)
-        distance = f" · {distance_percent(level, now):+}% from {price(now)}" if now else ""
-        lines.append(f"#{alert_id} {escape(symbol)} {_arrow(direction)} {price(level)}{distance}"
-                     + (f" — {escape(note)}" if note else ""))
+    lines = [f"<b>Your alerts</b> ({len(live)})" + (f" · page {page + 1}/{pages}" if pages > 1 else "")]
+    for alert in live:
+        now = prices.get(alert.symbol)
+        distance = f" · {distance_percent(alert.level, now):+}% from {price(now)}" if now else ""
+        state = _STATE_MARKS.get(getattr(alert.state, "value", alert.state), "")
+        if alert.rearm_after is not None:
+            state = state.format(until=moment(alert.rearm_after))
+        lines.append(f"#{alert.id} {escape(alert.symbol)} {_arrow(alert.direction)} {price(alert.level)}"
+                     f"{distance}{_options(alert)}{state}" + (f" — {escape(alert.note)}" if alert.note else ""))
+    if fired:
+        lines.append("\n<b>Fired lately</b> (🔁 re-arms one)")
+        for alert in fired:
+            lines.append(f"#{alert.id} {escape(alert.symbol)} {_arrow(alert.direction)} {price(alert.level)}"
+                         + (f" — {escape(alert.note)}" if alert.note else ""))
     return "\n".join(lines)
+
+
+def snooze_button() -> str:
+    return "😴 Snooze 1 h"
+
+
+def rearm_button() -> str:
+    return "🔁 Re-arm"
+
+
+def delete_label() -> str:
+    return "🗑 Delete"
+
+
+def page_button(forward: bool) -> str:
+    return "Next ▶" if forward else "◀ Back"
+
+
+def snoozed(alert_id: int, until: datetime) -> str:
+    return f"😴 #{alert_id} quiet until {moment(until)}"
+
+
+def rearmed(alert_id: int) -> str:
+    return f"🔁 #{alert_id} watching again"
+
+
+def past_expiry() -> str:
+    return "That time has already passed. Use a future date, e.g. <code>until 2026-12-31</code>, or <code>for 1d</code>."
 
 
 def delete_button(alert_id: int, symbol: str) -> str:
@@ -150,6 +244,15 @@ _USAGE = {
     "level_too_precise": "{value} has too many decimals: at most 10, e.g. <code>0.0000012345</code>.",
     "note_too_long": "The note is too long: keep it under {value} characters.",
     "too_many_symbols": "At most {value} symbols at once, please.",
+    "bad_percent": "{value} is not a move. Write <code>+5%</code>, <code>-3%</code> or <code>±2%</code>.",
+    "percent_out_of_range": "{value} is out of range: from 0.01% up to +1000%, and less than -100%.",
+    "percent_with_direction": "A move like {value} sets its own direction: <code>/alert BTCUSDT +5%</code>.",
+    "bad_duration": "{value} is not a duration. Write <code>30m</code>, <code>4h</code>, <code>2d</code> or <code>1w</code>.",
+    "duration_out_of_range": "{value} is out of range: <code>every</code> takes 1m to 7d, <code>for</code> 1m to 365d.",
+    "bad_until": "{value} is not a date. Write <code>until 2026-12-31</code> or <code>until 2026-12-31T18:00</code> (UTC).",
+    "bad_margin": "{value} is not a margin. Write a percentage up to 50%, e.g. <code>margin 1%</code>.",
+    "margin_without_every": "<code>margin</code> goes with <code>every</code>, e.g. <code>/alert BTCUSDT 70000 every 1h margin 1%</code>.",
+    "option_twice": "{value} is given twice (and <code>for</code> and <code>until</code> exclude each other).",
 }
 
 

@@ -17,6 +17,11 @@ def test_alerts_of_one_chat_in_one_tick_become_one_message() -> None:
     assert delivery.outbox_ids == (1, 2, 3) and delivery.text == f"a{SEPARATOR}b{SEPARATOR}c"
 
 
+def test_a_message_holds_at_most_25_alerts_so_their_buttons_fit() -> None:
+    deliveries = combine([msg(i, 7, "a") for i in range(60)])
+    assert [len(d.outbox_ids) for d in deliveries] == [25, 25, 10]
+
+
 def test_messages_are_split_at_the_telegram_limit() -> None:
     texts = [msg(i, 7, "y" * 1000) for i in range(9)]
     deliveries = combine(texts, limit=4096)

@@ -109,15 +109,15 @@ async def test_alerts_lists_with_delete_buttons_and_a_button_deletes(bot, exchan
     assert "#1 BTCUSDT rises to ≥ 70000 · +9.38% from 64000.00 — tp" in listing.plain
     assert "#2 BTCUSDT falls to ≤ 60000 · -6.25% from 64000.00" in listing.plain
     buttons = listing.buttons()
-    assert [b["callback_data"] for b in buttons] == ["del:1", "del:2"]
+    assert [b["callback_data"] for b in buttons] == ["del:1:0", "del:2:0"]
 
-    query = await telegram.press_button(listing, "del:1")
-    assert "Deleted #1" in await telegram.wait_for_answer(query)
+    query = await telegram.press_button(listing, "del:1:0")
+    assert "🗑 #1" in await telegram.wait_for_answer(query)
     edit = await telegram.wait_for_edit(USER)
     assert "#1 " not in edit.plain and "#2 BTCUSDT" in edit.plain
-    assert [b["callback_data"] for b in edit.buttons()] == ["del:2"]
+    assert [b["callback_data"] for b in edit.buttons()] == ["del:2:0"]
 
-    replayed = await telegram.press_button(listing, "del:1")
+    replayed = await telegram.press_button(listing, "del:1:0")
     assert "no longer exists" in await telegram.wait_for_answer(replayed)
 
 
@@ -131,7 +131,7 @@ async def test_a_chat_cannot_touch_another_chats_alerts(bot, exchange: FakeExcha
     await telegram.wait_for_message(other, "You have no active alerts")
     await telegram.user_sends(other, "/start")
     greeting = await telegram.wait_for_message(other, "pricealert")
-    forged = await telegram.press_button(greeting, "del:1")
+    forged = await telegram.press_button(greeting, "del:1:0")
     assert "no longer exists" in await telegram.wait_for_answer(forged)
     await telegram.user_sends(USER, "/alerts")
     assert "#1 BTCUSDT" in (await telegram.wait_for_message(USER, "Your alerts")).plain

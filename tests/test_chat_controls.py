@@ -21,7 +21,7 @@ async def test_pause_silences_alerts_and_resume_brings_them_back(bot, exchange: 
     await exchange.wait_for_requests(len(exchange.ticker_requests()) + 3)
     assert not [m for m in telegram.messages_to(USER) if "🔔" in m.plain]
     await telegram.user_sends(USER, "/alerts")
-    await telegram.wait_for_message(USER, "no active alerts")
+    assert "⏸ paused" in (await telegram.wait_for_message(USER, "Your alerts")).plain
     await telegram.user_sends(USER, "/resume")
     assert "1 alert watching again" in (await telegram.wait_for_message(USER, "▶️")).plain
     assert "paused one" in (await telegram.wait_for_message(USER, "🔔")).plain
@@ -39,8 +39,10 @@ async def test_a_chat_cannot_exceed_its_alert_limit(database_url: str, exchange:
         await telegram.wait_for_message(USER, "⏸")
         await telegram.user_sends(USER, "/alert BTCUSDT 92000")
         assert "/delete" in (await telegram.wait_for_message(USER, "2 active alerts, the most")).plain
-        await telegram.user_sends(USER, "/delete 1")
-        await telegram.wait_for_message(USER, "no active alert #1")  # paused alerts are not deletable by id
+        await telegram.user_sends(USER, "/delete 1")  # paused alerts can be deleted, which frees room
+        await telegram.wait_for_message(USER, "#1 (BTCUSDT) deleted")
+        await telegram.user_sends(USER, "/alert BTCUSDT 92000")
+        await telegram.wait_for_message(USER, "92000")
     finally:
         await stop_bot(application)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 from decimal import Decimal
 
 import pytest
@@ -20,8 +21,12 @@ def test_user_text_is_escaped_everywhere_it_appears() -> None:
     note = "<b>moon</b> & <script>"
     html = texts.alert_fired(1, "BTCUSDT", Direction.UP, Decimal("1"), Decimal("1.0"), note)
     assert note in parse_html(html)  # Telegram shows the note as typed, not as markup
-    html = texts.alert_list([(1, "X<Y", Direction.DOWN, Decimal("1"), note)], {})
+    alert = SimpleNamespace(id=1, symbol="X<Y", direction=Direction.DOWN, level=Decimal("1"), note=note,
+                            state="active", repeat_seconds=None, expires_at=None, rearm_after=None)
+    html = texts.alert_list([alert], [alert], {}, 0, 1)
     assert note in parse_html(html) and "X<Y" in parse_html(html)
+    assert note in parse_html(texts.alerts_created([alert], Decimal("2")))
+    assert note in parse_html(texts.alert_expired(1, "X<Y", Direction.UP, Decimal("1"), note, fired=False))
     assert "<b>" in parse_html(texts.usage_error("bad_level", "<b>"))
 
 
@@ -33,7 +38,9 @@ def test_every_usage_error_is_valid_telegram_html() -> None:
 
 
 def test_prices_are_never_shown_in_exponent_form() -> None:
-    html = texts.alert_created(1, "PEPE", Direction.UP, Decimal("1E-7"), Decimal("0.00000010"), "")
+    alert = SimpleNamespace(id=1, symbol="PEPE", direction=Direction.UP, level=Decimal("1E-7"), note="",
+                            state="active", repeat_seconds=None, expires_at=None, rearm_after=None)
+    html = texts.alerts_created([alert], Decimal("0.00000010"))
     assert "0.0000001" in html and "E-" not in html
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
 from bot.alerts.rules import Direction
@@ -14,6 +15,7 @@ MAX_PRICE_SYMBOLS = 10
 # The database keeps 10 decimal places (storage.types.ExactDecimal); Binance prices use at most 8.
 MAX_DECIMALS = 10
 MAX_LEVEL = Decimal("100000000")
+MAX_PERCENT = Decimal("1000")
 
 _OPERATORS = {
     "above": Direction.UP, ">": Direction.UP, ">=": Direction.UP,
@@ -35,9 +37,14 @@ class CommandError(Exception):
 @dataclass(frozen=True)
 class AlertRequest:
     symbol: str
-    level: Decimal
+    level: Decimal | None  # None when the level is a percentage of the current price
     direction: Direction | None  # None: decided from the current price
     note: str
+    percent: Decimal | None = None  # +5 or -3: the level is this far from the current price
+    both_ways: bool = False  # ±2%: one alert each way
+    repeat: timedelta | None = None  # `every 1h`: re-arms after this cooldown
+    margin: Decimal | None = None  # `every 1h margin 1%`: how far back the price must go to re-arm
+    expires: timedelta | datetime | None = None  # `for 1d`, or `until 2026-12-31` (UTC)
 
 
 def parse_level(text: str) -> Decimal:
@@ -71,7 +78,10 @@ def parse_symbol(text: str) -> str:
 
 
 def parse_alert(args: list[str]) -> AlertRequest:
-    """`SYMBOL [above|below|>|<|>=|<=] PRICE [note...]`; the operator may touch the price (`>70000`)."""
+    """`SYMBOL [above|below|>|<|>=|<=] PRICE|+5%|-3%|±2% [every 1h [margin 1%]] [for 1d|until DATE] [note...]`.
+
+    The operator may touch the price (`>70000`).
+    """
     if len(args) < 2:
         raise CommandError("alert_usage")
     symbol = parse_symbol(args[0])
@@ -89,11 +99,88 @@ def parse_alert(args: list[str]) -> AlertRequest:
                 direction = _OPERATORS[op]
                 rest[0] = rest[0][len(op):]
                 break
-    level = parse_level(rest[0])
-    note = " ".join(rest[1:]).strip()
+    level, percent, both_ways = None, None, False
+    if rest[0].endswith("%"):
+        if direction is not None:
+            raise CommandError("percent_with_direction", rest[0])
+        percent, both_ways = parse_percent_move(rest[0])
+    else:
+        level = parse_level(rest[0])
+    options, note_words = _parse_options(rest[1:])
+    note = " ".join(note_words).strip()
     if len(note) > MAX_NOTE_LENGTH:
         raise CommandError("note_too_long", str(MAX_NOTE_LENGTH))
-    return AlertRequest(symbol=symbol, level=level, direction=direction, note=note)
+    if "margin" in options and "every" not in options:
+        raise CommandError("margin_without_every")
+    return AlertRequest(
+        symbol=symbol, level=level, direction=direction, note=note, percent=percent, both_ways=both_ways,
+        repeat=options.get("every"), margin=options.get("margin"), expires=options.get("for") or options.get("until"),
+    )
+
+
+def parse_percent_move(text: str) -> tuple[Decimal, bool]:
+    """`+5%`, `-3%`, `±2%` (or `+-2%`): the move from the current price, and whether both ways."""
+    raw = text.strip().removesuffix("%")
+    both = raw.startswith(("±", "+-", "-+"))
+    sign = "+" if both else raw[:1]
+    number = raw.lstrip("±+-")
+    if sign not in "+-" or not sign or not re.fullmatch(r"\d*\.?\d+", number, re.ASCII):
+        raise CommandError("bad_percent", text)
+    percent = Decimal(number)
+    if not Decimal("0.01") <= percent <= MAX_PERCENT or (sign == "-" and percent >= 100):
+        raise CommandError("percent_out_of_range", text)
+    return (percent if sign == "+" else -percent), both
+
+
+def parse_duration(text: str, *, shortest: timedelta, longest: timedelta) -> timedelta:
+    """`30m`, `1h`, `2d`, `1w`."""
+    match = re.fullmatch(r"(\d{1,4})(m|min|h|d|w)", text.strip().lower(), re.ASCII)
+    if not match:
+        raise CommandError("bad_duration", text)
+    amount, unit = int(match.group(1)), match.group(2)
+    duration = timedelta(minutes=amount) if unit in ("m", "min") else timedelta(**{
+        {"h": "hours", "d": "days", "w": "weeks"}[unit]: amount})
+    if not shortest <= duration <= longest:
+        raise CommandError("duration_out_of_range", text)
+    return duration
+
+
+def parse_until(text: str) -> datetime:
+    """`2026-12-31` (the end of that day, UTC) or `2026-12-31T18:00` (UTC); naive UTC like storage."""
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text, re.ASCII):
+            return datetime.fromisoformat(text) + timedelta(days=1) - timedelta(seconds=1)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError("bad_until", text) from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def _parse_options(words: list[str]) -> tuple[dict, list[str]]:
+    """Leading `every 1h`, `margin 1%`, `for 1d`, `until 2026-12-31`; the remaining words are the note."""
+    options: dict = {}
+    words = list(words)
+    while len(words) >= 2 and words[0].lower() in ("every", "margin", "for", "until"):
+        keyword, value = words[0].lower(), words[1]
+        if keyword in options or (keyword in ("for", "until") and ({"for", "until"} & options.keys())):
+            raise CommandError("option_twice", keyword)
+        if keyword == "every":
+            options[keyword] = parse_duration(value, shortest=timedelta(minutes=1), longest=timedelta(days=7))
+        elif keyword == "margin":
+            if not value.endswith("%"):
+                raise CommandError("bad_margin", value)
+            margin = parse_level(value.removesuffix("%"))
+            if margin > 50:
+                raise CommandError("bad_margin", value)
+            options[keyword] = margin
+        elif keyword == "for":
+            options[keyword] = parse_duration(value, shortest=timedelta(minutes=1), longest=timedelta(days=365))
+        else:
+            options[keyword] = parse_until(value)
+        words = words[2:]
+    return options, words
 
 
 def parse_alert_id(args: list[str]) -> int:

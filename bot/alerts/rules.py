@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 
 class Direction(str, enum.Enum):
@@ -27,3 +27,26 @@ def crossed(direction: Direction, level: Decimal, price: Decimal) -> bool:
 def distance_percent(level: Decimal, price: Decimal) -> Decimal:
     """How far the level is from the price, in % of the price, signed (+ means above)."""
     return ((level - price) * 100 / price).quantize(Decimal("0.01"))
+
+
+DEFAULT_MARGIN = Decimal("0.5")  # % the price must go back past the level before a repeat re-arms
+_STORED_STEP = Decimal("1e-10")  # the finest step the database keeps (storage.types)
+
+
+def level_from_percent(current: Decimal, percent: Decimal) -> Decimal:
+    """`+5%` of 64000.10 is 67200.11: the move, rounded to the price's own step."""
+    step = Decimal(1).scaleb(current.as_tuple().exponent)  # type: ignore[arg-type]
+    return (current * (1 + percent / 100)).quantize(step, rounding=ROUND_HALF_EVEN)
+
+
+def rearm_level(direction: Direction, level: Decimal, margin: Decimal) -> Decimal:
+    """Where the price must go back to before a repeating alert may fire again (hysteresis).
+
+    Without it, a price hovering at the level would fire on every tick.
+    """
+    factor = 1 - margin / 100 if direction is Direction.UP else 1 + margin / 100
+    return (level * factor).quantize(_STORED_STEP, rounding=ROUND_HALF_EVEN).normalize()
+
+
+def has_gone_back(direction: Direction, rearm_at: Decimal, price: Decimal) -> bool:
+    return price <= rearm_at if direction is Direction.UP else price >= rearm_at

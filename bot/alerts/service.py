@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime, timedelta
+from decimal import Decimal
 from collections.abc import Sequence
 
 from bot import texts
 from bot.alerts.commands import AlertRequest
-from bot.alerts.rules import direction_for
+from bot.alerts.rules import DEFAULT_MARGIN, Direction, direction_for, level_from_percent, rearm_level
 from bot.alerts.symbols import suggest
 from bot.exchange.feed import PriceFeed, PriceSnapshot
 from bot.storage.models import Alert
-from bot.storage.store import AlertStore, FiredAlert
+from bot.storage.store import AlertStore, ExpiredAlert, FiredAlert, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +30,36 @@ class TooManyAlerts(Exception):
         self.limit = limit
 
 
+class PastExpiry(Exception):
+    """`until` a moment that has already passed."""
+
+
 def render_fired(alert: FiredAlert) -> str:
-    return texts.alert_fired(alert.id, alert.symbol, alert.direction, alert.level, alert.price, alert.note)
+    return texts.alert_fired(alert.id, alert.symbol, alert.direction, alert.level, alert.price, alert.note,
+                             repeats=alert.repeats)
+
+
+def render_expired(alert: ExpiredAlert) -> str:
+    return texts.alert_expired(alert.id, alert.symbol, alert.direction, alert.level, alert.note, fired=alert.fired)
+
+
+def _targets(request: AlertRequest, current: Decimal) -> list[tuple[Direction, Decimal]]:
+    """(direction, level) of each alert a request makes: from the level, or a % of the price."""
+    if request.percent is None:
+        assert request.level is not None
+        return [(request.direction or direction_for(request.level, current), request.level)]
+    moves = [request.percent, -request.percent] if request.both_ways else [request.percent]
+    return [(Direction.UP if move > 0 else Direction.DOWN, level_from_percent(current, move)) for move in moves]
+
+
+def _expiry(expires: timedelta | datetime | None) -> datetime | None:
+    if expires is None:
+        return None
+    if isinstance(expires, timedelta):
+        return utcnow() + expires
+    if expires <= utcnow():
+        raise PastExpiry(expires)
+    return expires
 
 
 class AlertService:
@@ -52,20 +82,37 @@ class AlertService:
     async def snapshot(self) -> PriceSnapshot:
         return await self._feed.current(self._max_age)
 
-    async def create(self, chat_id: int, request: AlertRequest) -> tuple[Alert, PriceSnapshot]:
+    async def create(self, chat_id: int, request: AlertRequest) -> tuple[list[Alert], PriceSnapshot]:
+        """One alert, or two for `±2%`, checked against the latest prices."""
         snapshot = await self.snapshot()
         current = snapshot.prices.get(request.symbol)
         if current is None:
             raise UnknownSymbol(request.symbol, suggest(request.symbol, snapshot.prices))
-        if await self._store.count_active(chat_id) >= self._max_alerts:
+        targets = _targets(request, current)
+        if await self._store.count_active(chat_id) + len(targets) > self._max_alerts:
             raise TooManyAlerts(self._max_alerts)
-        direction = request.direction or direction_for(request.level, current)
-        alert = await self._store.create_alert(chat_id, request.symbol, direction, request.level, request.note)
-        log.info("chat %d created alert #%d %s %s %s", chat_id, alert.id, alert.symbol, direction.value, alert.level)
-        return alert, snapshot
+        expires_at = _expiry(request.expires)
+        repeat_seconds = int(request.repeat.total_seconds()) if request.repeat else None
+        created = []
+        for direction, level in targets:
+            rearm = rearm_level(direction, level, request.margin or DEFAULT_MARGIN) if request.repeat else None
+            alert = await self._store.create_alert(
+                chat_id, request.symbol, direction, level, request.note,
+                repeat_seconds=repeat_seconds, rearm_level=rearm, expires_at=expires_at,
+            )
+            log.info("chat %d created alert #%d %s %s %s", chat_id, alert.id, alert.symbol, direction.value, level)
+            created.append(alert)
+        return created, snapshot
 
-    async def list(self, chat_id: int) -> Sequence[Alert]:
-        return await self._store.list_active(chat_id)
+    async def list(self, chat_id: int) -> tuple[Sequence[Alert], Sequence[Alert]]:
+        """The chat's live alerts, and its once-alerts that fired lately."""
+        return await self._store.list_active(chat_id), await self._store.list_recently_fired(chat_id)
+
+    async def snooze(self, chat_id: int, alert_id: int, hours: float = 1) -> Alert | None:
+        return await self._store.snooze_alert(chat_id, alert_id, utcnow() + timedelta(hours=hours))
+
+    async def rearm(self, chat_id: int, alert_id: int) -> Alert | None:
+        return await self._store.rearm_alert(chat_id, alert_id)
 
     async def resume(self, chat_id: int) -> int:
         """/resume, or a chat that had blocked the bot is back: paused alerts watch again."""
@@ -94,11 +141,15 @@ class AlertService:
         return await self._store.delete_alert(chat_id, alert_id)
 
     async def tick(self) -> list[FiredAlert]:
-        """One poll: all prices in one request, then the database fires what they crossed."""
+        """One poll: end expired alerts, re-arm due ones, then all prices in one request and
+        the database fires what they crossed."""
+        await self._store.expire_due(render_expired)
+        await self._store.rearm_due(None)  # cooldowns and snoozes that are over
         if not await self._store.has_active_alerts():
             return []  # nothing to watch: no request, no weight
         self.ticks += 1
         snapshot = await self._feed.refresh()
+        await self._store.rearm_due(snapshot.prices)  # repeat alerts whose price went back
         fired = await self._store.fire_crossed(snapshot.prices, render_fired)
         for alert in fired:
             log.info("alert #%d fired: %s %s at %s", alert.id, alert.symbol, alert.level, alert.price)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.storage.store import PendingMessage
 
 MAX_TEXT = 4096  # Telegram's limit for one message, in UTF-16 code units
+MAX_PARTS = 25  # each part may carry a row of 3 buttons; Telegram allows about 100 per message
 SEPARATOR = "\n\n"
 
 
@@ -16,15 +17,18 @@ class Delivery:
     """One Telegram message carrying one or more outbox messages of one chat."""
 
     chat_id: int
-    outbox_ids: tuple[int, ...]
-    parts: tuple[str, ...]  # one text per outbox message
+    messages: tuple[PendingMessage, ...]
+
+    @property
+    def outbox_ids(self) -> tuple[int, ...]:
+        return tuple(m.id for m in self.messages)
 
     @property
     def text(self) -> str:
-        return SEPARATOR.join(self.parts)
+        return SEPARATOR.join(m.text for m in self.messages)
 
     def split(self) -> list[Delivery]:
-        return [Delivery(self.chat_id, (i,), (t,)) for i, t in zip(self.outbox_ids, self.parts)]
+        return [Delivery(self.chat_id, (m,)) for m in self.messages]
 
 
 def _length(text: str) -> int:
@@ -35,20 +39,18 @@ def _length(text: str) -> int:
 def combine(messages: Sequence[PendingMessage], limit: int = MAX_TEXT) -> list[Delivery]:
     """Joins one chat's messages, oldest first, into as few texts as fit under `limit`."""
     deliveries: list[Delivery] = []
-    ids: list[int] = []
-    parts: list[str] = []
+    parts: list[PendingMessage] = []
     size = 0
     for message in messages:
         extra = _length(message.text) + (_length(SEPARATOR) if parts else 0)
-        if parts and size + extra > limit:
-            deliveries.append(Delivery(message.chat_id, tuple(ids), tuple(parts)))
-            ids, parts, size = [], [], 0
+        if parts and (size + extra > limit or len(parts) == MAX_PARTS):
+            deliveries.append(Delivery(message.chat_id, tuple(parts)))
+            parts, size = [], 0
             extra = _length(message.text)
-        ids.append(message.id)
-        parts.append(message.text)
+        parts.append(message)
         size += extra
     if parts:
-        deliveries.append(Delivery(messages[0].chat_id, tuple(ids), tuple(parts)))
+        deliveries.append(Delivery(parts[0].chat_id, tuple(parts)))
     return deliveries
 
 

@@ -25,6 +25,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 
 from bot.notify.batching import Delivery, plan_rounds
 from bot.storage.store import AlertStore
+from bot.telegram.buttons import notification_keyboard
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,10 @@ class OutboxSender:
 
     async def _send(self, delivery: Delivery) -> Outcome:
         try:
-            message = await self._bot.send_message(delivery.chat_id, delivery.text, parse_mode=ParseMode.HTML)
+            message = await self._bot.send_message(
+                delivery.chat_id, delivery.text, parse_mode=ParseMode.HTML,
+                reply_markup=notification_keyboard(delivery.messages),
+            )
         except Forbidden as exc:
             paused, dropped = await self._store.block_chat(delivery.chat_id, f"forbidden: {exc.message}")
             log.warning("chat %d refuses messages (%s): %d alerts paused, %d messages dropped",

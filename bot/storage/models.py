@@ -27,10 +27,23 @@ class Base(DeclarativeBase):
 
 
 class AlertState(str, enum.Enum):
-    ACTIVE = "active"
-    FIRED = "fired"
+    """An alert's life: ACTIVE -> FIRED (once), or ACTIVE -> WAITING -> COOLING -> ACTIVE (repeat)."""
+
+    ACTIVE = "active"  # watching the price
+    FIRED = "fired"  # fired once and done; the Re-arm button makes it active again
     DELETED = "deleted"
-    PAUSED = "paused"  # the chat blocked the bot; /start makes them active again
+    PAUSED = "paused"  # /pause, or the chat blocked the bot; /resume or /start makes it active
+    WAITING = "waiting"  # a repeating alert fired; waits for the price to go back past rearm_level
+    COOLING = "cooling"  # becomes active at rearm_after (repeat cooldown, or Snooze)
+    EXPIRED = "expired"  # its `for`/`until` time ran out
+
+
+class MessageKind(str, enum.Enum):
+    """What an outbox message is about, which decides its buttons."""
+
+    FIRED = "fired"  # a once-alert fired: Snooze / Re-arm / Delete
+    REPEAT = "repeat"  # a repeating alert fired: Snooze / Delete (it re-arms by itself)
+    EXPIRED = "expired"  # no buttons
 
 
 class OutboxState(str, enum.Enum):
@@ -60,10 +73,20 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime())  # naive UTC, on both databases
     fired_at: Mapped[datetime | None] = mapped_column(DateTime())
     fired_price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    fire_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    repeat_seconds: Mapped[int | None] = mapped_column(Integer)  # None: fires once
+    rearm_level: Mapped[Decimal | None] = mapped_column(ExactDecimal())  # repeat: level minus the margin
+    rearm_after: Mapped[datetime | None] = mapped_column(DateTime())  # COOLING ends here
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime())
 
     __table_args__ = (
         # The tick's query: for each (symbol, direction), a range scan on level among active alerts.
         Index("ix_alerts_firing", "state", "symbol", "direction", "level"),
+        # Repeating alerts whose price went back: the same shape on rearm_level among WAITING ones.
+        Index("ix_alerts_rearm", "state", "symbol", "direction", "rearm_level"),
+        # COOLING alerts whose time has come, and alerts whose expiry has come.
+        Index("ix_alerts_due", "state", "rearm_after"),
+        Index("ix_alerts_expiry", "state", "expires_at"),
         # /alerts and /delete: one chat's alerts.
         Index("ix_alerts_chat", "chat_id", "state", "id"),
     )
@@ -77,6 +100,8 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     alert_id: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind, "message_kind"), default=MessageKind.FIRED,
+                                              server_default=MessageKind.FIRED.value)
     text: Mapped[str] = mapped_column(Text)
     state: Mapped[OutboxState] = mapped_column(_enum(OutboxState, "outbox_state"), default=OutboxState.PENDING)
     created_at: Mapped[datetime] = mapped_column(DateTime())

@@ -1,19 +1,28 @@
-"""The queries the bot runs. One session per call, one commit at its end."""
+"""The queries the bot runs. One session per call, one commit at its end.
+
+Every query a tick runs reads through an index only the alerts it changes, so a tick costs
+O(symbols + alerts changed), not O(alerts stored) (see benchmarks/tick.py).
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from sqlalchemy import CTE, String, Update, bindparam, column, func, insert, select, text, update
+from sqlalchemy import CTE, String, Update, bindparam, case, column, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.alerts.rules import Direction
-from bot.storage.models import Alert, AlertState, OutboxMessage, OutboxState
+from bot.storage.models import Alert, AlertState, MessageKind, OutboxMessage, OutboxState
 from bot.storage.types import ExactDecimal, fits, scaled
+
+# States in which an alert still exists for its chat: listed, deletable, counted by the limit.
+LIVE = (AlertState.ACTIVE, AlertState.PAUSED, AlertState.WAITING, AlertState.COOLING)
+DELETABLE = (*LIVE, AlertState.FIRED)
+RECENT = timedelta(days=7)  # how long fired alerts stay in /alerts
 
 
 def utcnow() -> datetime:
@@ -30,6 +39,18 @@ class FiredAlert:
     level: Decimal
     note: str
     price: Decimal
+    repeats: bool = False
+
+
+@dataclass(frozen=True)
+class ExpiredAlert:
+    id: int
+    chat_id: int
+    symbol: str
+    direction: Direction
+    level: Decimal
+    note: str
+    fired: bool  # it fired at least once before it expired
 
 
 @dataclass(frozen=True)
@@ -38,6 +59,8 @@ class PendingMessage:
     chat_id: int
     text: str
     attempts: int
+    alert_id: int | None = None
+    kind: MessageKind = MessageKind.FIRED
 
 
 def price_table(dialect: str, prices: Mapping[str, Decimal]) -> CTE:
@@ -64,21 +87,34 @@ def fire_statement(table: CTE, direction: Direction, now: datetime) -> Update:
     """Fires the active alerts of one direction whose level the table's price reached.
 
     Per (symbol, direction) this is a range scan on ix_alerts_firing (state, symbol, direction,
-    level): it reads the alerts that fire and no others.
+    level): it reads the alerts that fire and no others. Once-alerts end FIRED; repeating ones
+    go WAITING for the price to come back.
     """
     reached = Alert.level <= table.c.price if direction is Direction.UP else Alert.level >= table.c.price
     return (
         update(Alert)
-        .where(
-            Alert.state == AlertState.ACTIVE,
-            Alert.symbol == table.c.symbol,
-            Alert.direction == direction,
-            reached,
+        .where(Alert.state == AlertState.ACTIVE, Alert.symbol == table.c.symbol, Alert.direction == direction, reached)
+        .values(
+            state=case((Alert.repeat_seconds.is_(None), AlertState.FIRED.value), else_=AlertState.WAITING.value),
+            fired_at=now, fired_price=table.c.price, fire_count=Alert.fire_count + 1,
         )
-        .values(state=AlertState.FIRED, fired_at=now, fired_price=table.c.price)
         .returning(
-            Alert.id, Alert.chat_id, Alert.symbol, Alert.direction, Alert.level, Alert.note, Alert.fired_price,
+            Alert.id, Alert.chat_id, Alert.symbol, Alert.direction, Alert.level, Alert.note,
+            Alert.repeat_seconds, Alert.fired_price,
         )
+    )
+
+
+def went_back_statement(table: CTE, direction: Direction) -> Update:
+    """WAITING repeat alerts whose price went back past rearm_level start their cooldown.
+
+    The same shape as firing, on ix_alerts_rearm (state, symbol, direction, rearm_level).
+    """
+    back = Alert.rearm_level >= table.c.price if direction is Direction.UP else Alert.rearm_level <= table.c.price
+    return (
+        update(Alert)
+        .where(Alert.state == AlertState.WAITING, Alert.symbol == table.c.symbol, Alert.direction == direction, back)
+        .values(state=AlertState.COOLING)
     )
 
 
@@ -86,12 +122,15 @@ class AlertStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
+    # -- chat commands ------------------------------------------------------------------------
     async def create_alert(
-        self, chat_id: int, symbol: str, direction: Direction, level: Decimal, note: str
+        self, chat_id: int, symbol: str, direction: Direction, level: Decimal, note: str, *,
+        repeat_seconds: int | None = None, rearm_level: Decimal | None = None, expires_at: datetime | None = None,
     ) -> Alert:
         alert = Alert(
             chat_id=chat_id, symbol=symbol, direction=direction, level=level, note=note,
-            state=AlertState.ACTIVE, created_at=utcnow(),
+            state=AlertState.ACTIVE, created_at=utcnow(), fire_count=0,
+            repeat_seconds=repeat_seconds, rearm_level=rearm_level, expires_at=expires_at,
         )
         async with self._sessions() as session:
             session.add(alert)
@@ -99,82 +138,147 @@ class AlertStore:
         return alert
 
     async def count_active(self, chat_id: int) -> int:
-        """Active and paused alerts: what a chat's limit counts (pausing frees no room)."""
+        """Live alerts (active, paused, repeating): what a chat's limit counts."""
         async with self._sessions() as session:
-            query = select(func.count()).select_from(Alert).where(
-                Alert.chat_id == chat_id, Alert.state.in_([AlertState.ACTIVE, AlertState.PAUSED])
-            )
+            query = select(func.count()).select_from(Alert).where(Alert.chat_id == chat_id, Alert.state.in_(LIVE))
             return (await session.execute(query)).scalar_one()
 
     async def list_active(self, chat_id: int, limit: int = 100) -> Sequence[Alert]:
+        """The chat's live alerts, oldest first."""
+        async with self._sessions() as session:
+            query = (
+                select(Alert).where(Alert.chat_id == chat_id, Alert.state.in_(LIVE)).order_by(Alert.id).limit(limit)
+            )
+            return (await session.scalars(query)).all()
+
+    async def list_recently_fired(self, chat_id: int, limit: int = 100) -> Sequence[Alert]:
+        """Once-alerts that fired in the last week, newest first (they can be re-armed)."""
         async with self._sessions() as session:
             query = (
                 select(Alert)
-                .where(Alert.chat_id == chat_id, Alert.state == AlertState.ACTIVE)
-                .order_by(Alert.id)
+                .where(Alert.chat_id == chat_id, Alert.state == AlertState.FIRED, Alert.fired_at >= utcnow() - RECENT)
+                .order_by(Alert.id.desc())
                 .limit(limit)
             )
             return (await session.scalars(query)).all()
 
     async def delete_alert(self, chat_id: int, alert_id: int) -> Alert | None:
-        """Deletes one of the chat's own active alerts; None when there is no such alert."""
+        """Deletes one of the chat's own alerts; None when it has no such alert (any more)."""
+        return await self._transition(chat_id, alert_id, DELETABLE, state=AlertState.DELETED)
+
+    async def rearm_alert(self, chat_id: int, alert_id: int) -> Alert | None:
+        """A fired once-alert watches again."""
+        return await self._transition(chat_id, alert_id, (AlertState.FIRED,), state=AlertState.ACTIVE)
+
+    async def snooze_alert(self, chat_id: int, alert_id: int, until: datetime) -> Alert | None:
+        """The alert stays quiet until `until`, then watches again (fired, repeating or active)."""
+        return await self._transition(
+            chat_id, alert_id, (AlertState.FIRED, AlertState.ACTIVE, AlertState.WAITING, AlertState.COOLING),
+            state=AlertState.COOLING, rearm_after=until,
+        )
+
+    async def _transition(self, chat_id: int, alert_id: int, allowed: Sequence[AlertState], **values: object) -> Alert | None:
+        """Changes one of the chat's own alerts if it is in an allowed state. The chat check is
+        in the WHERE clause, so a forged id or button can never touch another chat's alert."""
         async with self._sessions() as session:
             query = (
                 update(Alert)
-                .where(Alert.id == alert_id, Alert.chat_id == chat_id, Alert.state == AlertState.ACTIVE)
-                .values(state=AlertState.DELETED)
+                .where(Alert.id == alert_id, Alert.chat_id == chat_id, Alert.state.in_(allowed))
+                .values(**values)
                 .returning(Alert)
             )
-            deleted = (await session.scalars(query)).one_or_none()
+            changed = (await session.scalars(query)).one_or_none()
             await session.commit()
-            return deleted
+            return changed
 
     async def has_active_alerts(self) -> bool:
+        """Anything a tick must watch prices for (waiting repeat alerts need prices too)."""
         async with self._sessions() as session:
-            query = select(Alert.id).where(Alert.state == AlertState.ACTIVE).limit(1)
+            query = select(Alert.id).where(Alert.state.in_((AlertState.ACTIVE, AlertState.WAITING))).limit(1)
             return (await session.execute(query)).first() is not None
 
+    # -- the tick -------------------------------------------------------------------------------
     async def fire_crossed(
         self, prices: Mapping[str, Decimal], render: Callable[[FiredAlert], str]
     ) -> list[FiredAlert]:
         """Fires every active alert whose level the price reached, and records its message.
 
         Both happen in one transaction: either the alert is fired and its message is pending,
-        or neither. The database picks the alerts with a range scan on ix_alerts_firing per
-        (symbol, direction), so the cost follows the symbols and the alerts that fire, not the
-        alerts stored.
+        or neither.
         """
         storable = {symbol: price for symbol, price in prices.items() if fits(price)}
         if not storable:
             return []
         now = utcnow()
         fired: list[FiredAlert] = []
+        cooldowns: dict[int, list[int]] = {}
         async with self._sessions() as session:
             table = price_table(session.bind.dialect.name, storable)
             for direction in Direction:
-                query = fire_statement(table, direction, now)
-                for row in await session.execute(query):
+                for row in await session.execute(fire_statement(table, direction, now)):
                     # The exchange's own spelling of the price ("65000.10"), same value as stored.
-                    fired.append(FiredAlert(*row[:-1], price=prices[row.symbol]))
+                    fired.append(FiredAlert(*row[:6], price=prices[row.symbol], repeats=row.repeat_seconds is not None))
+                    if row.repeat_seconds is not None:
+                        cooldowns.setdefault(row.repeat_seconds, []).append(row.id)
+            for seconds, ids in cooldowns.items():  # a repeat re-arms no sooner than its cooldown
+                await session.execute(
+                    update(Alert).where(Alert.id.in_(ids)).values(rearm_after=now + timedelta(seconds=seconds))
+                )
             if fired:
                 fired.sort(key=lambda alert: alert.id)
-                await session.execute(
-                    insert(OutboxMessage),
-                    [
-                        {
-                            "chat_id": alert.chat_id, "alert_id": alert.id, "text": render(alert),
-                            "state": OutboxState.PENDING, "created_at": now, "attempts": 0,
-                        }
-                        for alert in fired
-                    ],
-                )
+                await self._record(session, now, [
+                    (a.chat_id, a.id, MessageKind.REPEAT if a.repeats else MessageKind.FIRED, render(a)) for a in fired
+                ])
             await session.commit()
         return fired
 
+    async def rearm_due(self, prices: Mapping[str, Decimal] | None) -> int:
+        """Repeat alerts whose price went back start cooling; cooled and snoozed ones watch again."""
+        storable = {symbol: price for symbol, price in (prices or {}).items() if fits(price)}
+        changed = 0
+        async with self._sessions() as session:
+            if storable:
+                table = price_table(session.bind.dialect.name, storable)
+                for direction in Direction:
+                    changed += (await session.execute(went_back_statement(table, direction))).rowcount  # type: ignore[attr-defined]
+            due = await session.execute(
+                update(Alert)
+                .where(Alert.state == AlertState.COOLING, Alert.rearm_after <= utcnow())
+                .values(state=AlertState.ACTIVE)  # after a snooze too: if still crossed, it fires again
+            )
+            await session.commit()
+        return changed + due.rowcount  # type: ignore[attr-defined]
+
+    async def expire_due(self, render: Callable[[ExpiredAlert], str]) -> list[ExpiredAlert]:
+        """Ends alerts whose time ran out and tells their chats, in one transaction."""
+        now = utcnow()
+        async with self._sessions() as session:
+            rows = await session.execute(
+                update(Alert)
+                .where(Alert.state.in_(LIVE), Alert.expires_at <= now)
+                .values(state=AlertState.EXPIRED)
+                .returning(Alert.id, Alert.chat_id, Alert.symbol, Alert.direction, Alert.level, Alert.note,
+                           Alert.fire_count > 0)
+            )
+            expired = sorted((ExpiredAlert(*row) for row in rows), key=lambda a: a.id)
+            if expired:
+                await self._record(session, now, [(a.chat_id, a.id, MessageKind.EXPIRED, render(a)) for a in expired])
+            await session.commit()
+        return expired
+
+    async def _record(self, session: AsyncSession, now: datetime, messages: list[tuple[int, int, MessageKind, str]]) -> None:
+        await session.execute(insert(OutboxMessage), [
+            {"chat_id": chat_id, "alert_id": alert_id, "kind": kind, "text": body,
+             "state": OutboxState.PENDING, "created_at": now, "attempts": 0}
+            for chat_id, alert_id, kind, body in messages
+        ])
+
+    # -- the outbox -----------------------------------------------------------------------------
     async def pending_messages(self, limit: int = 100) -> list[PendingMessage]:
         async with self._sessions() as session:
             query = (
-                select(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.text, OutboxMessage.attempts)
+                select(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.text, OutboxMessage.attempts,
+                       OutboxMessage.alert_id, OutboxMessage.kind)
                 .where(OutboxMessage.state == OutboxState.PENDING)
                 .order_by(OutboxMessage.id)
                 .limit(limit)
@@ -207,6 +311,7 @@ class AlertStore:
             )
             await session.commit()
 
+    # -- whole chats ----------------------------------------------------------------------------
     async def block_chat(self, chat_id: int, reason: str) -> tuple[int, int]:
         """The chat refuses our messages: pause its alerts, drop what waits for it.
 

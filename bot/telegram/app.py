@@ -90,7 +90,7 @@ def build_application(settings: Settings) -> Application:
     application.add_handler(CommandHandler("pause", handlers.pause))
     application.add_handler(CommandHandler("resume", handlers.resume))
     application.add_handler(CommandHandler("stats", handlers.stats))
-    application.add_handler(CallbackQueryHandler(handlers.delete_button, pattern=f"^{handlers.DELETE_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(handlers.button))
     application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
     application.add_error_handler(handlers.on_error)
 

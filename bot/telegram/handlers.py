@@ -10,13 +10,16 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import texts
 from bot.alerts.commands import CommandError, parse_alert, parse_alert_id, parse_price_symbols
-from bot.alerts.service import AlertService, TooManyAlerts, UnknownSymbol
+from bot.alerts.service import AlertService, PastExpiry, TooManyAlerts, UnknownSymbol
 from bot.alerts.symbols import suggest
 from bot.exchange.client import ExchangeError
+from bot.telegram.buttons import (
+    DELETE, NOTICE_DELETE, NOTICE_REARM, PAGE, REARM, parse_button,
+)
 
 log = logging.getLogger(__name__)
 
-DELETE_PREFIX = "del:"
+PAGE_SIZE = 10
 
 
 def service(context: ContextTypes.DEFAULT_TYPE) -> AlertService:
@@ -47,32 +50,45 @@ async def alert(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _reply(update, texts.unknown_symbol(exc.symbol, exc.suggestions))
     except TooManyAlerts as exc:
         await _reply(update, texts.too_many_alerts(exc.limit))
+    except PastExpiry:
+        await _reply(update, texts.past_expiry())
     except ExchangeError as exc:
         log.warning("/alert without prices: %s", exc)
         await _reply(update, texts.exchange_unavailable())
     else:
-        current = snapshot.prices[created.symbol]
-        await _reply(update, texts.alert_created(
-            created.id, created.symbol, created.direction, created.level, current, created.note
-        ))
+        await _reply(update, texts.alerts_created(created, snapshot.prices[created[0].symbol]))
 
 
-async def _alert_list(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> tuple[str, InlineKeyboardMarkup | None]:
-    alerts = await service(context).list(chat_id)
+async def _alert_list(context: ContextTypes.DEFAULT_TYPE, chat_id: int, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of the chat's alerts: live ones first, then those that fired lately."""
+    live, fired = await service(context).list(chat_id)
+    items = [*live, *fired]
+    pages = max(1, -(-len(items) // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    shown = items[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+    shown_live = [a for a in shown if a in live]
+    shown_fired = [a for a in shown if a not in shown_live]
     try:
-        prices = (await service(context).snapshot()).prices if alerts else {}
+        prices = (await service(context).snapshot()).prices if shown_live else {}
     except ExchangeError:
         prices = {}  # the list is still useful without distances
-    rows = [(a.id, a.symbol, a.direction, a.level, a.note) for a in alerts]
-    buttons = [
-        [InlineKeyboardButton(texts.delete_button(a.id, a.symbol), callback_data=f"{DELETE_PREFIX}{a.id}")]
-        for a in alerts
-    ]
-    return texts.alert_list(rows, prices), InlineKeyboardMarkup(buttons) if buttons else None
+    rows = [[InlineKeyboardButton(texts.delete_button(a.id, a.symbol), callback_data=f"{DELETE}{a.id}:{page}")]
+            for a in shown_live]
+    rows += [[InlineKeyboardButton(f"{texts.rearm_button()} #{a.id} {a.symbol}", callback_data=f"{REARM}{a.id}:{page}")]
+             for a in shown_fired]
+    navigation = []
+    if page > 0:
+        navigation.append(InlineKeyboardButton(texts.page_button(False), callback_data=f"{PAGE}{page - 1}"))
+    if page < pages - 1:
+        navigation.append(InlineKeyboardButton(texts.page_button(True), callback_data=f"{PAGE}{page + 1}"))
+    if navigation:
+        rows.append(navigation)
+    text = texts.alert_list(shown_live, shown_fired, prices, page, pages)
+    return text, InlineKeyboardMarkup(rows) if rows else None
 
 
 async def alerts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    text, markup = await _alert_list(context, update.effective_chat.id)
+    text, markup = await _alert_list(context, update.effective_chat.id, 0)
     await _reply(update, text, markup)
 
 
@@ -89,20 +105,37 @@ async def delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _reply(update, texts.alert_deleted(deleted.id, deleted.symbol))
 
 
-async def delete_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The 🗑 button under /alerts. Only the pressing chat's own alerts can go."""
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every inline button. Buttons act only on the pressing chat's own alerts; a stale or
+    forged one gets a short answer."""
     query = update.callback_query
-    raw = (query.data or "").removeprefix(DELETE_PREFIX)
     chat = update.effective_chat
-    deleted = None
-    if raw.isdigit() and raw.isascii() and chat is not None:
-        deleted = await service(context).delete(chat.id, int(raw))
-    if deleted is None:
+    action, alert_id, page = parse_button(query.data or "")
+    if chat is None or action is None:
         await query.answer(texts.button_stale())
         return
-    await query.answer(f"Deleted #{deleted.id}")
-    text, markup = await _alert_list(context, chat.id)
-    await query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)
+    if action == PAGE:
+        await query.answer()
+        text, markup = await _alert_list(context, chat.id, page)
+        await query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)
+        return
+    alerts_service = service(context)
+    if action in (DELETE, NOTICE_DELETE):
+        changed = await alerts_service.delete(chat.id, alert_id)
+        answer = f"🗑 #{alert_id}"
+    elif action in (REARM, NOTICE_REARM):
+        changed = await alerts_service.rearm(chat.id, alert_id)
+        answer = texts.rearmed(alert_id)
+    else:
+        changed = await alerts_service.snooze(chat.id, alert_id)
+        answer = texts.snoozed(alert_id, changed.rearm_after) if changed and changed.rearm_after else ""
+    if changed is None:
+        await query.answer(texts.button_stale())
+        return
+    await query.answer(answer)
+    if action in (DELETE, REARM):  # pressed under /alerts: show the list as it is now
+        text, markup = await _alert_list(context, chat.id, page)
+        await query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)
 
 
 async def price(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -1,0 +1,46 @@
+"""Inline buttons: what their callback data says, and the keyboards under notifications."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import texts
+from bot.storage.models import MessageKind
+from bot.storage.store import PendingMessage
+
+# Callback data, at most 64 bytes: "<action><alert id>[:<page>]". Under /alerts:
+DELETE, REARM, PAGE = "del:", "arm:", "page:"
+# Under a notification:
+NOTICE_DELETE, NOTICE_REARM, NOTICE_SNOOZE = "ndel:", "narm:", "nsnz:"
+ACTIONS = (DELETE, REARM, PAGE, NOTICE_DELETE, NOTICE_REARM, NOTICE_SNOOZE)
+
+
+def parse_button(data: str) -> tuple[str | None, int, int]:
+    """(action, alert id, page); action None when the data is not ours (forged or from an old version)."""
+    for action in ACTIONS:
+        if data.startswith(action):
+            numbers = data[len(action):].split(":")
+            if 1 <= len(numbers) <= 2 and all(n.isdigit() and n.isascii() and len(n) < 19 for n in numbers):
+                values = [int(n) for n in numbers]
+                if action == PAGE:
+                    return action, 0, values[0]
+                return action, values[0], values[1] if len(values) == 2 else 0
+    return None, 0, 0
+
+
+def notification_keyboard(messages: Sequence[PendingMessage]) -> InlineKeyboardMarkup | None:
+    """Snooze / Re-arm / Delete for each alert a notification is about."""
+    rows = []
+    several = len([m for m in messages if m.kind is not MessageKind.EXPIRED]) > 1
+    for message in messages:
+        if message.kind is MessageKind.EXPIRED or message.alert_id is None:
+            continue
+        tag = f" #{message.alert_id}" if several else ""
+        row = [InlineKeyboardButton(texts.snooze_button() + tag, callback_data=f"{NOTICE_SNOOZE}{message.alert_id}")]
+        if message.kind is MessageKind.FIRED:
+            row.append(InlineKeyboardButton(texts.rearm_button() + tag, callback_data=f"{NOTICE_REARM}{message.alert_id}"))
+        row.append(InlineKeyboardButton(texts.delete_label() + tag, callback_data=f"{NOTICE_DELETE}{message.alert_id}"))
+        rows.append(row)
+    return InlineKeyboardMarkup(rows) if rows else None
