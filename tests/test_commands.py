@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -100,3 +101,48 @@ def test_price_refuses_too_many_symbols() -> None:
     with pytest.raises(CommandError) as caught:
         parse_price_symbols([f"S{i}USDT" for i in range(11)])
     assert caught.value.reason == "too_many_symbols"
+
+
+@pytest.mark.parametrize(
+    ("text", "percent", "both"),
+    [("+5%", Decimal("5"), False), ("-3%", Decimal("-3"), False), ("±2%", Decimal("2"), True),
+     ("+-2.5%", Decimal("2.5"), True), ("+0.01%", Decimal("0.01"), False)],
+)
+def test_percent_moves_are_read(text: str, percent: Decimal, both: bool) -> None:
+    request = parse_alert(["BTCUSDT", text])
+    assert (request.level, request.percent, request.both_ways) == (None, percent, both)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("5%", "bad_percent"), ("+%", "bad_percent"), ("+x%", "bad_percent"), ("-100%", "percent_out_of_range"),
+     ("+0%", "percent_out_of_range"), ("+1001%", "percent_out_of_range")],
+)
+def test_bad_percent_moves_get_a_reason(text: str, reason: str) -> None:
+    with pytest.raises(CommandError) as caught:
+        parse_alert(["BTCUSDT", text])
+    assert caught.value.reason == reason
+
+
+def test_options_come_after_the_level_and_the_rest_is_the_note() -> None:
+    request = parse_alert("BTCUSDT 70000 every 4h margin 1% for 2d break out".split())
+    assert request.repeat == timedelta(hours=4) and request.margin == Decimal("1")
+    assert request.expires == timedelta(days=2) and request.note == "break out"
+    request = parse_alert("BTCUSDT 70000 until 2026-12-31 note".split())
+    assert request.expires == datetime(2026, 12, 31, 23, 59, 59)
+    request = parse_alert("BTCUSDT 70000 until 2026-12-31T18:00+02:00".split())
+    assert request.expires == datetime(2026, 12, 31, 16, 0)
+    assert parse_alert("BTCUSDT 70000 for a friend".split()).note == "for a friend"  # not a duration...
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [("BTCUSDT 70000 every 30s", "bad_duration"), ("BTCUSDT 70000 every 8d", "duration_out_of_range"),
+     ("BTCUSDT 70000 for 400d", "duration_out_of_range"), ("BTCUSDT 70000 until 2026-13-45", "bad_until"),
+     ("BTCUSDT 70000 margin 1%", "margin_without_every"), ("BTCUSDT 70000 every 1h margin 60%", "bad_margin"),
+     ("BTCUSDT 70000 for 1d until 2026-12-31", "option_twice"), ("BTCUSDT above +5%", "percent_with_direction")],
+)
+def test_bad_options_get_a_reason(args: str, reason: str) -> None:
+    with pytest.raises(CommandError) as caught:
+        parse_alert(args.split())
+    assert caught.value.reason == reason

@@ -7,7 +7,9 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, strategies as st
 
-from bot.alerts.rules import Direction, crossed, direction_for, distance_percent
+from bot.alerts.rules import (
+    Direction, crossed, direction_for, distance_percent, has_gone_back, level_from_percent, rearm_level,
+)
 from bot.alerts.symbols import normalize_symbol, suggest
 
 KNOWN = ["BTCUSDT", "BTCUSDC", "BTCDOMUSDT", "BTCUSDT_261225", "ETHUSDT", "ETHBTC", "1INCHUSDT",
@@ -71,3 +73,27 @@ def test_suggestions_catch_typos_and_names_inside() -> None:
     assert suggest("pepe", KNOWN) == ["1000PEPEUSDT"]
     assert suggest("币安", KNOWN) == ["币安人生USDT"]
     assert suggest("ZZZZZZ", KNOWN) == []
+
+
+@pytest.mark.parametrize(
+    ("current", "percent", "level"),
+    [("64000.10", "5", "67200.10"),  # 67200.105, half to even ("64000.10", "-3", "62080.10"), ("0.0123450", "2", "0.0125919"),
+     ("28549.0", "0.01", "28551.9")],
+)
+def test_percent_level_keeps_the_price_step(current: str, percent: str, level: str) -> None:
+    assert str(level_from_percent(Decimal(current), Decimal(percent))) == level
+
+
+def test_rearm_level_sits_the_margin_behind_the_level() -> None:
+    assert rearm_level(Direction.UP, Decimal("70000"), Decimal("0.5")) == Decimal("69650")
+    assert rearm_level(Direction.DOWN, Decimal("2500"), Decimal("1")) == Decimal("2525")
+    assert has_gone_back(Direction.UP, Decimal("69650"), Decimal("69650"))
+    assert not has_gone_back(Direction.UP, Decimal("69650"), Decimal("69650.01"))
+
+
+@given(price=prices, margin=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("50"), places=2))
+def test_a_repeating_alert_cannot_re_arm_where_it_fires(price: Decimal, margin: Decimal) -> None:
+    for direction in Direction:
+        back = rearm_level(direction, price, margin)
+        assert not (crossed(direction, price, back) and has_gone_back(direction, back, back) and back == price)
+        assert (back < price) if direction is Direction.UP else (back > price)

@@ -96,3 +96,78 @@ async def test_sqlite_runs_in_wal_mode(database_url: str) -> None:
     async with engine.connect() as connection:
         assert (await connection.execute(text("PRAGMA journal_mode"))).scalar_one() == "wal"
     await engine.dispose()
+
+
+async def _make_due(store: AlertStore, alert_id: int, **columns: object) -> None:
+    """Moves an alert's clock: sets rearm_after/expires_at in the past, as time would."""
+    from sqlalchemy import update as sql_update
+
+    from bot.storage.models import Alert
+
+    async with store._sessions() as session:
+        await session.execute(sql_update(Alert).where(Alert.id == alert_id).values(**columns))
+        await session.commit()
+
+
+async def _state(store: AlertStore, alert_id: int) -> str:
+    from bot.storage.models import Alert
+
+    async with store._sessions() as session:
+        return (await session.get(Alert, alert_id)).state.value
+
+
+async def test_a_repeating_alert_re_arms_after_the_price_went_back_and_the_cooldown(store: AlertStore) -> None:
+    from datetime import timedelta
+
+    from bot.storage.store import utcnow
+
+    alert = await store.create_alert(1, "BTCUSDT", Direction.UP, Decimal("70000"), "", repeat_seconds=3600,
+                                     rearm_level=Decimal("69650"))
+    [fired] = await store.fire_crossed({"BTCUSDT": Decimal("70001")}, render)
+    assert fired.repeats and await _state(store, alert.id) == "waiting"
+    assert await store.fire_crossed({"BTCUSDT": Decimal("70100")}, render) == []  # no flapping
+    await store.rearm_due({"BTCUSDT": Decimal("69700")})  # back, but not past the margin
+    assert await _state(store, alert.id) == "waiting"
+    await store.rearm_due({"BTCUSDT": Decimal("69650")})
+    assert await _state(store, alert.id) == "cooling"
+    await store.rearm_due({"BTCUSDT": Decimal("70500")})  # cooldown not over: stays quiet
+    assert await store.fire_crossed({"BTCUSDT": Decimal("70500")}, render) == []
+    await _make_due(store, alert.id, rearm_after=utcnow() - timedelta(seconds=1))
+    await store.rearm_due(None)
+    assert await _state(store, alert.id) == "active"
+    assert len(await store.fire_crossed({"BTCUSDT": Decimal("70500")}, render)) == 1
+
+
+async def test_alerts_expire_and_their_chats_are_told(store: AlertStore) -> None:
+    from datetime import timedelta
+
+    from bot.storage.store import utcnow
+
+    soon = await store.create_alert(1, "BTCUSDT", Direction.UP, Decimal("90000"), "n", expires_at=utcnow() + timedelta(hours=1))
+    later = await store.create_alert(1, "BTCUSDT", Direction.UP, Decimal("91000"), "", expires_at=utcnow() + timedelta(days=1))
+    assert await store.expire_due(lambda a: f"expired {a.id}") == []
+    await _make_due(store, soon.id, expires_at=utcnow() - timedelta(seconds=1))
+    [expired] = await store.expire_due(lambda a: f"expired {a.id}")
+    assert (expired.id, expired.fired, expired.note) == (soon.id, False, "n")
+    assert [m.text for m in await store.pending_messages()] == [f"expired {soon.id}"]
+    assert [a.id for a in await store.list_active(1)] == [later.id]
+    assert await store.expire_due(lambda a: "again") == []  # once
+
+
+async def test_snooze_rearm_and_delete_act_only_on_the_chats_own_alert(store: AlertStore) -> None:
+    from datetime import timedelta
+
+    from bot.storage.store import utcnow
+
+    alert = await store.create_alert(1, "BTCUSDT", Direction.UP, Decimal("70000"), "")
+    await store.fire_crossed({"BTCUSDT": Decimal("70000")}, render)
+    assert [a.id for a in await store.list_recently_fired(1)] == [alert.id]
+    assert await store.rearm_alert(2, alert.id) is None and await store.snooze_alert(2, alert.id, utcnow()) is None
+    assert await store.delete_alert(2, alert.id) is None
+    assert (await store.rearm_alert(1, alert.id)).state.value == "active"
+    assert await store.rearm_alert(1, alert.id) is None  # only fired ones re-arm
+    snoozed = await store.snooze_alert(1, alert.id, utcnow() + timedelta(hours=1))
+    assert snoozed.state.value == "cooling"
+    assert await store.fire_crossed({"BTCUSDT": Decimal("71000")}, render) == []
+    assert (await store.delete_alert(1, alert.id)).state.value == "deleted"
+    assert await store.snooze_alert(1, alert.id, utcnow()) is None

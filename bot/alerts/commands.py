@@ -159,10 +159,13 @@ def parse_until(text: str) -> datetime:
 
 
 def _parse_options(words: list[str]) -> tuple[dict, list[str]]:
-    """Leading `every 1h`, `margin 1%`, `for 1d`, `until 2026-12-31`; the remaining words are the note."""
+    """Leading `every 1h`, `margin 1%`, `for 1d`, `until 2026-12-31`; the remaining words are the note.
+
+    A keyword counts only when a number follows it, so a note may say "for a friend".
+    """
     options: dict = {}
     words = list(words)
-    while len(words) >= 2 and words[0].lower() in ("every", "margin", "for", "until"):
+    while len(words) >= 2 and words[0].lower() in ("every", "margin", "for", "until") and words[1][:1].isdigit():
         keyword, value = words[0].lower(), words[1]
         if keyword in options or (keyword in ("for", "until") and ({"for", "until"} & options.keys())):
             raise CommandError("option_twice", keyword)

@@ -140,20 +140,20 @@ class AlertService:
     async def delete(self, chat_id: int, alert_id: int) -> Alert | None:
         return await self._store.delete_alert(chat_id, alert_id)
 
-    async def tick(self) -> list[FiredAlert]:
+    async def tick(self) -> int:
         """One poll: end expired alerts, re-arm due ones, then all prices in one request and
-        the database fires what they crossed."""
-        await self._store.expire_due(render_expired)
+        the database fires what they crossed. Returns how many messages wait to be sent."""
+        expired = await self._store.expire_due(render_expired)
         await self._store.rearm_due(None)  # cooldowns and snoozes that are over
         if not await self._store.has_active_alerts():
-            return []  # nothing to watch: no request, no weight
+            return len(expired)  # nothing to watch: no request, no weight
         self.ticks += 1
         snapshot = await self._feed.refresh()
         await self._store.rearm_due(snapshot.prices)  # repeat alerts whose price went back
         fired = await self._store.fire_crossed(snapshot.prices, render_fired)
         for alert in fired:
             log.info("alert #%d fired: %s %s at %s", alert.id, alert.symbol, alert.level, alert.price)
-        return fired
+        return len(expired) + len(fired)
 
     def warn_if_stale(self) -> None:
         """After a failed tick: says so when prices have been missing for `stale_after` seconds."""

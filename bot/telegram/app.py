@@ -27,12 +27,12 @@ async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The JobQueue job: one all-symbol request, fire what crossed, wake the sender."""
     alerts: AlertService = context.bot_data["alerts"]
     try:
-        fired = await alerts.tick()
+        recorded = await alerts.tick()
     except ExchangeError as exc:
         log.warning("tick without prices: %s", exc)
         alerts.warn_if_stale()
         return
-    if fired:
+    if recorded:
         context.bot_data["sender"].wake()
 
 
