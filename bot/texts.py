@@ -302,3 +302,11 @@ def stats(figures: Mapping[str, float | int | None]) -> str:
         f"Messages sent: {figures['messages_sent']}, pending: {figures['messages_pending']}, "
         f"failed: {figures['messages_dropped']}"
     )
+
+
+def admins_only() -> str:
+    return "In a group, only its administrators can create, delete or pause alerts. /alerts and /price work for everyone."
+
+
+def admins_only_short() -> str:
+    return "Only group administrators can do that."

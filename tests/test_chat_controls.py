@@ -73,3 +73,25 @@ async def test_stats_are_for_admins_only(database_url: str, exchange: FakeExchan
         assert "of 2400" in stats and "Messages sent: 0" in stats
     finally:
         await stop_bot(application)
+
+
+async def test_in_groups_only_admins_change_alerts(bot, exchange: FakeExchange, telegram: FakeTelegram) -> None:
+    group, admin, member = -100555, 31, 32
+    telegram.group_admins[group] = {admin}
+    exchange.set_price("BTCUSDT", "64000.00")
+    await telegram.user_sends(group, "/alert@pricealert_test_bot BTCUSDT 65000 group tp", user_id=member, chat_type="supergroup")
+    assert "only its administrators" in (await telegram.wait_for_message(group, "administrators")).plain
+    before = len(telegram.sent)
+    await telegram.user_sends(group, "/alert@pricealert_test_bot BTCUSDT 65000 group tp", user_id=admin, chat_type="supergroup")
+    await telegram.wait_for_message(group, "✅", after=before)
+    await telegram.user_sends(group, "/alerts", user_id=member, chat_type="supergroup")  # reading is for everyone
+    listing = await telegram.wait_for_message(group, "Your alerts")
+    press = await telegram.press_button(listing, "del:1:0", user_id=member)
+    assert "Only group administrators" in await telegram.wait_for_answer(press)
+    exchange.set_price("BTCUSDT", "65000.00")
+    assert "group tp" in (await telegram.wait_for_message(group, "🔔")).plain  # alerts belong to the group
+    lookups = telegram.member_lookups
+    before = len(telegram.sent)
+    await telegram.user_sends(group, "/delete 1", user_id=admin, chat_type="supergroup")
+    await telegram.wait_for_message(group, "deleted", after=before)
+    assert telegram.member_lookups == lookups  # the admin's rights were cached

@@ -19,6 +19,7 @@ from bot.settings import Settings
 from bot.storage.db import make_engine, make_sessions
 from bot.storage.store import AlertStore
 from bot.telegram import handlers
+from bot.telegram.admins import AdminCheck
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ def build_application(settings: Settings) -> Application:
         .build()
     )
     application.bot_data["alerts"] = alerts
+    application.bot_data["admins"] = AdminCheck(application.bot)
     application.bot_data["admin_ids"] = settings.admin_ids
 
     if settings.allowed_chat_ids:

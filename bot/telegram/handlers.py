@@ -26,6 +26,17 @@ def service(context: ContextTypes.DEFAULT_TYPE) -> AlertService:
     return context.bot_data["alerts"]
 
 
+async def _may_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """In groups only administrators create, delete, pause or press alert buttons."""
+    if await context.bot_data["admins"].may_change(update):
+        return True
+    if update.callback_query is not None:
+        await update.callback_query.answer(texts.admins_only_short())
+    else:
+        await _reply(update, texts.admins_only())
+    return False
+
+
 async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     if update.effective_message is not None:
         await update.effective_message.reply_html(text, reply_markup=markup, disable_web_page_preview=True)
@@ -41,6 +52,8 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def alert(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await _may_change(update, context):
+        return
     try:
         request = parse_alert(context.args or [])
         created, snapshot = await service(context).create(update.effective_chat.id, request)
@@ -93,6 +106,8 @@ async def alerts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await _may_change(update, context):
+        return
     try:
         alert_id = parse_alert_id(context.args or [])
     except CommandError as exc:
@@ -113,6 +128,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     action, alert_id, page = parse_button(query.data or "")
     if chat is None or action is None:
         await query.answer(texts.button_stale())
+        return
+    if action != PAGE and not await _may_change(update, context):
         return
     if action == PAGE:
         await query.answer()
@@ -157,10 +174,14 @@ async def price(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await _may_change(update, context):
+        return
     await _reply(update, texts.paused(await service(context).pause(update.effective_chat.id)))
 
 
 async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await _may_change(update, context):
+        return
     await _reply(update, texts.resumed(await service(context).resume(update.effective_chat.id)))
 
 

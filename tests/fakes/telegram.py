@@ -112,6 +112,8 @@ class FakeTelegram:
     _closing: bool = False
     _sends_open: asyncio.Event = field(default_factory=lambda: _open_event())
     held: int = 0  # sendMessage calls waiting behind hold_sends
+    group_admins: dict[int, set[int]] = field(default_factory=dict)  # getChatMember answers "creator"
+    member_lookups: int = 0
     _held_accept: bool = True
     send_delay: float = 0.0  # seconds each sendMessage takes before it is accepted
 
@@ -148,15 +150,16 @@ class FakeTelegram:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16_len(command)}]
         await self._push({"message": message})
 
-    async def press_button(self, sent: Sent, callback_data: str, *, from_chat: int | None = None) -> str:
+    async def press_button(self, sent: Sent, callback_data: str, *, from_chat: int | None = None,
+                           user_id: int | None = None) -> str:
         """Presses a button under `sent`; `from_chat` forges the press as coming from elsewhere."""
         query_id = f"q{next(self._update_ids)}"
         chat_id = from_chat if from_chat is not None else sent.chat_id
         await self._push({"callback_query": {
             "id": query_id, "chat_instance": str(chat_id), "data": callback_data,
-            "from": {"id": chat_id, "is_bot": False, "first_name": "Tester"},
+            "from": {"id": user_id or chat_id, "is_bot": False, "first_name": "Tester"},
             "message": {"message_id": sent.message_id, "date": int(time.time()), "text": sent.plain,
-                        "chat": _chat(chat_id, "private"), "from": _bot_user()},
+                        "chat": _chat(chat_id, "private" if chat_id > 0 else "supergroup"), "from": _bot_user()},
         }})
         return query_id
 
@@ -306,6 +309,16 @@ class FakeTelegram:
             self.edits.append(edit)
             self._changed.notify_all()
         return _message_json(edit)
+
+    async def _api_getChatMember(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id, user_id = _chat_id(params), int(params.get("user_id") or 0)
+        self.member_lookups += 1
+        user = {"id": user_id, "is_bot": False, "first_name": "Tester"}
+        if chat_id > 0:
+            raise ApiError(400, "Bad Request: chat member status can't be checked in private chats")
+        if user_id in self.group_admins.get(chat_id, set()):
+            return {"status": "creator", "user": user, "is_anonymous": False}
+        return {"status": "member", "user": user}
 
     async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
         query_id = str(params.get("callback_query_id", ""))

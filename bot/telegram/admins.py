@@ -1,0 +1,39 @@
+"""Who may change alerts in a group: its administrators, asked of Telegram and cached briefly."""
+
+from __future__ import annotations
+
+import time
+
+from telegram import Bot, Chat, ChatMember, Update
+
+CACHE_SECONDS = 300.0  # a demoted admin keeps rights at most this long
+_ADMIN = {ChatMember.ADMINISTRATOR, ChatMember.OWNER}
+
+
+class AdminCheck:
+    def __init__(self, bot: Bot, ttl: float = CACHE_SECONDS) -> None:
+        self._bot = bot
+        self._ttl = ttl
+        self._cache: dict[tuple[int, int], tuple[bool, float]] = {}
+
+    async def may_change(self, update: Update) -> bool:
+        """Anyone in a private chat; in a group, its admins (and the group itself, posting anonymously)."""
+        chat = update.effective_chat
+        if chat is None or chat.type == Chat.PRIVATE:
+            return True
+        message = update.effective_message
+        if message is not None and message.sender_chat is not None and message.sender_chat.id == chat.id:
+            return True  # an anonymous admin
+        user = update.effective_user
+        if user is None:
+            return False
+        key, now = (chat.id, user.id), time.monotonic()
+        cached = self._cache.get(key)
+        if cached is not None and now - cached[1] < self._ttl:
+            return cached[0]
+        member = await self._bot.get_chat_member(chat.id, user.id)
+        allowed = member.status in _ADMIN
+        if len(self._cache) > 10_000:
+            self._cache = {k: v for k, v in self._cache.items() if now - v[1] < self._ttl}
+        self._cache[key] = (allowed, now)
+        return allowed
