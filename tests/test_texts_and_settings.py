@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot import texts
+from bot.texts import USAGE, Texts
 from bot.alerts.rules import Direction
 from bot.logs import RedactTokenFilter
 from bot.settings import SettingsError, load_settings
@@ -19,6 +19,7 @@ TOKEN = "123456:AAE-secret_token"
 
 def test_user_text_is_escaped_everywhere_it_appears() -> None:
     note = "<b>moon</b> & <script>"
+    texts = Texts()
     html = texts.alert_fired(1, "BTCUSDT", Direction.UP, Decimal("1"), Decimal("1.0"), note)
     assert note in parse_html(html)  # Telegram shows the note as typed, not as markup
     alert = SimpleNamespace(id=1, symbol="X<Y", direction=Direction.DOWN, level=Decimal("1"), note=note,
@@ -30,17 +31,20 @@ def test_user_text_is_escaped_everywhere_it_appears() -> None:
     assert "<b>" in parse_html(texts.usage_error("bad_level", "<b>"))
 
 
-def test_every_usage_error_is_valid_telegram_html() -> None:
-    for reason in texts._USAGE:
-        parse_html(texts.usage_error(reason, "<&>"))
-    for html in (texts.start(), texts.help_text(), texts.unknown_symbol("<x>", ["BTCUSDT"])):
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_usage_error_is_valid_telegram_html(lang: str) -> None:
+    texts = Texts(lang)
+    for reason, template in USAGE.items():
+        shown = parse_html(texts.usage_error(reason, "<&>"))
+        assert "<&>" in shown or "{value}" not in template
+    for html in (texts.start(), texts.help(), texts.unknown_symbol("<x>", ["BTCUSDT"])):
         parse_html(html)
 
 
 def test_prices_are_never_shown_in_exponent_form() -> None:
     alert = SimpleNamespace(id=1, symbol="PEPE", direction=Direction.UP, level=Decimal("1E-7"), note="",
                             state="active", repeat_seconds=None, expires_at=None, rearm_after=None)
-    html = texts.alerts_created([alert], Decimal("0.00000010"))
+    html = Texts().alerts_created([alert], Decimal("0.00000010"))
     assert "0.0000001" in html and "E-" not in html
 
 

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from collections.abc import Sequence
 
-from bot import texts
+from bot.i18n import LANGUAGES, pick_language
+from bot.texts import Texts
 from bot.alerts.commands import AlertRequest
 from bot.alerts.rules import DEFAULT_MARGIN, Direction, direction_for, level_from_percent, rearm_level
 from bot.alerts.symbols import suggest
@@ -34,13 +35,14 @@ class PastExpiry(Exception):
     """`until` a moment that has already passed."""
 
 
-def render_fired(alert: FiredAlert) -> str:
-    return texts.alert_fired(alert.id, alert.symbol, alert.direction, alert.level, alert.price, alert.note,
-                             repeats=alert.repeats)
+def render_fired(alert: FiredAlert, lang: str) -> str:
+    return Texts(lang).alert_fired(alert.id, alert.symbol, alert.direction, alert.level, alert.price, alert.note,
+                                   repeats=alert.repeats)
 
 
-def render_expired(alert: ExpiredAlert) -> str:
-    return texts.alert_expired(alert.id, alert.symbol, alert.direction, alert.level, alert.note, fired=alert.fired)
+def render_expired(alert: ExpiredAlert, lang: str) -> str:
+    return Texts(lang).alert_expired(alert.id, alert.symbol, alert.direction, alert.level, alert.note,
+                                     fired=alert.fired)
 
 
 def _targets(request: AlertRequest, current: Decimal) -> list[tuple[Direction, Decimal]]:
@@ -74,6 +76,7 @@ class AlertService:
         self._fresh_since = time.time()  # the start counts as fresh; then each snapshot
         self._stale_warned_at = 0.0
         self.ticks = 0  # ticks that asked the exchange, since start
+        self._languages: dict[int, str] = {}
         # Commands accept prices as old as two ticks; older ones (no alert active, so no
         # tick ran, or the first tick has not finished) are fetched on demand.
         self._max_age = max(2 * poll_interval, 5.0)
@@ -113,6 +116,33 @@ class AlertService:
 
     async def rearm(self, chat_id: int, alert_id: int) -> Alert | None:
         return await self._store.rearm_alert(chat_id, alert_id)
+
+    async def language(self, chat_id: int, user_language: str | None) -> str:
+        """The chat's language: chosen with /language, else guessed from the user's Telegram
+        language and remembered, so that notifications speak it too."""
+        cached = self._languages.get(chat_id)
+        if cached is not None:
+            return cached
+        stored = await self._store.chat_language(chat_id)
+        if stored is not None and (stored[1] or user_language is None):
+            language = stored[0]
+        else:
+            language = pick_language(user_language)
+            if stored is None or stored[0] != language:
+                await self._store.set_chat_language(chat_id, language, chosen=False)
+        self._remember_language(chat_id, language)
+        return language
+
+    async def choose_language(self, chat_id: int, language: str) -> None:
+        if language not in LANGUAGES:
+            raise ValueError(language)
+        await self._store.set_chat_language(chat_id, language, chosen=True)
+        self._remember_language(chat_id, language)
+
+    def _remember_language(self, chat_id: int, language: str) -> None:
+        if len(self._languages) >= 50_000:  # a cache, not a copy of the table
+            self._languages.clear()
+        self._languages[chat_id] = language
 
     async def resume(self, chat_id: int) -> int:
         """/resume, or a chat that had blocked the bot is back: paused alerts watch again."""

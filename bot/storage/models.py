@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, DateTime, Enum, Index, Integer, MetaData, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Enum, Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.alerts.rules import Direction
@@ -58,6 +58,16 @@ def _enum(cls: type[enum.Enum], name: str) -> Enum:
         cls, name=name, native_enum=False, create_constraint=True, length=8,
         values_callable=lambda members: [m.value for m in members],
     )
+
+
+class Chat(Base):
+    """What we remember of a chat besides its alerts: its language."""
+
+    __tablename__ = "chats"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    language: Mapped[str] = mapped_column(String(8))
+    language_chosen: Mapped[bool] = mapped_column(Boolean, default=False)  # by /language, not guessed
 
 
 class Alert(Base):

@@ -13,10 +13,13 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from sqlalchemy import CTE, String, Update, bindparam, case, column, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.alerts.rules import Direction
-from bot.storage.models import Alert, AlertState, MessageKind, OutboxMessage, OutboxState
+from bot.i18n import DEFAULT
+from bot.storage.models import Alert, AlertState, Chat, MessageKind, OutboxMessage, OutboxState
 from bot.storage.types import ExactDecimal, fits, scaled
 
 # States in which an alert still exists for its chat: listed, deletable, counted by the limit.
@@ -61,6 +64,7 @@ class PendingMessage:
     attempts: int
     alert_id: int | None = None
     kind: MessageKind = MessageKind.FIRED
+    language: str = "en"  # of its chat: for the buttons' labels
 
 
 def price_table(dialect: str, prices: Mapping[str, Decimal]) -> CTE:
@@ -199,7 +203,7 @@ class AlertStore:
 
     # -- the tick -------------------------------------------------------------------------------
     async def fire_crossed(
-        self, prices: Mapping[str, Decimal], render: Callable[[FiredAlert], str]
+        self, prices: Mapping[str, Decimal], render: Callable[[FiredAlert, str], str]
     ) -> list[FiredAlert]:
         """Fires every active alert whose level the price reached, and records its message.
 
@@ -226,8 +230,11 @@ class AlertStore:
                 )
             if fired:
                 fired.sort(key=lambda alert: alert.id)
+                languages = await _languages(session, {a.chat_id for a in fired})
                 await self._record(session, now, [
-                    (a.chat_id, a.id, MessageKind.REPEAT if a.repeats else MessageKind.FIRED, render(a)) for a in fired
+                    (a.chat_id, a.id, MessageKind.REPEAT if a.repeats else MessageKind.FIRED,
+                     render(a, languages.get(a.chat_id, DEFAULT)))
+                    for a in fired
                 ])
             await session.commit()
         return fired
@@ -249,7 +256,7 @@ class AlertStore:
             await session.commit()
         return changed + due.rowcount  # type: ignore[attr-defined]
 
-    async def expire_due(self, render: Callable[[ExpiredAlert], str]) -> list[ExpiredAlert]:
+    async def expire_due(self, render: Callable[[ExpiredAlert, str], str]) -> list[ExpiredAlert]:
         """Ends alerts whose time ran out and tells their chats, in one transaction."""
         now = utcnow()
         async with self._sessions() as session:
@@ -262,7 +269,10 @@ class AlertStore:
             )
             expired = sorted((ExpiredAlert(*row) for row in rows), key=lambda a: a.id)
             if expired:
-                await self._record(session, now, [(a.chat_id, a.id, MessageKind.EXPIRED, render(a)) for a in expired])
+                languages = await _languages(session, {a.chat_id for a in expired})
+                await self._record(session, now, [
+                    (a.chat_id, a.id, MessageKind.EXPIRED, render(a, languages.get(a.chat_id, DEFAULT))) for a in expired
+                ])
             await session.commit()
         return expired
 
@@ -278,7 +288,8 @@ class AlertStore:
         async with self._sessions() as session:
             query = (
                 select(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.text, OutboxMessage.attempts,
-                       OutboxMessage.alert_id, OutboxMessage.kind)
+                       OutboxMessage.alert_id, OutboxMessage.kind, func.coalesce(Chat.language, DEFAULT))
+                .outerjoin(Chat, Chat.id == OutboxMessage.chat_id)
                 .where(OutboxMessage.state == OutboxState.PENDING)
                 .order_by(OutboxMessage.id)
                 .limit(limit)
@@ -312,6 +323,22 @@ class AlertStore:
             await session.commit()
 
     # -- whole chats ----------------------------------------------------------------------------
+    async def chat_language(self, chat_id: int) -> tuple[str, bool] | None:
+        """(language, chosen by /language) or None when the chat is new to us."""
+        async with self._sessions() as session:
+            chat = await session.get(Chat, chat_id)
+            return (chat.language, chat.language_chosen) if chat else None
+
+    async def set_chat_language(self, chat_id: int, language: str, *, chosen: bool) -> None:
+        """An upsert: two commands of a new chat may arrive at once."""
+        async with self._sessions() as session:
+            dialect_insert = sqlite_insert if session.bind.dialect.name == "sqlite" else postgresql_insert
+            statement = dialect_insert(Chat).values(id=chat_id, language=language, language_chosen=chosen)
+            await session.execute(statement.on_conflict_do_update(
+                index_elements=[Chat.id], set_={"language": language, "language_chosen": chosen},
+            ))
+            await session.commit()
+
     async def block_chat(self, chat_id: int, reason: str) -> tuple[int, int]:
         """The chat refuses our messages: pause its alerts, drop what waits for it.
 
@@ -357,6 +384,16 @@ class AlertStore:
             "messages_pending": by_state.get(OutboxState.PENDING, 0),
             "messages_dropped": by_state.get(OutboxState.DROPPED, 0),
         }
+
+
+async def _languages(session: AsyncSession, chat_ids: set[int]) -> dict[int, str]:
+    """The language of each chat that has one stored; O(chats asked), in chunks under SQLite's bind limit."""
+    found: dict[int, str] = {}
+    ids = sorted(chat_ids)
+    for start in range(0, len(ids), 5000):
+        rows = await session.execute(select(Chat.id, Chat.language).where(Chat.id.in_(ids[start:start + 5000])))
+        found.update(dict(rows.all()))
+    return found
 
 
 def _set_state(chat_id: int, old: AlertState, new: AlertState) -> Update:

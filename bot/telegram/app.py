@@ -10,7 +10,8 @@ from telegram.ext import (
     ContextTypes, MessageHandler, TypeHandler, filters,
 )
 
-from bot import texts
+from bot.i18n import DEFAULT, LANGUAGES
+from bot.texts import Texts
 from bot.alerts.service import AlertService
 from bot.exchange.client import BinanceClient, ClientOptions, ExchangeError
 from bot.exchange.feed import PriceFeed
@@ -49,7 +50,9 @@ def build_application(settings: Settings) -> Application:
     )
 
     async def on_start(application: Application) -> None:
-        await application.bot.set_my_commands([BotCommand(name, text) for name, text in texts.COMMANDS])
+        for language in LANGUAGES:  # the menu in each language; English is also the default
+            commands = [BotCommand(name, text) for name, text in Texts(language).commands()]
+            await application.bot.set_my_commands(commands, language_code=None if language == DEFAULT else language)
         sender = OutboxSender(store, application.bot)
         application.bot_data["sender"] = sender
         sender.start()
@@ -92,6 +95,7 @@ def build_application(settings: Settings) -> Application:
     application.add_handler(CommandHandler("pause", handlers.pause))
     application.add_handler(CommandHandler("resume", handlers.resume))
     application.add_handler(CommandHandler("stats", handlers.stats))
+    application.add_handler(CommandHandler("language", handlers.language))
     application.add_handler(CallbackQueryHandler(handlers.button))
     application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
     application.add_error_handler(handlers.on_error)

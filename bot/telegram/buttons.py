@@ -6,15 +6,17 @@ from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import texts
+from bot.texts import Texts
 from bot.storage.models import MessageKind
 from bot.storage.store import PendingMessage
 
 # Callback data, at most 64 bytes: "<action><alert id>[:<page>]". Under /alerts:
 DELETE, REARM, PAGE = "del:", "arm:", "page:"
+# Under /language: "lang:<index in bot.i18n.LANGUAGES>"
+LANGUAGE = "lang:"
 # Under a notification:
 NOTICE_DELETE, NOTICE_REARM, NOTICE_SNOOZE = "ndel:", "narm:", "nsnz:"
-ACTIONS = (DELETE, REARM, PAGE, NOTICE_DELETE, NOTICE_REARM, NOTICE_SNOOZE)
+ACTIONS = (DELETE, REARM, PAGE, LANGUAGE, NOTICE_DELETE, NOTICE_REARM, NOTICE_SNOOZE)
 
 
 def parse_button(data: str) -> tuple[str | None, int, int]:
@@ -24,7 +26,7 @@ def parse_button(data: str) -> tuple[str | None, int, int]:
             numbers = data[len(action):].split(":")
             if 1 <= len(numbers) <= 2 and all(n.isdigit() and n.isascii() and len(n) < 19 for n in numbers):
                 values = [int(n) for n in numbers]
-                if action == PAGE:
+                if action in (PAGE, LANGUAGE):
                     return action, 0, values[0]
                 return action, values[0], values[1] if len(values) == 2 else 0
     return None, 0, 0
@@ -32,15 +34,16 @@ def parse_button(data: str) -> tuple[str | None, int, int]:
 
 def notification_keyboard(messages: Sequence[PendingMessage]) -> InlineKeyboardMarkup | None:
     """Snooze / Re-arm / Delete for each alert a notification is about."""
+    t = Texts(messages[0].language) if messages else Texts()
     rows = []
     several = len([m for m in messages if m.kind is not MessageKind.EXPIRED]) > 1
     for message in messages:
         if message.kind is MessageKind.EXPIRED or message.alert_id is None:
             continue
         tag = f" #{message.alert_id}" if several else ""
-        row = [InlineKeyboardButton(texts.snooze_button() + tag, callback_data=f"{NOTICE_SNOOZE}{message.alert_id}")]
+        row = [InlineKeyboardButton(t.snooze_button() + tag, callback_data=f"{NOTICE_SNOOZE}{message.alert_id}")]
         if message.kind is MessageKind.FIRED:
-            row.append(InlineKeyboardButton(texts.rearm_button() + tag, callback_data=f"{NOTICE_REARM}{message.alert_id}"))
-        row.append(InlineKeyboardButton(texts.delete_label() + tag, callback_data=f"{NOTICE_DELETE}{message.alert_id}"))
+            row.append(InlineKeyboardButton(t.rearm_button() + tag, callback_data=f"{NOTICE_REARM}{message.alert_id}"))
+        row.append(InlineKeyboardButton(t.delete_label() + tag, callback_data=f"{NOTICE_DELETE}{message.alert_id}"))
         rows.append(row)
     return InlineKeyboardMarkup(rows) if rows else None

@@ -1,4 +1,7 @@
-"""Command and button handlers, after python-telegram-bot's examples: read, call one service, reply."""
+"""Command and button handlers, after python-telegram-bot's examples: read, call one service, reply.
+
+Every reply speaks the chat's language (`_texts`) and comes from the text catalogue.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +11,15 @@ from collections.abc import Awaitable, Callable
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot import texts
 from bot.alerts.commands import CommandError, parse_alert, parse_alert_id, parse_price_symbols
 from bot.alerts.service import AlertService, PastExpiry, TooManyAlerts, UnknownSymbol
 from bot.alerts.symbols import suggest
 from bot.exchange.client import ExchangeError
+from bot.i18n import LANGUAGES, pick_language
 from bot.telegram.buttons import (
-    DELETE, NOTICE_DELETE, NOTICE_REARM, PAGE, REARM, parse_button,
+    DELETE, LANGUAGE, NOTICE_DELETE, NOTICE_REARM, PAGE, REARM, parse_button,
 )
+from bot.texts import Texts
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +30,10 @@ def service(context: ContextTypes.DEFAULT_TYPE) -> AlertService:
     return context.bot_data["alerts"]
 
 
-async def _may_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """In groups only administrators create, delete, pause or press alert buttons."""
-    if await context.bot_data["admins"].may_change(update):
-        return True
-    if update.callback_query is not None:
-        await update.callback_query.answer(texts.admins_only_short())
-    else:
-        await _reply(update, texts.admins_only())
-    return False
+async def _texts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Texts:
+    user = update.effective_user
+    chat_id = update.effective_chat.id if update.effective_chat else 0
+    return Texts(await service(context).language(chat_id, user.language_code if user else None))
 
 
 async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -42,37 +41,52 @@ async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup | None 
         await update.effective_message.reply_html(text, reply_markup=markup, disable_web_page_preview=True)
 
 
+async def _may_change(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts) -> bool:
+    """In groups only administrators create, delete, pause or press alert buttons."""
+    if await context.bot_data["admins"].may_change(update):
+        return True
+    if update.callback_query is not None:
+        await update.callback_query.answer(t.admins_only_short())
+    else:
+        await _reply(update, t.admins_only())
+    return False
+
+
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    t = await _texts(update, context)
     resumed = await service(context).resume(update.effective_chat.id)
-    await _reply(update, texts.start() + (texts.alerts_resumed(resumed) if resumed else ""))
+    await _reply(update, t.start() + (t.alerts_resumed(resumed) if resumed else ""))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _reply(update, texts.help_text())
+    await _reply(update, (await _texts(update, context)).help())
 
 
 async def alert(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await _may_change(update, context):
+    t = await _texts(update, context)
+    if not await _may_change(update, context, t):
         return
     try:
         request = parse_alert(context.args or [])
         created, snapshot = await service(context).create(update.effective_chat.id, request)
     except CommandError as exc:
-        await _reply(update, texts.usage_error(exc.reason, exc.value))
+        await _reply(update, t.usage_error(exc.reason, exc.value))
     except UnknownSymbol as exc:
-        await _reply(update, texts.unknown_symbol(exc.symbol, exc.suggestions))
+        await _reply(update, t.unknown_symbol(exc.symbol, exc.suggestions))
     except TooManyAlerts as exc:
-        await _reply(update, texts.too_many_alerts(exc.limit))
+        await _reply(update, t.too_many_alerts(exc.limit))
     except PastExpiry:
-        await _reply(update, texts.past_expiry())
+        await _reply(update, t.past_expiry())
     except ExchangeError as exc:
         log.warning("/alert without prices: %s", exc)
-        await _reply(update, texts.exchange_unavailable())
+        await _reply(update, t.exchange_unavailable())
     else:
-        await _reply(update, texts.alerts_created(created, snapshot.prices[created[0].symbol]))
+        await _reply(update, t.alerts_created(created, snapshot.prices[created[0].symbol]))
 
 
-async def _alert_list(context: ContextTypes.DEFAULT_TYPE, chat_id: int, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+async def _alert_list(
+    context: ContextTypes.DEFAULT_TYPE, t: Texts, chat_id: int, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of the chat's alerts: live ones first, then those that fired lately."""
     live, fired = await service(context).list(chat_id)
     items = [*live, *fired]
@@ -85,39 +99,39 @@ async def _alert_list(context: ContextTypes.DEFAULT_TYPE, chat_id: int, page: in
         prices = (await service(context).snapshot()).prices if shown_live else {}
     except ExchangeError:
         prices = {}  # the list is still useful without distances
-    rows = [[InlineKeyboardButton(texts.delete_button(a.id, a.symbol), callback_data=f"{DELETE}{a.id}:{page}")]
+    rows = [[InlineKeyboardButton(t.delete_button(a.id, a.symbol), callback_data=f"{DELETE}{a.id}:{page}")]
             for a in shown_live]
-    rows += [[InlineKeyboardButton(f"{texts.rearm_button()} #{a.id} {a.symbol}", callback_data=f"{REARM}{a.id}:{page}")]
+    rows += [[InlineKeyboardButton(f"{t.rearm_button()} #{a.id} {a.symbol}", callback_data=f"{REARM}{a.id}:{page}")]
              for a in shown_fired]
     navigation = []
     if page > 0:
-        navigation.append(InlineKeyboardButton(texts.page_button(False), callback_data=f"{PAGE}{page - 1}"))
+        navigation.append(InlineKeyboardButton(t.page_button(False), callback_data=f"{PAGE}{page - 1}"))
     if page < pages - 1:
-        navigation.append(InlineKeyboardButton(texts.page_button(True), callback_data=f"{PAGE}{page + 1}"))
+        navigation.append(InlineKeyboardButton(t.page_button(True), callback_data=f"{PAGE}{page + 1}"))
     if navigation:
         rows.append(navigation)
-    text = texts.alert_list(shown_live, shown_fired, prices, page, pages)
-    return text, InlineKeyboardMarkup(rows) if rows else None
+    return t.alert_list(shown_live, shown_fired, prices, page, pages), InlineKeyboardMarkup(rows) if rows else None
 
 
 async def alerts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    text, markup = await _alert_list(context, update.effective_chat.id, 0)
+    text, markup = await _alert_list(context, await _texts(update, context), update.effective_chat.id, 0)
     await _reply(update, text, markup)
 
 
 async def delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await _may_change(update, context):
+    t = await _texts(update, context)
+    if not await _may_change(update, context, t):
         return
     try:
         alert_id = parse_alert_id(context.args or [])
     except CommandError as exc:
-        await _reply(update, texts.usage_error(exc.reason, exc.value))
+        await _reply(update, t.usage_error(exc.reason, exc.value))
         return
     deleted = await service(context).delete(update.effective_chat.id, alert_id)
     if deleted is None:
-        await _reply(update, texts.alert_not_found(alert_id))
+        await _reply(update, t.alert_not_found(alert_id))
     else:
-        await _reply(update, texts.alert_deleted(deleted.id, deleted.symbol))
+        await _reply(update, t.alert_deleted(deleted.id, deleted.symbol))
 
 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -125,73 +139,106 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     forged one gets a short answer."""
     query = update.callback_query
     chat = update.effective_chat
+    t = await _texts(update, context)
     action, alert_id, page = parse_button(query.data or "")
     if chat is None or action is None:
-        await query.answer(texts.button_stale())
+        await query.answer(t.button_stale())
         return
-    if action != PAGE and not await _may_change(update, context):
+    if action == LANGUAGE:
+        await _choose_language(update, context, list(LANGUAGES)[page] if page < len(LANGUAGES) else None)
+        return
+    if action != PAGE and not await _may_change(update, context, t):
         return
     if action == PAGE:
         await query.answer()
-        text, markup = await _alert_list(context, chat.id, page)
+        text, markup = await _alert_list(context, t, chat.id, page)
         await query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)
         return
     alerts_service = service(context)
     if action in (DELETE, NOTICE_DELETE):
         changed = await alerts_service.delete(chat.id, alert_id)
-        answer = f"🗑 #{alert_id}"
+        answer = t.deleted_short(alert_id)
     elif action in (REARM, NOTICE_REARM):
         changed = await alerts_service.rearm(chat.id, alert_id)
-        answer = texts.rearmed(alert_id)
+        answer = t.rearmed(alert_id)
     else:
         changed = await alerts_service.snooze(chat.id, alert_id)
-        answer = texts.snoozed(alert_id, changed.rearm_after) if changed and changed.rearm_after else ""
+        answer = t.snoozed(alert_id, changed.rearm_after) if changed and changed.rearm_after else ""
     if changed is None:
-        await query.answer(texts.button_stale())
+        await query.answer(t.button_stale())
         return
     await query.answer(answer)
     if action in (DELETE, REARM):  # pressed under /alerts: show the list as it is now
-        text, markup = await _alert_list(context, chat.id, page)
+        text, markup = await _alert_list(context, t, chat.id, page)
         await query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)
 
 
+async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/language` shows the choices; `/language zh` or `/language en` picks one."""
+    codes = list(LANGUAGES)
+    if context.args and context.args[0].lower()[:2] in codes:
+        await _choose_language(update, context, context.args[0].lower()[:2])
+        return
+    t = await _texts(update, context)
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(name, callback_data=f"{LANGUAGE}{codes.index(code)}")
+                                      for code, name in LANGUAGES.items()]])
+    await _reply(update, t.language_menu(), keyboard)
+
+
+async def _choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE, code: str | None) -> None:
+    t = await _texts(update, context)
+    if code is None or not await _may_change(update, context, t):
+        if code is None and update.callback_query is not None:
+            await update.callback_query.answer(t.button_stale())
+        return
+    await service(context).choose_language(update.effective_chat.id, code)
+    confirmation = Texts(code).language_set()
+    if update.callback_query is not None:
+        await update.callback_query.answer(confirmation)
+        await update.callback_query.edit_message_text(confirmation)
+    else:
+        await _reply(update, confirmation)
+
+
 async def price(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    t = await _texts(update, context)
     try:
         symbols = parse_price_symbols(context.args or [])
         snapshot = await service(context).snapshot()
     except CommandError as exc:
-        await _reply(update, texts.usage_error(exc.reason, exc.value))
+        await _reply(update, t.usage_error(exc.reason, exc.value))
         return
     except ExchangeError as exc:
         log.warning("/price without prices: %s", exc)
-        await _reply(update, texts.exchange_unavailable())
+        await _reply(update, t.exchange_unavailable())
         return
     unknown = [s for s in symbols if s not in snapshot.prices]
     if len(unknown) == len(symbols):
-        await _reply(update, texts.unknown_symbol(unknown[0], suggest(unknown[0], snapshot.prices)))
+        await _reply(update, t.unknown_symbol(unknown[0], suggest(unknown[0], snapshot.prices)))
         return
-    await _reply(update, texts.prices_list(symbols, snapshot.prices, snapshot.received_at))
+    await _reply(update, t.prices_list(symbols, snapshot.prices, snapshot.received_at))
 
 
 async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await _may_change(update, context):
-        return
-    await _reply(update, texts.paused(await service(context).pause(update.effective_chat.id)))
+    t = await _texts(update, context)
+    if await _may_change(update, context, t):
+        await _reply(update, t.paused(await service(context).pause(update.effective_chat.id)))
 
 
 async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await _may_change(update, context):
-        return
-    await _reply(update, texts.resumed(await service(context).resume(update.effective_chat.id)))
+    t = await _texts(update, context)
+    if await _may_change(update, context, t):
+        await _reply(update, t.resumed(await service(context).resume(update.effective_chat.id)))
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """For the operators listed in ADMIN_IDS only; others learn nothing, not even that it exists."""
+    t = await _texts(update, context)
     user = update.effective_user
     if user is None or user.id not in context.bot_data["admin_ids"]:
-        await _reply(update, texts.unknown_command())
+        await _reply(update, t.unknown_command())
         return
-    await _reply(update, texts.stats(await service(context).stats()))
+    await _reply(update, t.stats(await service(context).stats()))
 
 
 def only_chats(allowed: frozenset[int]) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
@@ -201,23 +248,25 @@ def only_chats(allowed: frozenset[int]) -> Callable[[Update, ContextTypes.DEFAUL
         chat = update.effective_chat
         if chat is not None and chat.id in allowed:
             return
+        user = update.effective_user
+        t = Texts(pick_language(user.language_code if user else None))  # nothing is stored for strangers
         if update.callback_query is not None:
-            await update.callback_query.answer(texts.not_allowed_short())
+            await update.callback_query.answer(t.not_allowed_short())
         elif update.effective_message is not None:
-            await _reply(update, texts.not_allowed())
+            await _reply(update, t.not_allowed())
         raise ApplicationHandlerStop
 
     return guard
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _reply(update, texts.unknown_command())
+    await _reply(update, (await _texts(update, context)).unknown_command())
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("error while handling %s", type(update).__name__, exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
         try:
-            await _reply(update, texts.internal_error())
+            await _reply(update, Texts().internal_error())
         except Exception:  # the reply itself may be what fails (blocked, network)
             log.debug("could not tell the chat about the error", exc_info=True)

@@ -99,6 +99,7 @@ class FakeTelegram:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     blocked_chats: set[int] = field(default_factory=set)
     commands: list[dict[str, Any]] = field(default_factory=list)
+    commands_by_language: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     callback_answers: dict[str, str] = field(default_factory=dict)
     edits: list[Sent] = field(default_factory=list)
     rejected: list[tuple[str, int, str]] = field(default_factory=list)  # method, status, description
@@ -139,11 +140,14 @@ class FakeTelegram:
 
     # -- what a user does -------------------------------------------------------------------
     async def user_sends(self, chat_id: int, text: str, *, user_id: int | None = None,
-                         chat_type: str = "private") -> None:
+                         chat_type: str = "private", language_code: str | None = None) -> None:
         user_id = user_id or chat_id
+        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "Tester"}
+        if language_code:
+            user["language_code"] = language_code
         message: dict[str, Any] = {
             "message_id": next(self._message_ids), "date": int(time.time()), "text": text,
-            "chat": _chat(chat_id, chat_type), "from": {"id": user_id, "is_bot": False, "first_name": "Tester"},
+            "chat": _chat(chat_id, chat_type), "from": user,
         }
         if text.startswith("/"):
             command = text.split()[0]
@@ -240,7 +244,12 @@ class FakeTelegram:
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
             if not 1 <= len(str(command.get("description", ""))) <= 256:
                 raise ApiError(400, "Bad Request: command description is invalid")
-        self.commands = commands
+        language = str(params.get("language_code") or "")
+        if language and not re.fullmatch(r"[a-z]{2}", language):
+            raise ApiError(400, "Bad Request: invalid language code")
+        self.commands_by_language[language] = commands
+        if not language:
+            self.commands = commands
         return True
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
