@@ -222,6 +222,36 @@ class Texts:
         return self._("That time has already passed. Use a future date, e.g. <code>until 2026-12-31</code>, "
                       "or <code>for 1d</code>.")
 
+    # -- the guided /alert ---------------------------------------------------------------------
+    def guide_symbol(self) -> str:
+        return self._("Which symbol? Press one or type it, e.g. <code>BTCUSDT</code>. /cancel stops.")
+
+    def guide_symbol_again(self) -> str:
+        return self._("Type the symbol again, or /cancel.")
+
+    def guide_level(self, symbol: str, current: str) -> str:
+        return self._("{symbol} is at <b>{price}</b>. At what price? Press a move or type a level, "
+                      "e.g. <code>70000</code>, <code>+3%</code> or <code>below 2500 note</code>.").format(
+            symbol=escape(symbol), price=current)
+
+    def guide_level_again(self) -> str:
+        return self._("Try again, e.g. <code>70000</code> or <code>+3%</code>, or /cancel.")
+
+    def guide_confirm(self, symbol: str, targets: Sequence[tuple[Direction, Decimal]], current: Decimal,
+                      note: str) -> str:
+        lines = [f"{escape(symbol)} {self._arrow(direction)} <b>{price(level)}</b>"
+                 f" ({distance_percent(level, current):+}%)" for direction, level in targets]
+        return self._("Create this alert?") + "\n" + "\n".join(lines) + self._note(note)
+
+    def guide_create_button(self) -> str:
+        return self._("✅ Create")
+
+    def guide_cancel_button(self) -> str:
+        return self._("✖ Cancel")
+
+    def guide_cancelled(self) -> str:
+        return self._("Cancelled: no alert was created.")
+
     # -- buttons and their answers ------------------------------------------------------------------
     def snooze_button(self) -> str:
         return self._("😴 Snooze 1 h")

@@ -74,7 +74,7 @@ async def test_odd_symbols_work(bot, exchange: FakeExchange, telegram: FakeTeleg
 
 async def test_bad_input_gets_a_friendly_answer_with_an_example(bot, telegram: FakeTelegram) -> None:
     for command, expected in [
-        ("/alert", "/alert BTCUSDT 70000"),
+        ("/alert", "Which symbol?"),  # the guided form; the next command leaves it
         ("/alert BTCUSDT lots", "is not a price"),
         ("/alert BTCUSDT 0", "above zero"),
         ("/alert <b>hi</b> 5", "is not a symbol"),

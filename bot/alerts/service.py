@@ -45,7 +45,7 @@ def render_expired(alert: ExpiredAlert, lang: str) -> str:
                                      fired=alert.fired)
 
 
-def _targets(request: AlertRequest, current: Decimal) -> list[tuple[Direction, Decimal]]:
+def alert_targets(request: AlertRequest, current: Decimal) -> list[tuple[Direction, Decimal]]:
     """(direction, level) of each alert a request makes: from the level, or a % of the price."""
     if request.percent is None:
         assert request.level is not None
@@ -91,7 +91,7 @@ class AlertService:
         current = snapshot.prices.get(request.symbol)
         if current is None:
             raise UnknownSymbol(request.symbol, suggest(request.symbol, snapshot.prices))
-        targets = _targets(request, current)
+        targets = alert_targets(request, current)
         if await self._store.count_active(chat_id) + len(targets) > self._max_alerts:
             raise TooManyAlerts(self._max_alerts)
         expires_at = _expiry(request.expires)

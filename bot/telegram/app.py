@@ -19,7 +19,8 @@ from bot.notify.sender import OutboxSender
 from bot.settings import Settings
 from bot.storage.db import make_engine, make_sessions
 from bot.storage.store import AlertStore
-from bot.telegram import handlers
+from bot.telegram import guide, handlers
+from bot.telegram.buttons import BUTTONS
 from bot.telegram.admins import AdminCheck
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ def build_application(settings: Settings) -> Application:
         application.add_handler(TypeHandler(Update, handlers.only_chats(settings.allowed_chat_ids)), group=-1)
     application.add_handler(CommandHandler("start", handlers.start))
     application.add_handler(CommandHandler("help", handlers.help_command))
-    application.add_handler(CommandHandler("alert", handlers.alert))
+    application.add_handler(guide.conversation())  # /alert ARGS at once; /alert alone step by step
     application.add_handler(CommandHandler("alerts", handlers.alerts))
     application.add_handler(CommandHandler("delete", handlers.delete))
     application.add_handler(CommandHandler("price", handlers.price))
@@ -96,7 +97,7 @@ def build_application(settings: Settings) -> Application:
     application.add_handler(CommandHandler("resume", handlers.resume))
     application.add_handler(CommandHandler("stats", handlers.stats))
     application.add_handler(CommandHandler("language", handlers.language))
-    application.add_handler(CallbackQueryHandler(handlers.button))
+    application.add_handler(CallbackQueryHandler(handlers.button, pattern=BUTTONS))
     application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
     application.add_error_handler(handlers.on_error)
 

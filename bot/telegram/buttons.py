@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -17,6 +18,7 @@ LANGUAGE = "lang:"
 # Under a notification:
 NOTICE_DELETE, NOTICE_REARM, NOTICE_SNOOZE = "ndel:", "narm:", "nsnz:"
 ACTIONS = (DELETE, REARM, PAGE, LANGUAGE, NOTICE_DELETE, NOTICE_REARM, NOTICE_SNOOZE)
+BUTTONS = re.compile("^(" + "|".join(ACTIONS) + ")")  # the guide's own buttons are not ours
 
 
 def parse_button(data: str) -> tuple[str | None, int, int]:

@@ -1,6 +1,6 @@
 """Command and button handlers, after python-telegram-bot's examples: read, call one service, reply.
 
-Every reply speaks the chat's language (`_texts`) and comes from the text catalogue.
+Every reply speaks the chat's language (`texts_for`) and comes from the text catalogue.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.alerts.commands import CommandError, parse_alert, parse_alert_id, parse_price_symbols
+from bot.alerts.commands import AlertRequest, CommandError, parse_alert, parse_alert_id, parse_price_symbols
 from bot.alerts.service import AlertService, PastExpiry, TooManyAlerts, UnknownSymbol
 from bot.alerts.symbols import suggest
 from bot.exchange.client import ExchangeError
@@ -30,58 +30,67 @@ def service(context: ContextTypes.DEFAULT_TYPE) -> AlertService:
     return context.bot_data["alerts"]
 
 
-async def _texts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Texts:
+async def texts_for(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Texts:
     user = update.effective_user
     chat_id = update.effective_chat.id if update.effective_chat else 0
     return Texts(await service(context).language(chat_id, user.language_code if user else None))
 
 
-async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     if update.effective_message is not None:
         await update.effective_message.reply_html(text, reply_markup=markup, disable_web_page_preview=True)
 
 
-async def _may_change(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts) -> bool:
+async def may_change(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts) -> bool:
     """In groups only administrators create, delete, pause or press alert buttons."""
     if await context.bot_data["admins"].may_change(update):
         return True
     if update.callback_query is not None:
         await update.callback_query.answer(t.admins_only_short())
     else:
-        await _reply(update, t.admins_only())
+        await reply(update, t.admins_only())
     return False
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    t = await _texts(update, context)
+    t = await texts_for(update, context)
     resumed = await service(context).resume(update.effective_chat.id)
-    await _reply(update, t.start() + (t.alerts_resumed(resumed) if resumed else ""))
+    await reply(update, t.start() + (t.alerts_resumed(resumed) if resumed else ""))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _reply(update, (await _texts(update, context)).help())
+    await reply(update, (await texts_for(update, context)).help())
 
 
 async def alert(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    t = await _texts(update, context)
-    if not await _may_change(update, context, t):
+    t = await texts_for(update, context)
+    if not await may_change(update, context, t):
         return
     try:
         request = parse_alert(context.args or [])
-        created, snapshot = await service(context).create(update.effective_chat.id, request)
     except CommandError as exc:
-        await _reply(update, t.usage_error(exc.reason, exc.value))
+        await reply(update, t.usage_error(exc.reason, exc.value))
+        return
+    await create_alert(update, context, t, request)
+
+
+async def create_alert(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts, request: AlertRequest) -> bool:
+    """Creates what the request asks and replies; False when it could not."""
+    try:
+        created, snapshot = await service(context).create(update.effective_chat.id, request)
     except UnknownSymbol as exc:
-        await _reply(update, t.unknown_symbol(exc.symbol, exc.suggestions))
+        await reply(update, t.unknown_symbol(exc.symbol, exc.suggestions))
     except TooManyAlerts as exc:
-        await _reply(update, t.too_many_alerts(exc.limit))
+        await reply(update, t.too_many_alerts(exc.limit))
     except PastExpiry:
-        await _reply(update, t.past_expiry())
+        await reply(update, t.past_expiry())
     except ExchangeError as exc:
         log.warning("/alert without prices: %s", exc)
-        await _reply(update, t.exchange_unavailable())
+        await reply(update, t.exchange_unavailable())
     else:
-        await _reply(update, t.alerts_created(created, snapshot.prices[created[0].symbol]))
+        await reply(update, t.alerts_created(created, snapshot.prices[created[0].symbol]))
+        return True
+    return False
 
 
 async def _alert_list(
@@ -114,24 +123,24 @@ async def _alert_list(
 
 
 async def alerts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    text, markup = await _alert_list(context, await _texts(update, context), update.effective_chat.id, 0)
-    await _reply(update, text, markup)
+    text, markup = await _alert_list(context, await texts_for(update, context), update.effective_chat.id, 0)
+    await reply(update, text, markup)
 
 
 async def delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    t = await _texts(update, context)
-    if not await _may_change(update, context, t):
+    t = await texts_for(update, context)
+    if not await may_change(update, context, t):
         return
     try:
         alert_id = parse_alert_id(context.args or [])
     except CommandError as exc:
-        await _reply(update, t.usage_error(exc.reason, exc.value))
+        await reply(update, t.usage_error(exc.reason, exc.value))
         return
     deleted = await service(context).delete(update.effective_chat.id, alert_id)
     if deleted is None:
-        await _reply(update, t.alert_not_found(alert_id))
+        await reply(update, t.alert_not_found(alert_id))
     else:
-        await _reply(update, t.alert_deleted(deleted.id, deleted.symbol))
+        await reply(update, t.alert_deleted(deleted.id, deleted.symbol))
 
 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -139,7 +148,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     forged one gets a short answer."""
     query = update.callback_query
     chat = update.effective_chat
-    t = await _texts(update, context)
+    t = await texts_for(update, context)
     action, alert_id, page = parse_button(query.data or "")
     if chat is None or action is None:
         await query.answer(t.button_stale())
@@ -147,7 +156,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if action == LANGUAGE:
         await _choose_language(update, context, list(LANGUAGES)[page] if page < len(LANGUAGES) else None)
         return
-    if action != PAGE and not await _may_change(update, context, t):
+    if action != PAGE and not await may_change(update, context, t):
         return
     if action == PAGE:
         await query.answer()
@@ -179,15 +188,15 @@ async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if context.args and context.args[0].lower()[:2] in codes:
         await _choose_language(update, context, context.args[0].lower()[:2])
         return
-    t = await _texts(update, context)
+    t = await texts_for(update, context)
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(name, callback_data=f"{LANGUAGE}{codes.index(code)}")
                                       for code, name in LANGUAGES.items()]])
-    await _reply(update, t.language_menu(), keyboard)
+    await reply(update, t.language_menu(), keyboard)
 
 
 async def _choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE, code: str | None) -> None:
-    t = await _texts(update, context)
-    if code is None or not await _may_change(update, context, t):
+    t = await texts_for(update, context)
+    if code is None or not await may_change(update, context, t):
         if code is None and update.callback_query is not None:
             await update.callback_query.answer(t.button_stale())
         return
@@ -197,48 +206,48 @@ async def _choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE, c
         await update.callback_query.answer(confirmation)
         await update.callback_query.edit_message_text(confirmation)
     else:
-        await _reply(update, confirmation)
+        await reply(update, confirmation)
 
 
 async def price(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    t = await _texts(update, context)
+    t = await texts_for(update, context)
     try:
         symbols = parse_price_symbols(context.args or [])
         snapshot = await service(context).snapshot()
     except CommandError as exc:
-        await _reply(update, t.usage_error(exc.reason, exc.value))
+        await reply(update, t.usage_error(exc.reason, exc.value))
         return
     except ExchangeError as exc:
         log.warning("/price without prices: %s", exc)
-        await _reply(update, t.exchange_unavailable())
+        await reply(update, t.exchange_unavailable())
         return
     unknown = [s for s in symbols if s not in snapshot.prices]
     if len(unknown) == len(symbols):
-        await _reply(update, t.unknown_symbol(unknown[0], suggest(unknown[0], snapshot.prices)))
+        await reply(update, t.unknown_symbol(unknown[0], suggest(unknown[0], snapshot.prices)))
         return
-    await _reply(update, t.prices_list(symbols, snapshot.prices, snapshot.received_at))
+    await reply(update, t.prices_list(symbols, snapshot.prices, snapshot.received_at))
 
 
 async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    t = await _texts(update, context)
-    if await _may_change(update, context, t):
-        await _reply(update, t.paused(await service(context).pause(update.effective_chat.id)))
+    t = await texts_for(update, context)
+    if await may_change(update, context, t):
+        await reply(update, t.paused(await service(context).pause(update.effective_chat.id)))
 
 
 async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    t = await _texts(update, context)
-    if await _may_change(update, context, t):
-        await _reply(update, t.resumed(await service(context).resume(update.effective_chat.id)))
+    t = await texts_for(update, context)
+    if await may_change(update, context, t):
+        await reply(update, t.resumed(await service(context).resume(update.effective_chat.id)))
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """For the operators listed in ADMIN_IDS only; others learn nothing, not even that it exists."""
-    t = await _texts(update, context)
+    t = await texts_for(update, context)
     user = update.effective_user
     if user is None or user.id not in context.bot_data["admin_ids"]:
-        await _reply(update, t.unknown_command())
+        await reply(update, t.unknown_command())
         return
-    await _reply(update, t.stats(await service(context).stats()))
+    await reply(update, t.stats(await service(context).stats()))
 
 
 def only_chats(allowed: frozenset[int]) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
@@ -253,20 +262,20 @@ def only_chats(allowed: frozenset[int]) -> Callable[[Update, ContextTypes.DEFAUL
         if update.callback_query is not None:
             await update.callback_query.answer(t.not_allowed_short())
         elif update.effective_message is not None:
-            await _reply(update, t.not_allowed())
+            await reply(update, t.not_allowed())
         raise ApplicationHandlerStop
 
     return guard
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _reply(update, (await _texts(update, context)).unknown_command())
+    await reply(update, (await texts_for(update, context)).unknown_command())
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("error while handling %s", type(update).__name__, exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
         try:
-            await _reply(update, Texts().internal_error())
+            await reply(update, Texts().internal_error())
         except Exception:  # the reply itself may be what fails (blocked, network)
             log.debug("could not tell the chat about the error", exc_info=True)
