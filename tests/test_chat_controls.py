@@ -17,6 +17,9 @@ async def test_pause_silences_alerts_and_resume_brings_them_back(bot, exchange: 
     await telegram.wait_for_message(OTHER, "✅")
     await telegram.user_sends(USER, "/pause")
     assert "1 alert paused" in (await telegram.wait_for_message(USER, "⏸")).plain
+    before = len(telegram.sent)
+    await telegram.user_sends(USER, "/start")  # /start brings back a blocked chat, not a paused one
+    assert "Welcome back" not in (await telegram.wait_for_message(USER, "pricealert", after=before)).plain
     exchange.set_price("BTCUSDT", "66000.00")
     await exchange.wait_for_requests(len(exchange.ticker_requests()) + 3)
     assert not [m for m in telegram.messages_to(USER) if "🔔" in m.plain]

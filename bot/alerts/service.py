@@ -144,8 +144,15 @@ class AlertService:
             self._languages.clear()
         self._languages[chat_id] = language
 
+    async def welcome(self, chat_id: int) -> int:
+        """/start: a chat that had blocked the bot is back; its alerts watch again. Returns how many."""
+        resumed = await self._store.unblock_chat(chat_id)
+        if resumed:
+            log.info("chat %d is back: %d alerts resumed", chat_id, resumed)
+        return resumed
+
     async def resume(self, chat_id: int) -> int:
-        """/resume, or a chat that had blocked the bot is back: paused alerts watch again."""
+        """/resume: paused alerts watch again."""
         resumed = await self._store.resume_chat(chat_id)
         if resumed:
             log.info("chat %d resumed %d alerts", chat_id, resumed)

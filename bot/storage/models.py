@@ -61,13 +61,15 @@ def _enum(cls: type[enum.Enum], name: str) -> Enum:
 
 
 class Chat(Base):
-    """What we remember of a chat besides its alerts: its language."""
+    """What we remember of a chat besides its alerts: its language, and whether it blocked us."""
 
     __tablename__ = "chats"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     language: Mapped[str] = mapped_column(String(8))
     language_chosen: Mapped[bool] = mapped_column(Boolean, default=False)  # by /language, not guessed
+    # Telegram refused our messages (403) then; its alerts were paused until it sends /start.
+    blocked_at: Mapped[datetime | None] = mapped_column(DateTime())
 
 
 class Alert(Base):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from sqlalchemy import CTE, String, Update, bindparam, case, column, func, insert, select, text, update
+from sqlalchemy import CTE, Insert, String, Update, bindparam, case, column, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -332,11 +332,7 @@ class AlertStore:
     async def set_chat_language(self, chat_id: int, language: str, *, chosen: bool) -> None:
         """An upsert: two commands of a new chat may arrive at once."""
         async with self._sessions() as session:
-            dialect_insert = sqlite_insert if session.bind.dialect.name == "sqlite" else postgresql_insert
-            statement = dialect_insert(Chat).values(id=chat_id, language=language, language_chosen=chosen)
-            await session.execute(statement.on_conflict_do_update(
-                index_elements=[Chat.id], set_={"language": language, "language_chosen": chosen},
-            ))
+            await session.execute(_upsert_chat(session, chat_id, {"language": language, "language_chosen": chosen}))
             await session.commit()
 
     async def block_chat(self, chat_id: int, reason: str) -> tuple[int, int]:
@@ -346,6 +342,7 @@ class AlertStore:
         """
         async with self._sessions() as session:
             paused = await session.execute(_set_state(chat_id, AlertState.ACTIVE, AlertState.PAUSED))
+            await session.execute(_upsert_chat(session, chat_id, {"blocked_at": utcnow()}))
             dropped = await session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.chat_id == chat_id, OutboxMessage.state == OutboxState.PENDING)
@@ -359,8 +356,22 @@ class AlertStore:
         return await self._change_states(chat_id, AlertState.ACTIVE, AlertState.PAUSED)
 
     async def resume_chat(self, chat_id: int) -> int:
-        """/resume, or /start after a block: paused alerts watch again; returns how many."""
+        """/resume: paused alerts watch again; returns how many."""
         return await self._change_states(chat_id, AlertState.PAUSED, AlertState.ACTIVE)
+
+    async def unblock_chat(self, chat_id: int) -> int:
+        """/start from a chat that had blocked the bot: what the block paused watches again.
+
+        A chat that paused its alerts itself (/pause) keeps them paused.
+        """
+        async with self._sessions() as session:
+            chat = await session.get(Chat, chat_id)
+            if chat is None or chat.blocked_at is None:
+                return 0
+            chat.blocked_at = None
+            resumed = await session.execute(_set_state(chat_id, AlertState.PAUSED, AlertState.ACTIVE))
+            await session.commit()
+            return resumed.rowcount  # type: ignore[attr-defined]
 
     async def _change_states(self, chat_id: int, old: AlertState, new: AlertState) -> int:
         async with self._sessions() as session:
@@ -384,6 +395,13 @@ class AlertStore:
             "messages_pending": by_state.get(OutboxState.PENDING, 0),
             "messages_dropped": by_state.get(OutboxState.DROPPED, 0),
         }
+
+
+def _upsert_chat(session: AsyncSession, chat_id: int, values: dict[str, object]) -> Insert:
+    """Sets some of a chat's columns, creating its row (in English) if it is new."""
+    dialect_insert = sqlite_insert if session.bind.dialect.name == "sqlite" else postgresql_insert
+    row = {"id": chat_id, "language": DEFAULT, "language_chosen": False, **values}
+    return dialect_insert(Chat).values(**row).on_conflict_do_update(index_elements=[Chat.id], set_=values)
 
 
 async def _languages(session: AsyncSession, chat_ids: set[int]) -> dict[int, str]:

@@ -54,7 +54,7 @@ async def may_change(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Text
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     t = await texts_for(update, context)
-    resumed = await service(context).resume(update.effective_chat.id)
+    resumed = await service(context).welcome(update.effective_chat.id)
     await reply(update, t.start() + (t.alerts_resumed(resumed) if resumed else ""))
 
 

@@ -1,4 +1,4 @@
-"""chat languages: English or Simplified Chinese, guessed or chosen with /language
+"""chats: their language (guessed, or chosen with /language), and when they blocked the bot
 
 Revision ID: 0004
 Revises: 0003
@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("language", sa.String(length=8), nullable=False),
         sa.Column("language_chosen", sa.Boolean(), nullable=False),
+        sa.Column("blocked_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_chats")),
     )
 
