@@ -41,7 +41,10 @@ USAGE = {
     "level_too_precise": N_("{value} has too many decimals: at most 10, e.g. <code>0.0000012345</code>."),
     "note_too_long": N_("The note is too long: keep it under {value} characters."),
     "too_many_symbols": N_("At most {value} symbols at once, please."),
-    "bad_percent": N_("{value} is not a move. Write <code>+5%</code>, <code>-3%</code> or <code>±2%</code>."),
+    "bad_percent": N_("{value} is not a move. Write <code>+5%</code>, <code>-3%</code> or <code>±2%</code> "
+                      "from the current price, or <code>3% 15m</code> for a move either way within 15 minutes."),
+    "margin_with_move": N_("<code>margin</code> is for price levels; a move alert with <code>every</code> "
+                           "rests for the cooldown, e.g. <code>/alert BTCUSDT 3% 15m every 1h</code>."),
     "percent_out_of_range": N_("{value} is out of range: from 0.01% up to +1000%, and less than -100%."),
     "percent_with_direction": N_("A move like {value} sets its own direction: <code>/alert BTCUSDT +5%</code>."),
     "bad_duration": N_("{value} is not a duration. Write <code>30m</code>, <code>4h</code>, <code>2d</code> or <code>1w</code>."),
@@ -72,6 +75,7 @@ class AlertLike(Protocol):
     repeat_seconds: int | None
     expires_at: datetime | None
     rearm_after: datetime | None
+    window_seconds: int | None
 
 
 def price(value: Decimal) -> str:
@@ -103,6 +107,19 @@ class Texts:
     def _arrow(self, direction: Direction) -> str:
         return self._("rises to ≥") if direction is Direction.UP else self._("falls to ≤")
 
+    def _target(self, direction: Direction, level: Decimal, window_seconds: int | None, *, bold: bool = False) -> str:
+        """"rises to ≥ 70000", or for a move alert "moves ±3% within 15m"."""
+        shown = f"<b>{price(level)}</b>" if bold else price(level)
+        if direction is Direction.EITHER:
+            return self._("moves ±{percent}% within {window}").format(
+                percent=shown, window=duration(window_seconds or 0))
+        return f"{self._arrow(direction)} {shown}"
+
+    def _distance(self, alert: AlertLike, current: Decimal | None) -> str:
+        if current is None or alert.direction is Direction.EITHER:
+            return ""
+        return f" ({distance_percent(alert.level, current):+}%)"
+
     def _note(self, note: str) -> str:
         return f"\n📝 {escape(note)}" if note else ""
 
@@ -116,7 +133,7 @@ class Texts:
         return "".join(f" · {p}" for p in parts)
 
     def _line(self, alert: AlertLike) -> str:
-        return f"#{alert.id} {escape(alert.symbol)} {self._arrow(alert.direction)} {price(alert.level)}"
+        return f"#{alert.id} {escape(alert.symbol)} {self._target(alert.direction, alert.level, alert.window_seconds)}"
 
     def commands(self) -> list[tuple[str, str]]:
         return [(name, self._(description)) for name, description in COMMANDS]
@@ -147,6 +164,7 @@ class Texts:
             "(also <code>&gt;</code> <code>&lt;</code> <code>&gt;=</code> <code>&lt;=</code>).\n"
             "  e.g. <code>/alert ethusdt below 2500</code>\n"
             "/alert <code>SYMBOL +5%|-3%|±2%</code> — a move from the current price, e.g. <code>/alert BTCUSDT +5%</code>\n"
+            "/alert <code>SYMBOL 3% 15m</code> — a move of 3% either way within any 15 minutes (1m to 24h)\n"
             "Options after the price: <code>every 1h</code> fires again after the price went back "
             "(<code>margin 1%</code>, default 0.5%) and the cooldown ended; "
             "<code>for 1d</code> or <code>until 2026-12-31</code> ends it.\n"
@@ -163,9 +181,9 @@ class Texts:
     # -- alerts ---------------------------------------------------------------------------------
     def alerts_created(self, alerts: Sequence[AlertLike], current: Decimal) -> str:
         lines = [
-            self._("✅ Alert <b>#{id}</b>: {symbol} {arrow} <b>{level}</b>").format(
-                id=a.id, symbol=escape(a.symbol), arrow=self._arrow(a.direction), level=price(a.level))
-            + f" ({distance_percent(a.level, current):+}%){self._options(a)}"
+            self._("✅ Alert <b>#{id}</b>: {symbol} {target}").format(
+                id=a.id, symbol=escape(a.symbol), target=self._target(a.direction, a.level, a.window_seconds, bold=True))
+            + self._distance(a, current) + self._options(a)
             for a in alerts
         ]
         lines.append(self._("Now {price}.").format(price=price(current)) + self._note(alerts[0].note))
@@ -180,12 +198,23 @@ class Texts:
         again = "\n" + self._("🔁 It fires again after the price goes back and the cooldown ends.") if repeats else ""
         return text + self._note(note) + again
 
+    def move_fired(self, alert_id: int, symbol: str, window_seconds: int, now: Decimal, reference: Decimal,
+                   move: Decimal, note: str, *, repeats: bool = False) -> str:
+        rising = now >= reference
+        template = (self._("🔔 <b>{symbol}</b> rose <b>{percent}%</b> within {window}: {reference} → <b>{price}</b> (alert #{id})")
+                    if rising else
+                    self._("🔔 <b>{symbol}</b> fell <b>{percent}%</b> within {window}: {reference} → <b>{price}</b> (alert #{id})"))
+        text = template.format(symbol=escape(symbol), percent=move.quantize(Decimal("0.01")), window=duration(window_seconds),
+                               reference=price(reference), price=price(now), id=alert_id)
+        again = "\n" + self._("🔁 It can fire again once the cooldown ends.") if repeats else ""
+        return text + self._note(note) + again
+
     def alert_expired(self, alert_id: int, symbol: str, direction: Direction, level: Decimal, note: str,
-                      *, fired: bool) -> str:
-        template = (self._("⌛ Alert #{id} ({symbol} {arrow} {level}) expired.") if fired else
-                    self._("⌛ Alert #{id} ({symbol} {arrow} {level}) expired without firing."))
-        return template.format(id=alert_id, symbol=escape(symbol), arrow=self._arrow(direction),
-                               level=price(level)) + self._note(note)
+                      *, fired: bool, window_seconds: int | None = None) -> str:
+        template = (self._("⌛ Alert #{id} ({symbol} {target}) expired.") if fired else
+                    self._("⌛ Alert #{id} ({symbol} {target}) expired without firing."))
+        return template.format(id=alert_id, symbol=escape(symbol),
+                               target=self._target(direction, level, window_seconds)) + self._note(note)
 
     def alert_list(self, live: Sequence[AlertLike], fired: Sequence[AlertLike], prices: Mapping[str, Decimal],
                    page: int, pages: int) -> str:
@@ -198,7 +227,8 @@ class Texts:
         for alert in live:
             now = prices.get(alert.symbol)
             distance = (" · " + self._("{percent}% from {price}").format(
-                percent=f"{distance_percent(alert.level, now):+}", price=price(now))) if now else ""
+                percent=f"{distance_percent(alert.level, now):+}", price=price(now))
+            ) if now and alert.direction is not Direction.EITHER else ""
             state = _STATES.get(getattr(alert.state, "value", alert.state))
             mark = self._(state).format(until=moment(alert.rearm_after) if alert.rearm_after else "") if state else ""
             lines.append(self._line(alert) + distance + self._options(alert) + mark
@@ -238,9 +268,10 @@ class Texts:
         return self._("Try again, e.g. <code>70000</code> or <code>+3%</code>, or /cancel.")
 
     def guide_confirm(self, symbol: str, targets: Sequence[tuple[Direction, Decimal]], current: Decimal,
-                      note: str) -> str:
-        lines = [f"{escape(symbol)} {self._arrow(direction)} <b>{price(level)}</b>"
-                 f" ({distance_percent(level, current):+}%)" for direction, level in targets]
+                      note: str, window_seconds: int | None = None) -> str:
+        lines = [f"{escape(symbol)} {self._target(direction, level, window_seconds, bold=True)}"
+                 + ("" if direction is Direction.EITHER else f" ({distance_percent(level, current):+}%)")
+                 for direction, level in targets]
         return self._("Create this alert?") + "\n" + "\n".join(lines) + self._note(note)
 
     def guide_create_button(self) -> str:

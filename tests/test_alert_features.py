@@ -95,3 +95,24 @@ async def test_many_alerts_are_listed_in_pages(bot, exchange: FakeExchange, tele
     second = await telegram.wait_for_edit(USER)
     assert "page 2/2" in second.plain and "#11 " in second.plain and "#12 " in second.plain
     assert [b["callback_data"] for b in second.buttons()] == ["del:11:1", "del:12:1", "page:0"]
+
+
+async def test_a_move_within_a_window_fires_either_way(bot, exchange: FakeExchange, telegram: FakeTelegram) -> None:
+    exchange.set_price("BTCUSDT", "64000.00")
+    exchange.set_price("ETHUSDT", "2500.00")
+    await telegram.user_sends(USER, "/alert BTCUSDT 3% 15m pump")
+    assert "BTCUSDT moves ±3% within 15m" in (await telegram.wait_for_message(USER, "✅")).plain
+    before = len(telegram.sent)
+    await telegram.user_sends(USER, "/alert ETHUSDT 2% 1m dump")
+    await telegram.wait_for_message(USER, "✅", after=before)
+    await exchange.wait_for_requests(len(exchange.ticker_requests()) + 2)  # the bot has seen the prices
+    exchange.set_price("BTCUSDT", "65000.00")  # +1.56 %: not yet
+    exchange.set_price("ETHUSDT", "2449.00")  # -2.04 %
+    dump = await telegram.wait_for_message(USER, "🔔")
+    assert "ETHUSDT fell 2.04% within 1m: 2500.00 → 2449.00 (alert #2)" in dump.plain and "dump" in dump.plain
+    exchange.set_price("BTCUSDT", "65920.00")
+    pump = await telegram.wait_for_message(USER, "rose")
+    assert "BTCUSDT rose 3.00% within 15m: 64000.00 → 65920.00 (alert #1)" in pump.plain
+    assert len(bells(telegram)) == 2
+    await telegram.user_sends(USER, "/alerts")
+    assert "#1 BTCUSDT moves ±3% within 15m" in (await telegram.wait_for_message(USER, "Fired lately")).plain

@@ -37,15 +37,16 @@ async def test_database_fires_exactly_what_the_rule_says(store: AlertStore) -> N
     alerts = {}
     for _ in range(300):
         symbol = rng.choice(symbols)
-        direction = rng.choice(list(Direction))
+        direction = rng.choice(list(Direction))  # move alerts (EITHER) must never fire on a price
         level = Decimal(rng.randint(1, 2000)) / 100
-        created = await store.create_alert(rng.randint(1, 5), symbol, direction, level, "")
+        window = 900 if direction is Direction.EITHER else None
+        created = await store.create_alert(rng.randint(1, 5), symbol, direction, level, "", window_seconds=window)
         alerts[created.id] = created
     for _ in range(5):
         prices = {s: Decimal(rng.randint(1, 2000)) / 100 for s in symbols if rng.random() < 0.8}
         expected = {
             a.id for a in alerts.values()
-            if a.symbol in prices and crossed(a.direction, a.level, prices[a.symbol])
+            if a.symbol in prices and a.direction is not Direction.EITHER and crossed(a.direction, a.level, prices[a.symbol])
         }
         fired = await store.fire_crossed(prices, render)
         assert {f.id for f in fired} == expected
@@ -171,3 +172,18 @@ async def test_snooze_rearm_and_delete_act_only_on_the_chats_own_alert(store: Al
     assert await store.fire_crossed({"BTCUSDT": Decimal("71000")}, render) == []
     assert (await store.delete_alert(1, alert.id)).state.value == "deleted"
     assert await store.snooze_alert(1, alert.id, utcnow()) is None
+
+
+async def test_move_alerts_fire_on_their_own_window_and_size(store: AlertStore) -> None:
+    small = await store.create_alert(1, "BTCUSDT", Direction.EITHER, Decimal("2"), "", window_seconds=900)
+    large = await store.create_alert(1, "BTCUSDT", Direction.EITHER, Decimal("5"), "", window_seconds=900)
+    other = await store.create_alert(2, "BTCUSDT", Direction.EITHER, Decimal("2"), "", window_seconds=60)
+    assert sorted(await store.watched_windows()) == [("BTCUSDT", 60), ("BTCUSDT", 900)]
+    price = {"BTCUSDT": Decimal("103")}
+    fired = await store.fire_moves({("BTCUSDT", 900): (Decimal("3"), Decimal("100"))}, price, render)
+    assert [(f.id, f.move, f.reference) for f in fired] == [(small.id, Decimal("3"), Decimal("100"))]
+    assert await store.fire_crossed({"BTCUSDT": Decimal("1")}, render) == []  # never by a price level
+    fired = await store.fire_moves({("BTCUSDT", 60): (Decimal("1.99999999999"), Decimal("100"))}, price, render)
+    assert fired == []  # rounded down, never up
+    assert [a.id for a in await store.list_active(1)] == [large.id]
+    assert other.id in [a.id for a in await store.list_active(2)]

@@ -23,7 +23,8 @@ def test_user_text_is_escaped_everywhere_it_appears() -> None:
     html = texts.alert_fired(1, "BTCUSDT", Direction.UP, Decimal("1"), Decimal("1.0"), note)
     assert note in parse_html(html)  # Telegram shows the note as typed, not as markup
     alert = SimpleNamespace(id=1, symbol="X<Y", direction=Direction.DOWN, level=Decimal("1"), note=note,
-                            state="active", repeat_seconds=None, expires_at=None, rearm_after=None)
+                            state="active", repeat_seconds=None, expires_at=None, rearm_after=None,
+                            window_seconds=None)
     html = texts.alert_list([alert], [alert], {}, 0, 1)
     assert note in parse_html(html) and "X<Y" in parse_html(html)
     assert note in parse_html(texts.alerts_created([alert], Decimal("2")))
@@ -43,7 +44,8 @@ def test_every_usage_error_is_valid_telegram_html(lang: str) -> None:
 
 def test_prices_are_never_shown_in_exponent_form() -> None:
     alert = SimpleNamespace(id=1, symbol="PEPE", direction=Direction.UP, level=Decimal("1E-7"), note="",
-                            state="active", repeat_seconds=None, expires_at=None, rearm_after=None)
+                            state="active", repeat_seconds=None, expires_at=None, rearm_after=None,
+                            window_seconds=None)
     html = Texts().alerts_created([alert], Decimal("0.00000010"))
     assert "0.0000001" in html and "E-" not in html
 

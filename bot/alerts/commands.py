@@ -45,6 +45,7 @@ class AlertRequest:
     repeat: timedelta | None = None  # `every 1h`: re-arms after this cooldown
     margin: Decimal | None = None  # `every 1h margin 1%`: how far back the price must go to re-arm
     expires: timedelta | datetime | None = None  # `for 1d`, or `until 2026-12-31` (UTC)
+    window: timedelta | None = None  # `3% 15m`: fires on a 3 % move either way within 15 minutes
 
 
 def parse_level(text: str) -> Decimal:
@@ -78,7 +79,7 @@ def parse_symbol(text: str) -> str:
 
 
 def parse_alert(args: list[str]) -> AlertRequest:
-    """`SYMBOL [above|below|>|<|>=|<=] PRICE|+5%|-3%|±2% [every 1h [margin 1%]] [for 1d|until DATE] [note...]`.
+    """`SYMBOL [above|below|>|<|>=|<=] PRICE|+5%|-3%|±2%|3% 15m [every 1h [margin 1%]] [for 1d|until DATE] [note...]`.
 
     The operator may touch the price (`>70000`).
     """
@@ -99,8 +100,17 @@ def parse_alert(args: list[str]) -> AlertRequest:
                 direction = _OPERATORS[op]
                 rest[0] = rest[0][len(op):]
                 break
-    level, percent, both_ways = None, None, False
-    if rest[0].endswith("%"):
+    level, percent, both_ways, window = None, None, False, None
+    if rest[0].endswith("%") and rest[0][:1].isdigit():
+        # `3% 15m`: a move either way within a window
+        if direction is not None or len(rest) < 2:
+            raise CommandError("bad_percent", rest[0])
+        level = parse_level(rest[0].removesuffix("%"))
+        if not Decimal("0.1") <= level <= 100:
+            raise CommandError("percent_out_of_range", rest[0])
+        window = parse_duration(rest[1], shortest=timedelta(minutes=1), longest=timedelta(hours=24))
+        rest = rest[1:]
+    elif rest[0].endswith("%"):
         if direction is not None:
             raise CommandError("percent_with_direction", rest[0])
         percent, both_ways = parse_percent_move(rest[0])
@@ -112,9 +122,12 @@ def parse_alert(args: list[str]) -> AlertRequest:
         raise CommandError("note_too_long", str(MAX_NOTE_LENGTH))
     if "margin" in options and "every" not in options:
         raise CommandError("margin_without_every")
+    if window is not None and "margin" in options:
+        raise CommandError("margin_with_move")
     return AlertRequest(
-        symbol=symbol, level=level, direction=direction, note=note, percent=percent, both_ways=both_ways,
-        repeat=options.get("every"), margin=options.get("margin"), expires=options.get("for") or options.get("until"),
+        symbol=symbol, level=level, direction=Direction.EITHER if window else direction, note=note,
+        percent=percent, both_ways=both_ways, repeat=options.get("every"), margin=options.get("margin"),
+        expires=options.get("for") or options.get("until"), window=window,
     )
 
 

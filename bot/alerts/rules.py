@@ -11,6 +11,10 @@ class Direction(str, enum.Enum):
 
     UP = "up"  # fires when price >= level
     DOWN = "down"  # fires when price <= level
+    EITHER = "either"  # a move alert: fires when the price moved `level` % within its window (alerts.moves)
+
+
+LEVEL_DIRECTIONS = (Direction.UP, Direction.DOWN)  # the ones a price level fires
 
 
 def direction_for(level: Decimal, current_price: Decimal) -> Direction:

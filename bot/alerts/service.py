@@ -11,13 +11,16 @@ from collections.abc import Sequence
 from bot.i18n import LANGUAGES, pick_language
 from bot.texts import Texts
 from bot.alerts.commands import AlertRequest
-from bot.alerts.rules import DEFAULT_MARGIN, Direction, direction_for, level_from_percent, rearm_level
+from bot.alerts.moves import MoveTracker
+from bot.alerts.rules import DEFAULT_MARGIN, LEVEL_DIRECTIONS, Direction, direction_for, level_from_percent, rearm_level
 from bot.alerts.symbols import suggest
 from bot.exchange.feed import PriceFeed, PriceSnapshot
 from bot.storage.models import Alert
 from bot.storage.store import AlertStore, ExpiredAlert, FiredAlert, utcnow
 
 log = logging.getLogger(__name__)
+
+WINDOWS_REFRESH = 30.0  # seconds between reads of which (symbol, window) pairs move alerts watch
 
 class UnknownSymbol(Exception):
     def __init__(self, symbol: str, suggestions: list[str]) -> None:
@@ -36,19 +39,22 @@ class PastExpiry(Exception):
 
 
 def render_fired(alert: FiredAlert, lang: str) -> str:
+    if alert.window_seconds is not None and alert.move is not None and alert.reference is not None:
+        return Texts(lang).move_fired(alert.id, alert.symbol, alert.window_seconds, alert.price, alert.reference,
+                                      alert.move, alert.note, repeats=alert.repeats)
     return Texts(lang).alert_fired(alert.id, alert.symbol, alert.direction, alert.level, alert.price, alert.note,
                                    repeats=alert.repeats)
 
 
 def render_expired(alert: ExpiredAlert, lang: str) -> str:
     return Texts(lang).alert_expired(alert.id, alert.symbol, alert.direction, alert.level, alert.note,
-                                     fired=alert.fired)
+                                     fired=alert.fired, window_seconds=alert.window_seconds)
 
 
 def alert_targets(request: AlertRequest, current: Decimal) -> list[tuple[Direction, Decimal]]:
     """(direction, level) of each alert a request makes: from the level, or a % of the price."""
     if request.percent is None:
-        assert request.level is not None
+        assert request.level is not None  # a price level, or the % of a move alert (Direction.EITHER)
         return [(request.direction or direction_for(request.level, current), request.level)]
     moves = [request.percent, -request.percent] if request.both_ways else [request.percent]
     return [(Direction.UP if move > 0 else Direction.DOWN, level_from_percent(current, move)) for move in moves]
@@ -77,6 +83,10 @@ class AlertService:
         self._stale_warned_at = 0.0
         self.ticks = 0  # ticks that asked the exchange, since start
         self._languages: dict[int, str] = {}
+        self._moves = MoveTracker()
+        self._windows: list[tuple[str, int]] = []
+        self._windows_read_at = 0.0
+        self._windows_dirty = True
         # Commands accept prices as old as two ticks; older ones (no alert active, so no
         # tick ran, or the first tick has not finished) are fetched on demand.
         self._max_age = max(2 * poll_interval, 5.0)
@@ -96,13 +106,16 @@ class AlertService:
             raise TooManyAlerts(self._max_alerts)
         expires_at = _expiry(request.expires)
         repeat_seconds = int(request.repeat.total_seconds()) if request.repeat else None
+        window_seconds = int(request.window.total_seconds()) if request.window else None
         created = []
         for direction, level in targets:
-            rearm = rearm_level(direction, level, request.margin or DEFAULT_MARGIN) if request.repeat else None
+            rearm = (rearm_level(direction, level, request.margin or DEFAULT_MARGIN)
+                     if request.repeat and direction in LEVEL_DIRECTIONS else None)
             alert = await self._store.create_alert(
                 chat_id, request.symbol, direction, level, request.note,
-                repeat_seconds=repeat_seconds, rearm_level=rearm, expires_at=expires_at,
+                repeat_seconds=repeat_seconds, rearm_level=rearm, expires_at=expires_at, window_seconds=window_seconds,
             )
+            self._windows_dirty = self._windows_dirty or window_seconds is not None
             log.info("chat %d created alert #%d %s %s %s", chat_id, alert.id, alert.symbol, direction.value, level)
             created.append(alert)
         return created, snapshot
@@ -188,9 +201,24 @@ class AlertService:
         snapshot = await self._feed.refresh()
         await self._store.rearm_due(snapshot.prices)  # repeat alerts whose price went back
         fired = await self._store.fire_crossed(snapshot.prices, render_fired)
+        fired += await self._fire_moves(snapshot)
         for alert in fired:
             log.info("alert #%d fired: %s %s at %s", alert.id, alert.symbol, alert.level, alert.price)
         return len(expired) + len(fired)
+
+    async def _fire_moves(self, snapshot: PriceSnapshot) -> list[FiredAlert]:
+        """Move alerts: the tracker keeps the recent prices of the symbols they watch."""
+        now = time.monotonic()
+        if self._windows_dirty or now - self._windows_read_at > WINDOWS_REFRESH:
+            self._windows = await self._store.watched_windows()
+            self._windows_read_at, self._windows_dirty = now, False
+            self._moves.watch(self._windows)
+        if not self._windows:
+            return []
+        moves = self._moves.observe(now, snapshot.prices, self._windows)
+        return await self._store.fire_moves(
+            {key: (move.percent, move.reference) for key, move in moves.items()}, snapshot.prices, render_fired
+        )
 
     def warn_if_stale(self) -> None:
         """After a failed tick: says so when prices have been missing for `stale_after` seconds."""

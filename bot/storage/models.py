@@ -90,12 +90,15 @@ class Alert(Base):
     rearm_level: Mapped[Decimal | None] = mapped_column(ExactDecimal())  # repeat: level minus the margin
     rearm_after: Mapped[datetime | None] = mapped_column(DateTime())  # COOLING ends here
     expires_at: Mapped[datetime | None] = mapped_column(DateTime())
+    window_seconds: Mapped[int | None] = mapped_column(Integer)  # move alerts: level is a % within this
 
     __table_args__ = (
         # The tick's query: for each (symbol, direction), a range scan on level among active alerts.
         Index("ix_alerts_firing", "state", "symbol", "direction", "level"),
         # Repeating alerts whose price went back: the same shape on rearm_level among WAITING ones.
         Index("ix_alerts_rearm", "state", "symbol", "direction", "rearm_level"),
+        # Which (symbol, window) pairs move alerts watch, and those that a move fires.
+        Index("ix_alerts_moves", "state", "direction", "symbol", "window_seconds", "level"),
         # COOLING alerts whose time has come, and alerts whose expiry has come.
         Index("ix_alerts_due", "state", "rearm_after"),
         Index("ix_alerts_expiry", "state", "expires_at"),

@@ -10,14 +10,14 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
-from sqlalchemy import CTE, Insert, String, Update, bindparam, case, column, func, insert, select, text, update
+from sqlalchemy import CTE, Insert, Integer, String, Update, bindparam, case, column, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.alerts.rules import Direction
+from bot.alerts.rules import LEVEL_DIRECTIONS, Direction
 from bot.i18n import DEFAULT
 from bot.storage.models import Alert, AlertState, Chat, MessageKind, OutboxMessage, OutboxState
 from bot.storage.types import ExactDecimal, fits, scaled
@@ -43,6 +43,9 @@ class FiredAlert:
     note: str
     price: Decimal
     repeats: bool = False
+    window_seconds: int | None = None  # a move alert: the price moved `move` % from `reference`
+    move: Decimal | None = None
+    reference: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class ExpiredAlert:
     level: Decimal
     note: str
     fired: bool  # it fired at least once before it expired
+    window_seconds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,31 @@ def went_back_statement(table: CTE, direction: Direction) -> Update:
     )
 
 
+_STEP = Decimal("1e-10")
+
+
+def _move_table(dialect: str, moves: Mapping[tuple[str, int], tuple[Decimal, Decimal]]) -> CTE:
+    """(symbol, window, percent moved) rows in one JSON parameter, like price_table.
+
+    The percent is rounded down to the stored step, so a move never counts for more than it was.
+    """
+    percent = {key: move[0].quantize(_STEP, rounding=ROUND_DOWN) for key, move in moves.items()}
+    if dialect == "sqlite":
+        payload = json.dumps([{"s": s, "w": w, "p": scaled(p)} for (s, w), p in percent.items()])
+        sql = ("SELECT json_extract(value, '$.s') AS symbol, json_extract(value, '$.w') AS win, "
+               "json_extract(value, '$.p') AS percent FROM json_each(:moves)")
+    else:
+        payload = json.dumps([{"s": s, "w": w, "p": str(p)} for (s, w), p in percent.items()])
+        sql = ("SELECT s AS symbol, w AS win, CAST(p AS NUMERIC(28, 10)) AS percent "
+               "FROM jsonb_to_recordset(CAST(:moves AS JSONB)) AS m(s TEXT, w INTEGER, p TEXT)")
+    return (
+        text(sql)
+        .bindparams(bindparam("moves", payload, type_=String))
+        .columns(column("symbol", String), column("win", Integer), column("percent", ExactDecimal()))
+        .cte("moves")
+    )
+
+
 class AlertStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -130,11 +159,13 @@ class AlertStore:
     async def create_alert(
         self, chat_id: int, symbol: str, direction: Direction, level: Decimal, note: str, *,
         repeat_seconds: int | None = None, rearm_level: Decimal | None = None, expires_at: datetime | None = None,
+        window_seconds: int | None = None,
     ) -> Alert:
         alert = Alert(
             chat_id=chat_id, symbol=symbol, direction=direction, level=level, note=note,
             state=AlertState.ACTIVE, created_at=utcnow(), fire_count=0,
             repeat_seconds=repeat_seconds, rearm_level=rearm_level, expires_at=expires_at,
+            window_seconds=window_seconds,
         )
         async with self._sessions() as session:
             session.add(alert)
@@ -218,13 +249,73 @@ class AlertStore:
         cooldowns: dict[int, list[int]] = {}
         async with self._sessions() as session:
             table = price_table(session.bind.dialect.name, storable)
-            for direction in Direction:
+            for direction in LEVEL_DIRECTIONS:
                 for row in await session.execute(fire_statement(table, direction, now)):
                     # The exchange's own spelling of the price ("65000.10"), same value as stored.
                     fired.append(FiredAlert(*row[:6], price=prices[row.symbol], repeats=row.repeat_seconds is not None))
                     if row.repeat_seconds is not None:
                         cooldowns.setdefault(row.repeat_seconds, []).append(row.id)
             for seconds, ids in cooldowns.items():  # a repeat re-arms no sooner than its cooldown
+                await session.execute(
+                    update(Alert).where(Alert.id.in_(ids)).values(rearm_after=now + timedelta(seconds=seconds))
+                )
+            if fired:
+                fired.sort(key=lambda alert: alert.id)
+                languages = await _languages(session, {a.chat_id for a in fired})
+                await self._record(session, now, [
+                    (a.chat_id, a.id, MessageKind.REPEAT if a.repeats else MessageKind.FIRED,
+                     render(a, languages.get(a.chat_id, DEFAULT)))
+                    for a in fired
+                ])
+            await session.commit()
+        return fired
+
+    async def watched_windows(self) -> list[tuple[str, int]]:
+        """The (symbol, window) pairs active move alerts ask for, from ix_alerts_moves."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Alert.symbol, Alert.window_seconds)
+                .where(Alert.state == AlertState.ACTIVE, Alert.direction == Direction.EITHER)
+                .distinct()
+            )
+            return [(symbol, window) for symbol, window in rows]
+
+    async def fire_moves(
+        self, moves: Mapping[tuple[str, int], tuple[Decimal, Decimal]], prices: Mapping[str, Decimal],
+        render: Callable[[FiredAlert, str], str],
+    ) -> list[FiredAlert]:
+        """Fires the move alerts whose % the move of their (symbol, window) reached.
+
+        `moves` maps (symbol, window) to (percent moved, the low or high it is measured from).
+        Like fire_crossed: one transaction, one range scan per (symbol, window) on ix_alerts_moves.
+        """
+        rows = {key: move for key, move in moves.items() if fits(move[0].quantize(_STEP, rounding=ROUND_DOWN))}
+        if not rows:
+            return []
+        now = utcnow()
+        fired: list[FiredAlert] = []
+        async with self._sessions() as session:
+            table = _move_table(session.bind.dialect.name, rows)
+            result = await session.execute(
+                update(Alert)
+                .where(Alert.state == AlertState.ACTIVE, Alert.direction == Direction.EITHER,
+                       Alert.symbol == table.c.symbol, Alert.window_seconds == table.c.win,
+                       Alert.level <= table.c.percent)
+                # A repeating move alert rests for its cooldown; there is no level to go back past.
+                .values(state=case((Alert.repeat_seconds.is_(None), AlertState.FIRED.value),
+                                   else_=AlertState.COOLING.value),
+                        fired_at=now, fire_count=Alert.fire_count + 1)
+                .returning(Alert.id, Alert.chat_id, Alert.symbol, Alert.direction, Alert.level, Alert.note,
+                           Alert.repeat_seconds, Alert.window_seconds)
+            )
+            cooldowns: dict[int, list[int]] = {}
+            for row in result:
+                move, reference = rows[(row.symbol, row.window_seconds)]
+                fired.append(FiredAlert(*row[:6], price=prices[row.symbol], repeats=row.repeat_seconds is not None,
+                                        window_seconds=row.window_seconds, move=move, reference=reference))
+                if row.repeat_seconds is not None:
+                    cooldowns.setdefault(row.repeat_seconds, []).append(row.id)
+            for seconds, ids in cooldowns.items():
                 await session.execute(
                     update(Alert).where(Alert.id.in_(ids)).values(rearm_after=now + timedelta(seconds=seconds))
                 )
@@ -246,7 +337,7 @@ class AlertStore:
         async with self._sessions() as session:
             if storable:
                 table = price_table(session.bind.dialect.name, storable)
-                for direction in Direction:
+                for direction in LEVEL_DIRECTIONS:
                     changed += (await session.execute(went_back_statement(table, direction))).rowcount  # type: ignore[attr-defined]
             due = await session.execute(
                 update(Alert)
@@ -265,7 +356,7 @@ class AlertStore:
                 .where(Alert.state.in_(LIVE), Alert.expires_at <= now)
                 .values(state=AlertState.EXPIRED)
                 .returning(Alert.id, Alert.chat_id, Alert.symbol, Alert.direction, Alert.level, Alert.note,
-                           Alert.fire_count > 0)
+                           Alert.fire_count > 0, Alert.window_seconds)
             )
             expired = sorted((ExpiredAlert(*row) for row in rows), key=lambda a: a.id)
             if expired:

@@ -111,7 +111,8 @@ async def _level(update: Update, context: ContextTypes.DEFAULT_TYPE, words: list
         return LEVEL
     context.user_data["guide_request"] = request
     summary = [(direction, level) for direction, level in alert_targets(request, current)]
-    await reply(update, t.guide_confirm(symbol, summary, current, request.note),
+    window = int(request.window.total_seconds()) if request.window else None
+    await reply(update, t.guide_confirm(symbol, summary, current, request.note, window),
                 _keyboard([[(t.guide_create_button(), CONFIRM_YES), (t.guide_cancel_button(), CONFIRM_NO)]]))
     return CONFIRM
 
