@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from collections.abc import Sequence
 
-from bot.i18n import LANGUAGES, pick_language
-from bot.texts import Texts
 from bot.alerts.commands import AlertRequest
 from bot.alerts.moves import MoveTracker
-from bot.alerts.rules import DEFAULT_MARGIN, LEVEL_DIRECTIONS, Direction, direction_for, level_from_percent, rearm_level
+from bot.alerts.rules import (
+    DEFAULT_MARGIN, LEVEL_DIRECTIONS, Direction, direction_for, level_from_percent, rearm_level,
+)
 from bot.alerts.symbols import suggest
 from bot.exchange.feed import PriceFeed, PriceSnapshot
+from bot.i18n import LANGUAGES, pick_language
 from bot.storage.models import Alert
 from bot.storage.store import AlertStore, ExpiredAlert, FiredAlert, utcnow
+from bot.texts import Texts
 
 log = logging.getLogger(__name__)
 
 WINDOWS_REFRESH = 30.0  # seconds between reads of which (symbol, window) pairs move alerts watch
+
 
 class UnknownSymbol(Exception):
     def __init__(self, symbol: str, suggestions: list[str]) -> None:
@@ -75,7 +78,7 @@ class AlertService:
         self, store: AlertStore, feed: PriceFeed, *, poll_interval: float,
         max_alerts_per_chat: int = 100, stale_after: float = 60.0,
     ) -> None:
-        """`max_alerts_per_chat` counts active and paused alerts, not fired or deleted ones."""
+        """`max_alerts_per_chat` counts live alerts (active, paused, repeating), not fired or deleted ones."""
         self._store = store
         self._feed = feed
         self._stale_after = stale_after
