@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 from bot.alerts.rules import Direction
 from bot.storage.db import make_engine
 from bot.storage.models import Alert, AlertState
-from bot.storage.store import fire_statement, price_table, utcnow
+from bot.storage.store import LIVE, fire_statement, price_table, utcnow
 
 
 async def explain(database_url: str) -> None:
@@ -23,8 +23,11 @@ async def explain(database_url: str) -> None:
     prices = {f"S{i:04d}USDT": Decimal("100") for i in range(600)}
     queries = {
         "tick (rising alerts)": fire_statement(price_table(dialect.name, prices), Direction.UP, utcnow()),
-        "/alerts listing": select(Alert).where(Alert.chat_id == 1, Alert.state == AlertState.ACTIVE)
+        "/alerts listing": select(Alert).where(Alert.chat_id == 1, Alert.state.in_(LIVE))
         .order_by(Alert.id).limit(100),
+        "expiry": select(Alert.id).where(Alert.state.in_(LIVE), Alert.expires_at <= utcnow()),
+        "move alerts watched": select(Alert.symbol, Alert.window_seconds)
+        .where(Alert.state == AlertState.ACTIVE, Alert.direction == Direction.EITHER).distinct(),
     }
     prefix = "EXPLAIN QUERY PLAN " if dialect.name == "sqlite" else "EXPLAIN "
     async with engine.connect() as connection:

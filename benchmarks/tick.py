@@ -3,7 +3,8 @@
 Builds N active alerts over S symbols (a few symbols much more watched than others, like real
 users), then times the tick's evaluation (all prices in -> alerts fired and messages recorded)
 when 0, 10 and 1,000 alerts fire, next to a naive baseline that loads every active alert and
-compares in Python. Also times the chat commands' queries, and the Python memory a tick needs.
+compares in Python. "full tick" adds every other query a tick runs (expiry, re-arming, move
+alerts). Also times the chat commands' queries, and the Python memory a tick needs.
 
     python -m benchmarks.tick --alerts 1000000 --symbols 600 --database URL
 
@@ -26,7 +27,7 @@ from pathlib import Path
 from sqlalchemy import delete, insert, select, text, update
 
 from bot.alerts.rules import Direction, crossed
-from bot.alerts.service import render_fired
+from bot.alerts.service import render_expired, render_fired
 from bot.storage import migrate
 from bot.storage.db import make_engine, make_sessions
 from bot.storage.models import Alert, AlertState, OutboxMessage
@@ -129,6 +130,17 @@ async def run(database_url: str, alerts: int, symbol_count: int, repeat: int, sk
 
     prices = await prices_firing(10)
 
+    async def full_tick() -> None:
+        """Everything a tick asks the database, as AlertService.tick does it (minus the exchange)."""
+        await store.expire_due(render_expired)
+        await store.rearm_due(None)
+        await store.has_active_alerts()
+        await store.rearm_due(prices)
+        await store.fire_crossed(prices, render_fired)
+        await store.watched_windows()
+
+    figures["full_10"] = await median_ms(full_tick, repeat, reset)
+
     async def naive() -> int:
         async with sessions() as session:
             rows = (await session.execute(select(Alert.id, Alert.symbol, Alert.direction, Alert.level)
@@ -163,6 +175,7 @@ async def run(database_url: str, alerts: int, symbol_count: int, repeat: int, sk
     return (
         f"db={engine.dialect.name} alerts={alerts} symbols={symbol_count} load_s={load_s:.0f} "
         f"tick_ms(fire 0/10/1000)={figures['tick_0']:.1f}/{figures['tick_10']:.1f}/{figures['tick_1000']:.1f} "
+        f"full_tick_ms(fire 10)={figures['full_10']:.1f} "
         f"naive_ms(fire 10)={figures['naive_10']:.0f} speedup={figures['naive_10'] / figures['tick_10']:.0f}x "
         f"create_ms={figures['create']:.1f} list100_ms={figures['list_100']:.1f} delete_ms={figures['delete']:.1f} "
         f"tick_peak_kib={tick_peak / 1024:.0f} naive_peak_kib={naive_peak / 1024:.0f}"
