@@ -157,3 +157,16 @@ async def test_stopping_finishes_messages_in_flight_and_keeps_the_rest(
     finally:
         await stop_bot(application)
     assert all(len(alerts_received(telegram, chat)) == 1 for chat in chats)
+
+
+async def test_a_refused_combined_message_is_retried_part_by_part(bot, exchange: FakeExchange, telegram: FakeTelegram, database_url: str) -> None:
+    exchange.set_price("BTCUSDT", "64000.00")
+    await create_alerts(telegram, USER, "/alert BTCUSDT 65000 one", "/alert BTCUSDT 65500 two")
+    telegram.fail_next("sendMessage", 400, "Bad Request: can't parse entities")
+    before = len(telegram.sent)
+    exchange.set_price("BTCUSDT", "66000.00")
+    await telegram.wait_for_message(USER, "🔔", after=before)
+    await telegram.wait_for_message(USER, "two", after=before)
+    received = alerts_received(telegram, USER)
+    assert len(received) == 2 and "one" in received[0] and "two" in received[1]
+    assert sorted(r.state.value for r in await outbox(database_url)) == ["sent", "sent"]
