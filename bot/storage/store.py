@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_DOWN, Decimal
+from typing import TypeVar
 
 from sqlalchemy import CTE, Insert, Integer, String, Update, bindparam, case, column, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -42,10 +43,14 @@ class FiredAlert:
     level: Decimal
     note: str
     price: Decimal
-    repeats: bool = False
+    repeat_seconds: int | None = None  # a repeating alert's cooldown
     window_seconds: int | None = None  # a move alert: the price moved `move` % from `reference`
     move: Decimal | None = None
     reference: Decimal | None = None
+
+    @property
+    def repeats(self) -> bool:
+        return self.repeat_seconds is not None
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,9 @@ class ExpiredAlert:
     note: str
     fired: bool  # it fired at least once before it expired
     window_seconds: int | None = None
+
+
+AnyAlert = TypeVar("AnyAlert", FiredAlert, ExpiredAlert)
 
 
 @dataclass(frozen=True)
@@ -246,27 +254,13 @@ class AlertStore:
             return []
         now = utcnow()
         fired: list[FiredAlert] = []
-        cooldowns: dict[int, list[int]] = {}
         async with self._sessions() as session:
             table = price_table(session.bind.dialect.name, storable)
             for direction in LEVEL_DIRECTIONS:
                 for row in await session.execute(fire_statement(table, direction, now)):
                     # The exchange's own spelling of the price ("65000.10"), same value as stored.
-                    fired.append(FiredAlert(*row[:6], price=prices[row.symbol], repeats=row.repeat_seconds is not None))
-                    if row.repeat_seconds is not None:
-                        cooldowns.setdefault(row.repeat_seconds, []).append(row.id)
-            for seconds, ids in cooldowns.items():  # a repeat re-arms no sooner than its cooldown
-                await session.execute(
-                    update(Alert).where(Alert.id.in_(ids)).values(rearm_after=now + timedelta(seconds=seconds))
-                )
-            if fired:
-                fired.sort(key=lambda alert: alert.id)
-                languages = await _languages(session, {a.chat_id for a in fired})
-                await self._record(session, now, [
-                    (a.chat_id, a.id, MessageKind.REPEAT if a.repeats else MessageKind.FIRED,
-                     render(a, languages.get(a.chat_id, DEFAULT)))
-                    for a in fired
-                ])
+                    fired.append(FiredAlert(*row[:6], price=prices[row.symbol], repeat_seconds=row.repeat_seconds))
+            await self._after_firing(session, now, fired, render)
             await session.commit()
         return fired
 
@@ -308,27 +302,29 @@ class AlertStore:
                 .returning(Alert.id, Alert.chat_id, Alert.symbol, Alert.direction, Alert.level, Alert.note,
                            Alert.repeat_seconds, Alert.window_seconds)
             )
-            cooldowns: dict[int, list[int]] = {}
             for row in result:
                 move, reference = rows[(row.symbol, row.window_seconds)]
-                fired.append(FiredAlert(*row[:6], price=prices[row.symbol], repeats=row.repeat_seconds is not None,
+                fired.append(FiredAlert(*row[:6], price=prices[row.symbol], repeat_seconds=row.repeat_seconds,
                                         window_seconds=row.window_seconds, move=move, reference=reference))
-                if row.repeat_seconds is not None:
-                    cooldowns.setdefault(row.repeat_seconds, []).append(row.id)
-            for seconds, ids in cooldowns.items():
-                await session.execute(
-                    update(Alert).where(Alert.id.in_(ids)).values(rearm_after=now + timedelta(seconds=seconds))
-                )
-            if fired:
-                fired.sort(key=lambda alert: alert.id)
-                languages = await _languages(session, {a.chat_id for a in fired})
-                await self._record(session, now, [
-                    (a.chat_id, a.id, MessageKind.REPEAT if a.repeats else MessageKind.FIRED,
-                     render(a, languages.get(a.chat_id, DEFAULT)))
-                    for a in fired
-                ])
+            await self._after_firing(session, now, fired, render)
             await session.commit()
         return fired
+
+    async def _after_firing(
+        self, session: AsyncSession, now: datetime, fired: list[FiredAlert], render: Callable[[FiredAlert, str], str]
+    ) -> None:
+        """Repeating alerts rest at least their cooldown; each fired alert's message is recorded."""
+        cooldowns: dict[int, list[int]] = {}
+        for alert in fired:
+            if alert.repeat_seconds is not None:
+                cooldowns.setdefault(alert.repeat_seconds, []).append(alert.id)
+        for seconds, ids in cooldowns.items():
+            await session.execute(
+                update(Alert).where(Alert.id.in_(ids)).values(rearm_after=now + timedelta(seconds=seconds))
+            )
+        fired.sort(key=lambda alert: alert.id)
+        await self._record(session, now, fired, lambda a: MessageKind.REPEAT if a.repeats else MessageKind.FIRED,
+                           render)
 
     async def rearm_due(self, prices: Mapping[str, Decimal] | None) -> int:
         """Repeat alerts whose price went back start cooling; cooled and snoozed ones watch again."""
@@ -359,19 +355,22 @@ class AlertStore:
                            Alert.fire_count > 0, Alert.window_seconds)
             )
             expired = sorted((ExpiredAlert(*row) for row in rows), key=lambda a: a.id)
-            if expired:
-                languages = await _languages(session, {a.chat_id for a in expired})
-                await self._record(session, now, [
-                    (a.chat_id, a.id, MessageKind.EXPIRED, render(a, languages.get(a.chat_id, DEFAULT))) for a in expired
-                ])
+            await self._record(session, now, expired, lambda a: MessageKind.EXPIRED, render)
             await session.commit()
         return expired
 
-    async def _record(self, session: AsyncSession, now: datetime, messages: list[tuple[int, int, MessageKind, str]]) -> None:
+    async def _record(
+        self, session: AsyncSession, now: datetime, alerts: Sequence[AnyAlert],
+        kind: Callable[[AnyAlert], MessageKind], render: Callable[[AnyAlert, str], str],
+    ) -> None:
+        """One pending outbox message per alert, rendered in its chat's language."""
+        if not alerts:
+            return
+        languages = await _languages(session, {a.chat_id for a in alerts})
         await session.execute(insert(OutboxMessage), [
-            {"chat_id": chat_id, "alert_id": alert_id, "kind": kind, "text": body,
+            {"chat_id": a.chat_id, "alert_id": a.id, "kind": kind(a), "text": render(a, languages.get(a.chat_id, DEFAULT)),
              "state": OutboxState.PENDING, "created_at": now, "attempts": 0}
-            for chat_id, alert_id, kind, body in messages
+            for a in alerts
         ])
 
     # -- the outbox -----------------------------------------------------------------------------
