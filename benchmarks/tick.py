@@ -133,9 +133,9 @@ async def run(database_url: str, alerts: int, symbol_count: int, repeat: int, sk
     async def full_tick() -> None:
         """Everything a tick asks the database, as AlertService.tick does it (minus the exchange)."""
         await store.expire_due(render_expired)
-        await store.rearm_due(None)
+        await store.end_cooldowns()
         await store.has_active_alerts()
-        await store.rearm_due(prices)
+        await store.start_cooldowns(prices)
         await store.fire_crossed(prices, render_fired)
         await store.watched_windows()
 

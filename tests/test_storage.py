@@ -127,14 +127,14 @@ async def test_a_repeating_alert_re_arms_after_the_price_went_back_and_the_coold
     [fired] = await store.fire_crossed({"BTCUSDT": Decimal("70001")}, render)
     assert fired.repeats and await _state(store, alert.id) == "waiting"
     assert await store.fire_crossed({"BTCUSDT": Decimal("70100")}, render) == []  # no flapping
-    await store.rearm_due({"BTCUSDT": Decimal("69700")})  # back, but not past the margin
+    await store.start_cooldowns({"BTCUSDT": Decimal("69700")})  # back, but not past the margin
     assert await _state(store, alert.id) == "waiting"
-    await store.rearm_due({"BTCUSDT": Decimal("69650")})
+    await store.start_cooldowns({"BTCUSDT": Decimal("69650")})
     assert await _state(store, alert.id) == "cooling"
-    await store.rearm_due({"BTCUSDT": Decimal("70500")})  # cooldown not over: stays quiet
+    await store.end_cooldowns()  # cooldown not over: stays quiet
     assert await store.fire_crossed({"BTCUSDT": Decimal("70500")}, render) == []
     await _make_due(store, alert.id, rearm_after=utcnow() - timedelta(seconds=1))
-    await store.rearm_due(None)
+    await store.end_cooldowns()
     assert await _state(store, alert.id) == "active"
     assert len(await store.fire_crossed({"BTCUSDT": Decimal("70500")}, render)) == 1
 

@@ -197,12 +197,12 @@ class AlertService:
         """One poll: end expired alerts, re-arm due ones, then all prices in one request and
         the database fires what they crossed. Returns how many messages wait to be sent."""
         expired = await self._store.expire_due(render_expired)
-        await self._store.rearm_due(None)  # cooldowns and snoozes that are over
+        await self._store.end_cooldowns()  # repeats and snoozes whose time has come
         if not await self._store.has_active_alerts():
             return len(expired)  # nothing to watch: no request, no weight
         self.ticks += 1
         snapshot = await self._feed.refresh()
-        await self._store.rearm_due(snapshot.prices)  # repeat alerts whose price went back
+        await self._store.start_cooldowns(snapshot.prices)  # repeats whose price went back
         fired = await self._store.fire_crossed(snapshot.prices, render_fired)
         fired += await self._fire_moves(snapshot)
         for alert in fired:

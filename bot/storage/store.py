@@ -326,22 +326,29 @@ class AlertStore:
         await self._record(session, now, fired, lambda a: MessageKind.REPEAT if a.repeats else MessageKind.FIRED,
                            render)
 
-    async def rearm_due(self, prices: Mapping[str, Decimal] | None) -> int:
-        """Repeat alerts whose price went back start cooling; cooled and snoozed ones watch again."""
-        storable = {symbol: price for symbol, price in (prices or {}).items() if fits(price)}
+    async def start_cooldowns(self, prices: Mapping[str, Decimal]) -> int:
+        """Repeating alerts whose price went back past their margin start their cooldown."""
+        storable = {symbol: price for symbol, price in prices.items() if fits(price)}
+        if not storable:
+            return 0
         changed = 0
         async with self._sessions() as session:
-            if storable:
-                table = price_table(session.bind.dialect.name, storable)
-                for direction in LEVEL_DIRECTIONS:
-                    changed += (await session.execute(went_back_statement(table, direction))).rowcount  # type: ignore[attr-defined]
+            table = price_table(session.bind.dialect.name, storable)
+            for direction in LEVEL_DIRECTIONS:
+                changed += (await session.execute(went_back_statement(table, direction))).rowcount  # type: ignore[attr-defined]
+            await session.commit()
+        return changed
+
+    async def end_cooldowns(self) -> int:
+        """Cooled-down repeats and snoozed alerts watch again (a range scan on ix_alerts_due)."""
+        async with self._sessions() as session:
             due = await session.execute(
                 update(Alert)
                 .where(Alert.state == AlertState.COOLING, Alert.rearm_after <= utcnow())
                 .values(state=AlertState.ACTIVE)  # after a snooze too: if still crossed, it fires again
             )
             await session.commit()
-        return changed + due.rowcount  # type: ignore[attr-defined]
+        return due.rowcount  # type: ignore[attr-defined]
 
     async def expire_due(self, render: Callable[[ExpiredAlert, str], str]) -> list[ExpiredAlert]:
         """Ends alerts whose time ran out and tells their chats, in one transaction."""
