@@ -187,3 +187,21 @@ async def test_move_alerts_fire_on_their_own_window_and_size(store: AlertStore) 
     assert fired == []  # rounded down, never up
     assert [a.id for a in await store.list_active(1)] == [large.id]
     assert other.id in [a.id for a in await store.list_active(2)]
+
+
+async def test_pause_stops_repeating_alerts_too(store: AlertStore) -> None:
+    from datetime import timedelta
+
+    from bot.storage.store import utcnow
+
+    alert = await store.create_alert(1, "BTCUSDT", Direction.UP, Decimal("70000"), "", repeat_seconds=60,
+                                     rearm_level=Decimal("69650"))
+    await store.fire_crossed({"BTCUSDT": Decimal("70000")}, render)
+    await store.start_cooldowns({"BTCUSDT": Decimal("69000")})
+    assert await _state(store, alert.id) == "cooling"
+    assert await store.pause_chat(1) == 1
+    await _make_due(store, alert.id, rearm_after=utcnow() - timedelta(seconds=1))
+    await store.end_cooldowns()  # a paused chat's cooldown ending does not wake the alert
+    assert await store.fire_crossed({"BTCUSDT": Decimal("71000")}, render) == []
+    assert await store.resume_chat(1) == 1
+    assert len(await store.fire_crossed({"BTCUSDT": Decimal("71000")}, render)) == 1

@@ -26,6 +26,8 @@ from bot.storage.types import ExactDecimal, fits, scaled
 # States in which an alert still exists for its chat: listed, deletable, counted by the limit.
 LIVE = (AlertState.ACTIVE, AlertState.PAUSED, AlertState.WAITING, AlertState.COOLING)
 DELETABLE = (*LIVE, AlertState.FIRED)
+# States that can still fire, now or later: /pause and a block stop all of them.
+WATCHING = (AlertState.ACTIVE, AlertState.WAITING, AlertState.COOLING)
 RECENT = timedelta(days=7)  # how long fired alerts stay in /alerts
 
 
@@ -438,7 +440,7 @@ class AlertStore:
         Returns (alerts paused, messages dropped). Nothing is deleted: /start resumes the alerts.
         """
         async with self._sessions() as session:
-            paused = await session.execute(_set_state(chat_id, AlertState.ACTIVE, AlertState.PAUSED))
+            paused = await session.execute(_set_state(chat_id, WATCHING, AlertState.PAUSED))
             await session.execute(_upsert_chat(session, chat_id, {"blocked_at": utcnow()}))
             dropped = await session.execute(
                 update(OutboxMessage)
@@ -449,12 +451,12 @@ class AlertStore:
             return paused.rowcount, dropped.rowcount  # type: ignore[attr-defined]
 
     async def pause_chat(self, chat_id: int) -> int:
-        """/pause: the chat's active alerts stop watching; returns how many."""
-        return await self._change_states(chat_id, AlertState.ACTIVE, AlertState.PAUSED)
+        """/pause: the chat's alerts stop watching, repeating ones too; returns how many."""
+        return await self._change_states(chat_id, WATCHING, AlertState.PAUSED)
 
     async def resume_chat(self, chat_id: int) -> int:
         """/resume: paused alerts watch again; returns how many."""
-        return await self._change_states(chat_id, AlertState.PAUSED, AlertState.ACTIVE)
+        return await self._change_states(chat_id, (AlertState.PAUSED,), AlertState.ACTIVE)
 
     async def unblock_chat(self, chat_id: int) -> int:
         """/start from a chat that had blocked the bot: what the block paused watches again.
@@ -466,11 +468,11 @@ class AlertStore:
             if chat is None or chat.blocked_at is None:
                 return 0
             chat.blocked_at = None
-            resumed = await session.execute(_set_state(chat_id, AlertState.PAUSED, AlertState.ACTIVE))
+            resumed = await session.execute(_set_state(chat_id, (AlertState.PAUSED,), AlertState.ACTIVE))
             await session.commit()
             return resumed.rowcount  # type: ignore[attr-defined]
 
-    async def _change_states(self, chat_id: int, old: AlertState, new: AlertState) -> int:
+    async def _change_states(self, chat_id: int, old: Sequence[AlertState], new: AlertState) -> int:
         async with self._sessions() as session:
             changed = await session.execute(_set_state(chat_id, old, new))
             await session.commit()
@@ -511,5 +513,5 @@ async def _languages(session: AsyncSession, chat_ids: set[int]) -> dict[int, str
     return found
 
 
-def _set_state(chat_id: int, old: AlertState, new: AlertState) -> Update:
-    return update(Alert).where(Alert.chat_id == chat_id, Alert.state == old).values(state=new)
+def _set_state(chat_id: int, old: Sequence[AlertState], new: AlertState) -> Update:
+    return update(Alert).where(Alert.chat_id == chat_id, Alert.state.in_(old)).values(state=new)

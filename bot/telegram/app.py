@@ -34,7 +34,7 @@ async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     except ExchangeError as exc:
         log.warning("tick without prices: %s", exc)
         alerts.warn_if_stale()
-        return
+        recorded = 1  # expiry notices may have been recorded before the exchange failed
     if recorded:
         context.bot_data["sender"].wake()
 
