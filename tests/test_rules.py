@@ -95,5 +95,7 @@ def test_rearm_level_sits_the_margin_behind_the_level() -> None:
 def test_a_repeating_alert_cannot_re_arm_where_it_fires(price: Decimal, margin: Decimal) -> None:
     for direction in LEVEL_DIRECTIONS:
         back = rearm_level(direction, price, margin)
-        assert not (crossed(direction, price, back) and has_gone_back(direction, back, back) and back == price)
+        # At the re-arm level the price has gone back and does not fire; at the level it has not gone back.
+        assert has_gone_back(direction, back, back) and not crossed(direction, price, back)
+        assert crossed(direction, price, price) and not has_gone_back(direction, back, price)
         assert (back < price) if direction is Direction.UP else (back > price)
