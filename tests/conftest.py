@@ -9,6 +9,7 @@ import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -133,9 +134,13 @@ def bot_env(telegram: FakeTelegram, exchange: FakeExchange, database_url: str) -
     return env
 
 
-async def spawn_bot(cwd: Path, telegram: FakeTelegram, exchange: FakeExchange, database_url: str) -> asyncio.subprocess.Process:
-    """`python -m bot run` in its own process, as an operator starts it."""
+async def spawn_bot(cwd: Path, telegram: FakeTelegram, exchange: FakeExchange, database_url: str,
+                    stderr: Any = asyncio.subprocess.PIPE) -> asyncio.subprocess.Process:
+    """`python -m bot run` in its own process, as an operator starts it.
+
+    A chatty process must get a file as `stderr`: an unread pipe fills up and blocks it.
+    """
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", cwd=cwd, env=bot_env(telegram, exchange, database_url),
-        stderr=asyncio.subprocess.PIPE,
+        stderr=stderr,
     )

@@ -1,11 +1,21 @@
-"""Engine and sessions. SQLite gets WAL so commands and ticks do not block each other."""
+"""Engine and sessions.
+
+SQLite gets WAL so commands and ticks do not block each other, and real transactions: Python's
+sqlite3 opens a transaction by itself only before INSERT/UPDATE/DELETE, so a statement starting
+with `WITH` (the tick's firing) would commit on its own. SQLAlchemy's documented recipe turns the
+driver's own BEGIN off and emits BEGIN from the engine's `begin` event; writers say
+BEGIN IMMEDIATE, so they take the write lock first instead of failing on a lock upgrade.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine, AsyncSession
+
+
+WRITER = "pricealert_writer"  # an execution option: this engine's transactions write
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -14,14 +24,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")  # durable with WAL except on power loss
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+    dbapi_connection.isolation_level = None  # the driver emits no BEGIN; _sqlite_begin does
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    immediate = connection.get_execution_options().get(WRITER, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
 
 
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def writer_sessions(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """Sessions like `sessions`, whose transactions begin as writers (BEGIN IMMEDIATE on SQLite)."""
+    engine: AsyncEngine = sessions.kw["bind"]
+    return async_sessionmaker(engine.execution_options(**{WRITER: True}), expire_on_commit=False)

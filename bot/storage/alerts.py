@@ -1,0 +1,98 @@
+"""The queries of chat commands on alerts: create, list, delete, re-arm, snooze."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
+
+from bot.alerts.rules import Direction
+from bot.storage.base import DELETABLE, LIVE, RECENT, StoreBase, utcnow
+from bot.storage.models import Alert, AlertState
+
+
+class AlertQueries(StoreBase):
+    async def create_alert(
+        self, chat_id: int, symbol: str, direction: Direction, level: Decimal, note: str, *,
+        repeat_seconds: int | None = None, rearm_level: Decimal | None = None, expires_at: datetime | None = None,
+        window_seconds: int | None = None,
+    ) -> Alert:
+        alert = Alert(
+            chat_id=chat_id, symbol=symbol, direction=direction, level=level, note=note,
+            state=AlertState.ACTIVE, created_at=utcnow(), fire_count=0,
+            repeat_seconds=repeat_seconds, rearm_level=rearm_level, expires_at=expires_at,
+            window_seconds=window_seconds,
+        )
+        async with self._write() as session:
+            session.add(alert)
+            await session.commit()
+        return alert
+
+    async def count_active(self, chat_id: int) -> int:
+        """Live alerts (active, paused, repeating): what a chat's limit counts."""
+        async with self._sessions() as session:
+            query = select(func.count()).select_from(Alert).where(Alert.chat_id == chat_id, Alert.state.in_(LIVE))
+            return (await session.execute(query)).scalar_one()
+
+    async def list_active(self, chat_id: int, limit: int = 100) -> Sequence[Alert]:
+        """The chat's live alerts, oldest first."""
+        async with self._sessions() as session:
+            query = (
+                select(Alert).where(Alert.chat_id == chat_id, Alert.state.in_(LIVE)).order_by(Alert.id).limit(limit)
+            )
+            return (await session.scalars(query)).all()
+
+    async def list_recently_fired(self, chat_id: int, limit: int = 100) -> Sequence[Alert]:
+        """Once-alerts that fired in the last week, newest first (they can be re-armed)."""
+        async with self._sessions() as session:
+            query = (
+                select(Alert)
+                .where(Alert.chat_id == chat_id, Alert.state == AlertState.FIRED, Alert.fired_at >= utcnow() - RECENT)
+                .order_by(Alert.id.desc())
+                .limit(limit)
+            )
+            return (await session.scalars(query)).all()
+
+    async def get_alert(self, chat_id: int, alert_id: int) -> Alert | None:
+        """One of the chat's own alerts, in any state (a chart of a fired or deleted one still
+        shows where it was); None for another chat's id. One row on the primary key."""
+        async with self._sessions() as session:
+            query = select(Alert).where(Alert.id == alert_id, Alert.chat_id == chat_id)
+            return (await session.scalars(query)).one_or_none()
+
+    async def delete_alert(self, chat_id: int, alert_id: int) -> Alert | None:
+        """Deletes one of the chat's own alerts; None when it has no such alert (any more)."""
+        return await self._transition(chat_id, alert_id, DELETABLE, state=AlertState.DELETED)
+
+    async def rearm_alert(self, chat_id: int, alert_id: int) -> Alert | None:
+        """A fired once-alert watches again."""
+        return await self._transition(chat_id, alert_id, (AlertState.FIRED,), state=AlertState.ACTIVE)
+
+    async def snooze_alert(self, chat_id: int, alert_id: int, until: datetime) -> Alert | None:
+        """The alert stays quiet until `until`, then watches again (fired, repeating or active)."""
+        return await self._transition(
+            chat_id, alert_id, (AlertState.FIRED, AlertState.ACTIVE, AlertState.WAITING, AlertState.COOLING),
+            state=AlertState.COOLING, rearm_after=until,
+        )
+
+    async def _transition(self, chat_id: int, alert_id: int, allowed: Sequence[AlertState], **values: object) -> Alert | None:
+        """Changes one of the chat's own alerts if it is in an allowed state. The chat check is
+        in the WHERE clause, so a forged id or button can never touch another chat's alert."""
+        async with self._write() as session:
+            query = (
+                update(Alert)
+                .where(Alert.id == alert_id, Alert.chat_id == chat_id, Alert.state.in_(allowed))
+                .values(**values)
+                .returning(Alert)
+            )
+            changed = (await session.scalars(query)).one_or_none()
+            await session.commit()
+            return changed
+
+    async def has_active_alerts(self) -> bool:
+        """Anything a tick must watch prices for (waiting repeat alerts need prices too)."""
+        async with self._sessions() as session:
+            query = select(Alert.id).where(Alert.state.in_((AlertState.ACTIVE, AlertState.WAITING))).limit(1)
+            return (await session.execute(query)).first() is not None

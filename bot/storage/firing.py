@@ -1,0 +1,282 @@
+"""The tick's queries: fire what the prices crossed, re-arm repeats, end expired alerts.
+
+Every query a tick runs reads through an index only the alerts it changes, so a tick costs
+O(symbols + alerts changed), not O(alerts stored) (see benchmarks/tick.py). Each call is one
+transaction: an alert is fired (or expired) and its message recorded, or neither.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+from typing import TypeVar
+
+from sqlalchemy import CTE, Integer, String, Update, bindparam, case, column, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.alerts.rules import LEVEL_DIRECTIONS, Direction
+from bot.i18n import DEFAULT
+from bot.storage.base import LIVE, StoreBase, utcnow
+from bot.storage.chats import chat_languages
+from bot.storage.models import Alert, AlertState, MessageKind, OutboxMessage, OutboxState
+from bot.storage.types import ExactDecimal, fits, scaled
+
+
+@dataclass(frozen=True)
+class FiredAlert:
+    id: int
+    chat_id: int
+    symbol: str
+    direction: Direction
+    level: Decimal
+    note: str
+    price: Decimal
+    repeat_seconds: int | None = None  # a repeating alert's cooldown
+    window_seconds: int | None = None  # a move alert: the price moved `move` % from `reference`
+    move: Decimal | None = None
+    reference: Decimal | None = None
+
+    @property
+    def repeats(self) -> bool:
+        return self.repeat_seconds is not None
+
+
+@dataclass(frozen=True)
+class ExpiredAlert:
+    id: int
+    chat_id: int
+    symbol: str
+    direction: Direction
+    level: Decimal
+    note: str
+    fired: bool  # it fired at least once before it expired
+    window_seconds: int | None = None
+
+
+AnyAlert = TypeVar("AnyAlert", FiredAlert, ExpiredAlert)
+
+
+
+def price_table(dialect: str, prices: Mapping[str, Decimal]) -> CTE:
+    """All prices as a table in one JSON parameter.
+
+    One parameter, not 600 VALUES rows: the statement stays the same from tick to tick, so
+    SQLAlchemy compiles it once (compiling the VALUES form took most of a tick's time).
+    """
+    if dialect == "sqlite":
+        payload = json.dumps({symbol: scaled(price) for symbol, price in prices.items()})
+        sql = "SELECT key AS symbol, value AS price FROM json_each(:prices)"
+    else:
+        payload = json.dumps({symbol: str(price) for symbol, price in prices.items()})
+        sql = "SELECT key AS symbol, CAST(value AS NUMERIC(28, 10)) AS price FROM jsonb_each_text(CAST(:prices AS JSONB))"
+    return (
+        text(sql)
+        .bindparams(bindparam("prices", payload, type_=String))
+        .columns(column("symbol", String), column("price", ExactDecimal()))
+        .cte("prices")
+    )
+
+
+def fire_statement(table: CTE, direction: Direction, now: datetime) -> Update:
+    """Fires the active alerts of one direction whose level the table's price reached.
+
+    Per (symbol, direction) this is a range scan on ix_alerts_firing (state, symbol, direction,
+    level): it reads the alerts that fire and no others. Once-alerts end FIRED; repeating ones
+    go WAITING for the price to come back.
+    """
+    reached = Alert.level <= table.c.price if direction is Direction.UP else Alert.level >= table.c.price
+    return (
+        update(Alert)
+        .where(Alert.state == AlertState.ACTIVE, Alert.symbol == table.c.symbol, Alert.direction == direction, reached)
+        .values(
+            state=case((Alert.repeat_seconds.is_(None), AlertState.FIRED.value), else_=AlertState.WAITING.value),
+            fired_at=now, fired_price=table.c.price, fire_count=Alert.fire_count + 1,
+        )
+        .returning(
+            Alert.id, Alert.chat_id, Alert.symbol, Alert.direction, Alert.level, Alert.note,
+            Alert.repeat_seconds, Alert.fired_price,
+        )
+    )
+
+
+def went_back_statement(table: CTE, direction: Direction) -> Update:
+    """WAITING repeat alerts whose price went back past rearm_level start their cooldown.
+
+    The same shape as firing, on ix_alerts_rearm (state, symbol, direction, rearm_level).
+    """
+    back = Alert.rearm_level >= table.c.price if direction is Direction.UP else Alert.rearm_level <= table.c.price
+    return (
+        update(Alert)
+        .where(Alert.state == AlertState.WAITING, Alert.symbol == table.c.symbol, Alert.direction == direction, back)
+        .values(state=AlertState.COOLING)
+    )
+
+
+_STEP = Decimal("1e-10")
+
+
+def _move_table(dialect: str, moves: Mapping[tuple[str, int], tuple[Decimal, Decimal]]) -> CTE:
+    """(symbol, window, percent moved) rows in one JSON parameter, like price_table.
+
+    The percent is rounded down to the stored step, so a move never counts for more than it was.
+    """
+    percent = {key: move[0].quantize(_STEP, rounding=ROUND_DOWN) for key, move in moves.items()}
+    if dialect == "sqlite":
+        payload = json.dumps([{"s": s, "w": w, "p": scaled(p)} for (s, w), p in percent.items()])
+        sql = ("SELECT json_extract(value, '$.s') AS symbol, json_extract(value, '$.w') AS win, "
+               "json_extract(value, '$.p') AS percent FROM json_each(:moves)")
+    else:
+        payload = json.dumps([{"s": s, "w": w, "p": str(p)} for (s, w), p in percent.items()])
+        sql = ("SELECT s AS symbol, w AS win, CAST(p AS NUMERIC(28, 10)) AS percent "
+               "FROM jsonb_to_recordset(CAST(:moves AS JSONB)) AS m(s TEXT, w INTEGER, p TEXT)")
+    return (
+        text(sql)
+        .bindparams(bindparam("moves", payload, type_=String))
+        .columns(column("symbol", String), column("win", Integer), column("percent", ExactDecimal()))
+        .cte("moves")
+    )
+
+
+class TickQueries(StoreBase):
+    async def fire_crossed(
+        self, prices: Mapping[str, Decimal], render: Callable[[FiredAlert, str], str]
+    ) -> list[FiredAlert]:
+        """Fires every active alert whose level the price reached, and records its message.
+
+        Both happen in one transaction: either the alert is fired and its message is pending,
+        or neither.
+        """
+        storable = {symbol: price for symbol, price in prices.items() if fits(price)}
+        if not storable:
+            return []
+        now = utcnow()
+        fired: list[FiredAlert] = []
+        async with self._write() as session:
+            table = price_table(session.bind.dialect.name, storable)
+            for direction in LEVEL_DIRECTIONS:
+                for row in await session.execute(fire_statement(table, direction, now)):
+                    # The exchange's own spelling of the price ("65000.10"), same value as stored.
+                    fired.append(FiredAlert(*row[:6], price=prices[row.symbol], repeat_seconds=row.repeat_seconds))
+            await self._after_firing(session, now, fired, render)
+            await session.commit()
+        return fired
+
+    async def watched_windows(self) -> list[tuple[str, int]]:
+        """The (symbol, window) pairs active move alerts ask for, from ix_alerts_moves."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Alert.symbol, Alert.window_seconds)
+                .where(Alert.state == AlertState.ACTIVE, Alert.direction == Direction.EITHER)
+                .distinct()
+            )
+            return [(symbol, window) for symbol, window in rows]
+
+    async def fire_moves(
+        self, moves: Mapping[tuple[str, int], tuple[Decimal, Decimal]], prices: Mapping[str, Decimal],
+        render: Callable[[FiredAlert, str], str],
+    ) -> list[FiredAlert]:
+        """Fires the move alerts whose % the move of their (symbol, window) reached.
+
+        `moves` maps (symbol, window) to (percent moved, the low or high it is measured from).
+        Like fire_crossed: one transaction, one range scan per (symbol, window) on ix_alerts_moves.
+        """
+        rows = {key: move for key, move in moves.items() if fits(move[0].quantize(_STEP, rounding=ROUND_DOWN))}
+        if not rows:
+            return []
+        now = utcnow()
+        fired: list[FiredAlert] = []
+        async with self._write() as session:
+            table = _move_table(session.bind.dialect.name, rows)
+            result = await session.execute(
+                update(Alert)
+                .where(Alert.state == AlertState.ACTIVE, Alert.direction == Direction.EITHER,
+                       Alert.symbol == table.c.symbol, Alert.window_seconds == table.c.win,
+                       Alert.level <= table.c.percent)
+                # A repeating move alert rests for its cooldown; there is no level to go back past.
+                .values(state=case((Alert.repeat_seconds.is_(None), AlertState.FIRED.value),
+                                   else_=AlertState.COOLING.value),
+                        fired_at=now, fire_count=Alert.fire_count + 1)
+                .returning(Alert.id, Alert.chat_id, Alert.symbol, Alert.direction, Alert.level, Alert.note,
+                           Alert.repeat_seconds, Alert.window_seconds)
+            )
+            for row in result:
+                move, reference = rows[(row.symbol, row.window_seconds)]
+                fired.append(FiredAlert(*row[:6], price=prices[row.symbol], repeat_seconds=row.repeat_seconds,
+                                        window_seconds=row.window_seconds, move=move, reference=reference))
+            await self._after_firing(session, now, fired, render)
+            await session.commit()
+        return fired
+
+    async def _after_firing(
+        self, session: AsyncSession, now: datetime, fired: list[FiredAlert], render: Callable[[FiredAlert, str], str]
+    ) -> None:
+        """Repeating alerts rest at least their cooldown; each fired alert's message is recorded."""
+        cooldowns: dict[int, list[int]] = {}
+        for alert in fired:
+            if alert.repeat_seconds is not None:
+                cooldowns.setdefault(alert.repeat_seconds, []).append(alert.id)
+        for seconds, ids in cooldowns.items():
+            await session.execute(
+                update(Alert).where(Alert.id.in_(ids)).values(rearm_after=now + timedelta(seconds=seconds))
+            )
+        fired.sort(key=lambda alert: alert.id)
+        await self._record(session, now, fired, lambda a: MessageKind.REPEAT if a.repeats else MessageKind.FIRED,
+                           render)
+
+    async def start_cooldowns(self, prices: Mapping[str, Decimal]) -> int:
+        """Repeating alerts whose price went back past their margin start their cooldown."""
+        storable = {symbol: price for symbol, price in prices.items() if fits(price)}
+        if not storable:
+            return 0
+        changed = 0
+        async with self._write() as session:
+            table = price_table(session.bind.dialect.name, storable)
+            for direction in LEVEL_DIRECTIONS:
+                changed += (await session.execute(went_back_statement(table, direction))).rowcount  # type: ignore[attr-defined]
+            await session.commit()
+        return changed
+
+    async def end_cooldowns(self) -> int:
+        """Cooled-down repeats and snoozed alerts watch again (a range scan on ix_alerts_due)."""
+        async with self._write() as session:
+            due = await session.execute(
+                update(Alert)
+                .where(Alert.state == AlertState.COOLING, Alert.rearm_after <= utcnow())
+                .values(state=AlertState.ACTIVE)  # after a snooze too: if still crossed, it fires again
+            )
+            await session.commit()
+        return due.rowcount  # type: ignore[attr-defined]
+
+    async def expire_due(self, render: Callable[[ExpiredAlert, str], str]) -> list[ExpiredAlert]:
+        """Ends alerts whose time ran out and tells their chats, in one transaction."""
+        now = utcnow()
+        async with self._write() as session:
+            rows = await session.execute(
+                update(Alert)
+                .where(Alert.state.in_(LIVE), Alert.expires_at <= now)
+                .values(state=AlertState.EXPIRED)
+                .returning(Alert.id, Alert.chat_id, Alert.symbol, Alert.direction, Alert.level, Alert.note,
+                           Alert.fire_count > 0, Alert.window_seconds)
+            )
+            expired = sorted((ExpiredAlert(*row) for row in rows), key=lambda a: a.id)
+            await self._record(session, now, expired, lambda a: MessageKind.EXPIRED, render)
+            await session.commit()
+        return expired
+
+    async def _record(
+        self, session: AsyncSession, now: datetime, alerts: Sequence[AnyAlert],
+        kind: Callable[[AnyAlert], MessageKind], render: Callable[[AnyAlert, str], str],
+    ) -> None:
+        """One pending outbox message per alert, rendered in its chat's language."""
+        if not alerts:
+            return
+        languages = await chat_languages(session, {a.chat_id for a in alerts})
+        await session.execute(insert(OutboxMessage), [
+            {"chat_id": a.chat_id, "alert_id": a.id, "kind": kind(a), "text": render(a, languages.get(a.chat_id, DEFAULT)),
+             "state": OutboxState.PENDING, "created_at": now, "attempts": 0}
+            for a in alerts
+        ])
+

@@ -1,0 +1,65 @@
+"""The outbox: messages waiting for Telegram, and what became of each."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+
+from bot.i18n import DEFAULT
+from bot.storage.base import StoreBase, utcnow
+from bot.storage.models import Chat, MessageKind, OutboxMessage, OutboxState
+
+
+@dataclass(frozen=True)
+class PendingMessage:
+    id: int
+    chat_id: int
+    text: str
+    attempts: int
+    alert_id: int | None = None
+    kind: MessageKind = MessageKind.FIRED
+    language: str = "en"  # of its chat: for the buttons' labels
+
+
+
+class OutboxQueries(StoreBase):
+    async def pending_messages(self, limit: int = 100) -> list[PendingMessage]:
+        async with self._sessions() as session:
+            query = (
+                select(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.text, OutboxMessage.attempts,
+                       OutboxMessage.alert_id, OutboxMessage.kind, func.coalesce(Chat.language, DEFAULT))
+                .outerjoin(Chat, Chat.id == OutboxMessage.chat_id)
+                .where(OutboxMessage.state == OutboxState.PENDING)
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+            )
+            return [PendingMessage(*row) for row in await session.execute(query)]
+
+    async def mark_sent(self, message_ids: Sequence[int], telegram_message_id: int) -> None:
+        """Right after Telegram accepted them: the only window for a duplicate is this commit."""
+        async with self._write() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(message_ids))
+                .values(
+                    state=OutboxState.SENT, sent_at=utcnow(), telegram_message_id=telegram_message_id,
+                    attempts=OutboxMessage.attempts + 1,
+                )
+            )
+            await session.commit()
+
+    async def mark_failed(self, message_ids: Sequence[int], error: str, *, drop: bool) -> None:
+        """Counts a failed attempt; `drop` gives the messages up for good, with the reason."""
+        async with self._write() as session:
+            changes: dict[str, object] = {
+                "attempts": OutboxMessage.attempts + 1, "last_error": error[:200],
+            }
+            if drop:
+                changes["state"] = OutboxState.DROPPED
+            await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_(message_ids)).values(**changes)
+            )
+            await session.commit()
+
