@@ -27,15 +27,29 @@ class Base(DeclarativeBase):
 
 
 class AlertState(str, enum.Enum):
-    """An alert's life: ACTIVE -> FIRED (once), or ACTIVE -> WAITING -> COOLING -> ACTIVE (repeat)."""
+    """An alert's life: ACTIVE -> FIRED (once), or ACTIVE -> WAITING -> COOLING -> ACTIVE (repeat).
 
-    ACTIVE = "active"  # watching the price
-    FIRED = "fired"  # fired once and done; the Re-arm button makes it active again
+    An alert fires on a crossing only: one whose level is already passed when it is created,
+    re-armed or resumed starts ARMING and becomes ACTIVE once the price is back on its waiting side.
+    """
+
+    ACTIVE = "active"  # armed: the price was on the waiting side since armed_at; fires when it reaches the level
+    FIRED = "fired"  # fired once and done; the Re-arm button makes it watch again
     DELETED = "deleted"
-    PAUSED = "paused"  # /pause, or the chat blocked the bot; /resume or /start makes it active
+    PAUSED = "paused"  # /pause, a block or the allowlist; paused_from keeps the state to go back to
     WAITING = "waiting"  # a repeating alert fired; waits for the price to go back past rearm_level
     COOLING = "cooling"  # becomes active at rearm_after (repeat cooldown, or Snooze)
     EXPIRED = "expired"  # its `for`/`until` time ran out
+    ARMING = "arming"  # its level is passed: becomes ACTIVE once the price is strictly back past rearm_level
+    ENDED = "ended"  # its symbol is no longer traded
+
+
+class PauseReason(str, enum.Enum):
+    """Who paused an alert, which decides who gives it back."""
+
+    USER = "user"  # /pause; /resume
+    BLOCKED = "blocked"  # the chat blocked the bot; /start
+    ALLOWLIST = "allowlist"  # the chat left ALLOWED_CHAT_IDS; putting it back
 
 
 class MessageKind(str, enum.Enum):
@@ -52,10 +66,10 @@ class OutboxState(str, enum.Enum):
     DROPPED = "dropped"  # Telegram refused it for good; `last_error` says why
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
+def _enum(cls: type[enum.Enum], name: str, *, constraint: bool = True, length: int = 8) -> Enum:
     # Stored as short strings with a CHECK constraint: readable in SQL, the same on both databases.
     return Enum(
-        cls, name=name, native_enum=False, create_constraint=True, length=8,
+        cls, name=name, native_enum=False, create_constraint=constraint, length=length,
         values_callable=lambda members: [m.value for m in members],
     )
 
@@ -91,6 +105,13 @@ class Alert(Base):
     rearm_after: Mapped[datetime | None] = mapped_column(DateTime())  # COOLING ends here
     expires_at: Mapped[datetime | None] = mapped_column(DateTime())
     window_seconds: Mapped[int | None] = mapped_column(Integer)  # move alerts: level is a % within this
+    # When it last became ACTIVE: a price extreme seen before this never fires it.
+    armed_at: Mapped[datetime | None] = mapped_column(DateTime())
+    # While PAUSED: the state it goes back to, and who paused it.
+    paused_from: Mapped[AlertState | None] = mapped_column(_enum(AlertState, "paused_from", constraint=False))
+    paused_by: Mapped[PauseReason | None] = mapped_column(_enum(PauseReason, "paused_by", constraint=False, length=10))
+    # When it fired for good, was deleted, expired or ended: retention counts from here.
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime())
 
     __table_args__ = (
         # The tick's query: for each (symbol, direction), a range scan on level among active alerts.
@@ -104,6 +125,8 @@ class Alert(Base):
         Index("ix_alerts_expiry", "state", "expires_at"),
         # /alerts and /delete: one chat's alerts.
         Index("ix_alerts_chat", "chat_id", "state", "id"),
+        # Retention: closed alerts, oldest first.
+        Index("ix_alerts_closed", "closed_at"),
     )
 
 
@@ -126,3 +149,18 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (Index("ix_outbox_state", "state", "id"),)
+
+
+class GuideStep(Base):
+    """Where one user is in the guided /alert of one chat. In the database, not in a process's
+    memory, so that each step may be answered by a different replica."""
+
+    __tablename__ = "guide_steps"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    step: Mapped[str] = mapped_column(String(16))  # symbol, level, confirm...
+    symbol: Mapped[str | None] = mapped_column(String(40))
+    answer: Mapped[str | None] = mapped_column(Text)  # the level as typed, parsed again at confirmation
+    prompt_message_id: Mapped[int | None] = mapped_column(BigInteger)  # the question a reply answers
+    updated_at: Mapped[datetime] = mapped_column(DateTime())
