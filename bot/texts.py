@@ -35,7 +35,7 @@ USAGE = {
     "price_usage": N_("Tell me one or more symbols, e.g. <code>/price BTCUSDT ETHUSDT</code>."),
     "bad_alert_id": N_("{value} is not an alert number. Use the number after # in /alerts, e.g. <code>/delete 12</code>."),
     "bad_symbol": N_("{value} is not a symbol. Symbols look like BTCUSDT or 1000PEPEUSDT."),
-    "bad_level": N_("{value} is not a price. Write it like <code>70000</code> or <code>0.0525</code>."),
+    "bad_level": N_("{value} is not a price. Write it like <code>70000</code>, <code>0.0525</code> or <code>100k</code>."),
     "level_not_positive": N_("The price must be above zero, e.g. <code>/alert BTCUSDT 70000</code>."),
     "level_too_large": N_("{value} is larger than any futures price. Check the number of zeros."),
     "level_too_precise": N_("{value} has too many decimals: at most 10, e.g. <code>0.0000012345</code>."),
@@ -52,6 +52,10 @@ USAGE = {
     "bad_until": N_("{value} is not a date. Write <code>until 2026-12-31</code> or <code>until 2026-12-31T18:00</code> (UTC)."),
     "bad_margin": N_("{value} is not a margin. Write a percentage up to 50%, e.g. <code>margin 1%</code>."),
     "margin_without_every": N_("<code>margin</code> goes with <code>every</code>, e.g. "
+    "until_too_far": N_("{value} is too far ahead: <code>until</code> takes a date within 10 years, "
+                        "e.g. <code>until 2026-12-31</code>."),
+    "alert_id_out_of_range": N_("{value} is not an alert number: they go from 1 to 2147483647. "
+                                "/alerts shows yours."),
                                "<code>/alert BTCUSDT 70000 every 1h margin 1%</code>."),
     "option_twice": N_("{value} is given twice (and <code>for</code> and <code>until</code> exclude each other)."),
 }

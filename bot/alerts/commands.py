@@ -16,13 +16,18 @@ MAX_PRICE_SYMBOLS = 10
 MAX_DECIMALS = 10
 MAX_LEVEL = Decimal("100000000")
 MAX_PERCENT = Decimal("1000")
+# alerts.id is a 32-bit INTEGER on PostgreSQL: a larger number can name no alert.
+MAX_ALERT_ID = 2_147_483_647
+MAX_UNTIL = timedelta(days=3653)  # `until` at most 10 years ahead
+_SUFFIXES = {"k": Decimal(1000), "m": Decimal(1_000_000)}  # `100k`, `1.5M`: what traders write
 
 _OPERATORS = {
     "above": Direction.UP, ">": Direction.UP, ">=": Direction.UP,
     "below": Direction.DOWN, "<": Direction.DOWN, "<=": Direction.DOWN,
 }
-# "70,000.5" with thousands separators; a lone comma is read as a decimal comma.
-_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$", re.ASCII)
+# "70,000.5" with thousands separators: groups of exactly three digits after a first group that
+# does not start with 0. Any other single comma ("0,130", "1,5", "2,50") is a decimal comma.
+_THOUSANDS = re.compile(r"^[1-9]\d{0,2}(,\d{3})+(\.\d+)?$", re.ASCII)
 
 
 class CommandError(Exception):
@@ -49,7 +54,11 @@ class AlertRequest:
 
 
 def parse_level(text: str) -> Decimal:
+    """`70000`, `70,000.5`, `0,130` (decimal comma), `0.0525`, `$65000`, `100k`, `1.5M`."""
     raw = text.strip().lstrip("$")
+    multiplier = _SUFFIXES.get(raw[-1:].lower(), Decimal(1))
+    if multiplier != 1:
+        raw = raw[:-1]
     if _THOUSANDS.match(raw):
         raw = raw.replace(",", "")
     elif raw.count(",") == 1 and "." not in raw:
@@ -58,9 +67,11 @@ def parse_level(text: str) -> Decimal:
     if not re.fullmatch(r"\d*\.?\d+|\d+\.", raw, re.ASCII):
         raise CommandError("bad_level", text)
     try:
-        level = Decimal(raw)
+        level = Decimal(raw) * multiplier
     except InvalidOperation:
         raise CommandError("bad_level", text) from None
+    if multiplier != 1 and level == level.to_integral_value():
+        level = level.quantize(Decimal(1))  # 1.5k is 1500, not 1500.0
     if level <= 0:
         raise CommandError("level_not_positive", text)
     if level >= MAX_LEVEL:
@@ -158,16 +169,23 @@ def parse_duration(text: str, *, shortest: timedelta, longest: timedelta) -> tim
     return duration
 
 
-def parse_until(text: str) -> datetime:
-    """`2026-12-31` (the end of that day, UTC) or `2026-12-31T18:00` (UTC); naive UTC like storage."""
+def parse_until(text: str, now: datetime | None = None) -> datetime:
+    """`2026-12-31` (the end of that day, UTC) or `2026-12-31T18:00` (UTC, or with an offset);
+    naive UTC like storage, at most 10 years after `now` (naive UTC, default: the clock)."""
+    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text, re.ASCII):
-            return datetime.fromisoformat(text) + timedelta(days=1) - timedelta(seconds=1)
-        moment = datetime.fromisoformat(text)
+            moment = datetime.fromisoformat(text) + timedelta(days=1) - timedelta(seconds=1)
+        else:
+            moment = datetime.fromisoformat(text)
+            if moment.tzinfo is not None:
+                moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
     except ValueError:
         raise CommandError("bad_until", text) from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    except OverflowError:  # 9999-12-31 plus a day, or an offset past year 1 or 9999
+        raise CommandError("until_too_far", text) from None
+    if moment > now + MAX_UNTIL:
+        raise CommandError("until_too_far", text)
     return moment
 
 
@@ -204,8 +222,10 @@ def parse_alert_id(args: list[str]) -> int:
     if len(args) != 1:
         raise CommandError("delete_usage")
     raw = args[0].strip().lstrip("#")
-    if not raw.isdigit() or not raw.isascii() or len(raw) > 18:
+    if not raw.isdigit() or not raw.isascii():
         raise CommandError("bad_alert_id", args[0])
+    if len(raw) > 10 or not 1 <= int(raw) <= MAX_ALERT_ID:
+        raise CommandError("alert_id_out_of_range", args[0])
     return int(raw)
 
 

@@ -28,6 +28,14 @@ def crossed(direction: Direction, level: Decimal, price: Decimal) -> bool:
     return price <= level
 
 
+FAR_FACTOR = 10  # a level this many times away from the price, either way, is asked about first
+
+
+def needs_confirmation(level: Decimal, current: Decimal) -> bool:
+    """`0,130` read as 130 for a coin at 0.12: nobody means a level 10x away without saying so."""
+    return level > current * FAR_FACTOR or level * FAR_FACTOR < current
+
+
 def distance_percent(level: Decimal, price: Decimal) -> Decimal:
     """How far the level is from the price, in % of the price, signed (+ means above)."""
     return ((level - price) * 100 / price).quantize(Decimal("0.01"))
