@@ -32,30 +32,26 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings.telegram_bot_token.get_secret_value())
 
-    from bot.storage import migrate
+    from bot import runtime
 
-    try:
-        migrate.upgrade(settings.database_url)
-    except Exception as exc:  # an unreachable or unwritable database
-        log.error("cannot migrate the database at %s: %s", _safe_url(settings.database_url), exc)
-        return 1
     if args.command == "migrate":
+        try:
+            asyncio.run(runtime.migrate(settings.database_url))
+        except Exception as exc:  # an unreachable or unwritable database
+            log.error("cannot migrate the database at %s: %s", _safe_url(settings.database_url), exc)
+            return 1
         log.info("database is up to date")
         return 0
-
-    from bot.telegram.app import ALLOWED_UPDATES, build_application
-
-    application = build_application(settings)
-    log.info("pricealert starting: polling Binance every %g s", settings.poll_interval)
-    application.run_polling(allowed_updates=ALLOWED_UPDATES)
-    log.info("pricealert stopped")
-    return 0
+    code = asyncio.run(runtime.run(settings))  # waits for Telegram, migrates, then works or stands by
+    if code == 0:
+        log.info("pricealert stopped")
+    return code
 
 
 def show_prices(settings: ExchangeSettings, typed: list[str]) -> int:
     """One all-symbol request, printed as `SYMBOL PRICE TIME`: a health check of the feed."""
     from bot.alerts.symbols import normalize_symbol
-    from bot.exchange.client import BinanceClient, ClientOptions, ExchangeError
+    from bot.exchange.client import BinanceClient, ClientOptions, ExchangeError, RestrictedLocation
     from bot.exchange.feed import PriceFeed
 
     logging.basicConfig(level=logging.ERROR, format="%(message)s")
@@ -69,6 +65,9 @@ def show_prices(settings: ExchangeSettings, typed: list[str]) -> int:
 
     try:
         snapshot, weight, limit = asyncio.run(fetch())
+    except RestrictedLocation as exc:  # the line names the cause and the remedy already
+        print(f"pricealert: {exc}", file=sys.stderr)
+        return 1
     except ExchangeError as exc:
         print(f"pricealert: cannot get prices from {settings.binance_ws_url}: {exc}", file=sys.stderr)
         return 1

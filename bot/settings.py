@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import Annotated, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -18,6 +20,7 @@ class ExchangeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     binance_ws_url: str = "wss://ws-fapi.binance.com/ws-fapi/v1"
+    binance_rest_url: str = "https://fapi.binance.com"  # REST klines, for charts
     exchange_timeout: float = Field(default=10.0, gt=0, le=120)
     weight_warning_share: float = Field(default=0.5, gt=0, le=1)
 
@@ -28,9 +31,18 @@ class ExchangeSettings(BaseSettings):
             raise ValueError("expected a ws:// or wss:// URL, like wss://ws-fapi.binance.com/ws-fapi/v1")
         return value
 
+    @field_validator("binance_rest_url")
+    @classmethod
+    def _rest_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL, like https://fapi.binance.com")
+        return value.rstrip("/")
+
 
 class Settings(ExchangeSettings):
     telegram_bot_token: SecretStr
+    # Market streams for wicks between checks (kline_1m); empty turns that off.
+    binance_stream_url: str = "wss://fstream.binance.com/market/stream"
     telegram_api_url: str = "https://api.telegram.org"
     database_url: str = "sqlite+aiosqlite:///pricealert.db"
     # Each tick costs 2 of the 2400 weight per minute; 0.5 s is 10 % of the budget.
@@ -40,6 +52,50 @@ class Settings(ExchangeSettings):
     # Comma-separated ids; empty allows every chat. Admins are user ids and get /stats.
     allowed_chat_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    # Commands and button presses one chat may send per minute; ADMIN_IDS are exempt.
+    commands_per_minute: int = Field(default=20, ge=1, le=1000)
+    # Closed alerts and delivered messages are deleted this long after; at least the week that
+    # /alerts shows fired alerts (with their re-arm buttons).
+    retention_days: int = Field(default=90, ge=7, le=36500)
+    # Webhook mode when set: Telegram posts updates to this public URL (its path is served), on
+    # WEBHOOK_LISTEN; empty: the working process long-polls getUpdates. See bot.runtime.
+    webhook_url: str = ""
+    webhook_listen: str = "0.0.0.0:8080"
+    webhook_secret: SecretStr | None = None  # default: derived from the token, so replicas agree
+    metrics_listen: str = ""  # host:port for /healthz and /metrics; empty: off
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("expected the public https:// URL Telegram posts to, like https://bot.example.com/telegram, or empty")
+        return value
+
+    @field_validator("webhook_listen", "metrics_listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        value = value.strip()
+        host, _, port = value.rpartition(":")
+        if value and not (host and port.isdigit() and 0 < int(port) < 65536):
+            raise ValueError("expected host:port, like 0.0.0.0:8080")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_chars(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("expected 1 to 256 characters among A-Z a-z 0-9 _ - (Telegram's secret_token)")
+        return value
+
+    def webhook_token(self) -> str:
+        """WEBHOOK_SECRET, or a hash of the bot token: every replica agrees without configuration."""
+        if self.webhook_secret is not None:
+            return self.webhook_secret.get_secret_value()
+        token = self.telegram_bot_token.get_secret_value()
+        return hashlib.sha256(f"pricealert webhook {token}".encode()).hexdigest()
 
     @field_validator("allowed_chat_ids", "admin_ids", mode="before")
     @classmethod
@@ -49,6 +105,14 @@ class Settings(ExchangeSettings):
                 return frozenset(int(part) for part in value.replace(";", ",").split(",") if part.strip())
             except ValueError:
                 raise ValueError("expected comma-separated numeric ids, like 123456,-1001234567890") from None
+        return value
+
+    @field_validator("binance_stream_url")
+    @classmethod
+    def _stream_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("ws://", "wss://")):
+            raise ValueError("expected a ws:// or wss:// URL, like wss://fstream.binance.com/market/stream, or empty")
         return value
 
     @field_validator("telegram_bot_token")

@@ -21,9 +21,12 @@ COMMANDS: list[tuple[str, str]] = [
     ("alerts", N_("List your alerts")),
     ("delete", N_("Delete an alert")),
     ("price", N_("Latest prices")),
+    ("chart", N_("Candlestick chart with your levels")),
     ("pause", N_("Silence your alerts")),
     ("resume", N_("Turn your alerts back on")),
     ("language", N_("Choose the language")),
+    ("export", N_("Your alerts as a CSV file")),
+    ("import", N_("Create alerts from an /export file")),
     ("help", N_("How to use the bot")),
     ("start", N_("About this bot")),
 ]
@@ -33,6 +36,8 @@ USAGE = {
                       "or <code>/alert ETHUSDT below 2500 buy the dip</code>."),
     "delete_usage": N_("Tell me which alert, e.g. <code>/delete 12</code>. /alerts shows the numbers."),
     "price_usage": N_("Tell me one or more symbols, e.g. <code>/price BTCUSDT ETHUSDT</code>."),
+    "chart_usage": N_("Tell me a symbol and, if you like, an interval, e.g. <code>/chart BTCUSDT</code> "
+                      "or <code>/chart ETHUSDT 15m</code>."),
     "bad_alert_id": N_("{value} is not an alert number. Use the number after # in /alerts, e.g. <code>/delete 12</code>."),
     "bad_symbol": N_("{value} is not a symbol. Symbols look like BTCUSDT or 1000PEPEUSDT."),
     "bad_level": N_("{value} is not a price. Write it like <code>70000</code>, <code>0.0525</code> or <code>100k</code>."),
@@ -49,13 +54,13 @@ USAGE = {
     "percent_with_direction": N_("A move like {value} sets its own direction: <code>/alert BTCUSDT +5%</code>."),
     "bad_duration": N_("{value} is not a duration. Write <code>30m</code>, <code>4h</code>, <code>2d</code> or <code>1w</code>."),
     "duration_out_of_range": N_("{value} is out of range: <code>every</code> takes 1m to 7d, <code>for</code> 1m to 365d."),
-    "bad_until": N_("{value} is not a date. Write <code>until 2026-12-31</code> or <code>until 2026-12-31T18:00</code> (UTC)."),
-    "bad_margin": N_("{value} is not a margin. Write a percentage up to 50%, e.g. <code>margin 1%</code>."),
-    "margin_without_every": N_("<code>margin</code> goes with <code>every</code>, e.g. "
     "until_too_far": N_("{value} is too far ahead: <code>until</code> takes a date within 10 years, "
                         "e.g. <code>until 2026-12-31</code>."),
     "alert_id_out_of_range": N_("{value} is not an alert number: they go from 1 to 2147483647. "
                                 "/alerts shows yours."),
+    "bad_until": N_("{value} is not a date. Write <code>until 2026-12-31</code> or <code>until 2026-12-31T18:00</code> (UTC)."),
+    "bad_margin": N_("{value} is not a margin. Write a percentage up to 50%, e.g. <code>margin 1%</code>."),
+    "margin_without_every": N_("<code>margin</code> goes with <code>every</code>, e.g. "
                                "<code>/alert BTCUSDT 70000 every 1h margin 1%</code>."),
     "option_twice": N_("{value} is given twice (and <code>for</code> and <code>until</code> exclude each other)."),
 }
@@ -64,7 +69,12 @@ _STATES = {
     "paused": N_(" ⏸ paused"),
     "waiting": N_(" 🔁 fired, waits for the price to go back"),
     "cooling": N_(" 😴 quiet until {until}"),
+    "arming": N_(" ⏳ level passed: armed once the price is back past {back}"),
 }
+
+
+def _arming(alert: AlertLike) -> bool:
+    return getattr(alert.state, "value", alert.state) == "arming"
 
 
 class AlertLike(Protocol):
@@ -79,6 +89,7 @@ class AlertLike(Protocol):
     repeat_seconds: int | None
     expires_at: datetime | None
     rearm_after: datetime | None
+    rearm_level: Decimal | None
     window_seconds: int | None
 
 
@@ -174,8 +185,12 @@ class Texts:
             "<code>for 1d</code> or <code>until 2026-12-31</code> ends it.\n"
             "  e.g. <code>/alert BTCUSDT 70000 every 1h for 1w breakout</code>\n"
             "/alerts — your alerts, with buttons to delete or re-arm them.\n"
+            "/export — your alerts as a CSV file; /import with that file (as its caption, or in reply to it) "
+            "creates them again.\n"
             "/delete <code>ID</code> — delete an alert, e.g. <code>/delete 12</code>\n"
             "/price <code>SYMBOL [SYMBOL...]</code> — latest prices, e.g. <code>/price BTCUSDT ETHUSDT</code>\n"
+            "/chart <code>SYMBOL [1m|5m|15m|1h|4h|1d]</code> — a candlestick chart with your levels, "
+            "e.g. <code>/chart BTCUSDT 4h</code>\n"
             "/pause — silence your alerts without deleting them; /resume turns them back on.\n"
             "/language — English or 简体中文.\n\n"
             "An alert fires once, then stops, unless it repeats. Symbols are Binance futures symbols such as "
@@ -188,6 +203,7 @@ class Texts:
             self._("✅ Alert <b>#{id}</b>: {symbol} {target}").format(
                 id=a.id, symbol=escape(a.symbol), target=self._target(a.direction, a.level, a.window_seconds, bold=True))
             + self._distance(a, current) + self._options(a)
+            + ("\n" + self.already_passed(a.symbol, a.direction, a.level, current) if _arming(a) else "")
             for a in alerts
         ]
         lines.append(self._("Now {price}.").format(price=price(current)) + self._note(alerts[0].note))
@@ -199,6 +215,15 @@ class Texts:
                     if direction is Direction.UP else
                     self._("🔔 <b>{symbol}</b> fell to <b>{price}</b> (your level {level}, alert #{id})"))
         text = template.format(symbol=escape(symbol), price=price(crossed_at), level=price(level), id=alert_id)
+        again = "\n" + self._("🔁 It fires again after the price goes back and the cooldown ends.") if repeats else ""
+        return text + self._note(note) + again
+
+    def alert_touched(self, alert_id: int, symbol: str, level: Decimal, touched: Decimal, now: Decimal,
+                      note: str, *, repeats: bool = False) -> str:
+        """A wick between two checks reached the level; the last price never did."""
+        text = self._("🔔 <b>{symbol}</b> touched <b>{touched}</b> between checks; now {price} "
+                      "(your level {level}, alert #{id})").format(
+            symbol=escape(symbol), touched=price(touched), price=price(now), level=price(level), id=alert_id)
         again = "\n" + self._("🔁 It fires again after the price goes back and the cooldown ends.") if repeats else ""
         return text + self._note(note) + again
 
@@ -234,13 +259,38 @@ class Texts:
                 percent=f"{distance_percent(alert.level, now):+}", price=price(now))
             ) if now and alert.direction is not Direction.EITHER else ""
             state = _STATES.get(getattr(alert.state, "value", alert.state))
-            mark = self._(state).format(until=moment(alert.rearm_after) if alert.rearm_after else "") if state else ""
+            mark = self._(state).format(until=moment(alert.rearm_after) if alert.rearm_after else "",
+                                        back=price(alert.rearm_level) if alert.rearm_level else "") if state else ""
             lines.append(self._line(alert) + distance + self._options(alert) + mark
                          + (f" — {escape(alert.note)}" if alert.note else ""))
         if fired:
             lines.append("\n" + self._("<b>Fired lately</b> (🔁 re-arms one)"))
             lines.extend(self._line(a) + (f" — {escape(a.note)}" if a.note else "") for a in fired)
         return "\n".join(lines)
+
+    def already_passed(self, symbol: str, direction: Direction, level: Decimal, current: Decimal) -> str:
+        """An alert fires on a crossing: one made (or resumed) past its level waits for the next."""
+        template = (self._("⏳ {symbol} is already above {level} (now {price}): the alert fires the next time "
+                           "it crosses up through {level}.") if direction is Direction.UP else
+                    self._("⏳ {symbol} is already below {level} (now {price}): the alert fires the next time "
+                           "it crosses down through {level}."))
+        return template.format(symbol=escape(symbol), level=price(level), price=price(current))
+
+    def resumed_waiting(self, alerts: Sequence[AlertLike], prices: Mapping[str, Decimal]) -> str:
+        """After /resume or /start: the alerts whose level was passed during the pause."""
+        if not alerts:
+            return ""
+        lines = [self._("⏳ Passed during the pause, so they wait for a new crossing:")]
+        lines += [self._line(a) + (" · " + self._("now {price}").format(price=price(prices[a.symbol]))
+                                   if a.symbol in prices else "") for a in alerts]
+        return "\n\n" + "\n".join(lines)
+
+    def rearmed_later(self, alert_id: int, direction: Direction, back: Decimal) -> str:
+        """Re-arm pressed while the price is still past the level (a button's short answer)."""
+        template = (self._("⏳ #{id} fires again after the price goes back below {back} and crosses up.")
+                    if direction is Direction.UP else
+                    self._("⏳ #{id} fires again after the price goes back above {back} and crosses down."))
+        return template.format(id=alert_id, back=price(back))
 
     def alert_deleted(self, alert_id: int, symbol: str) -> str:
         return self._("🗑 Alert #{id} ({symbol}) deleted.").format(id=alert_id, symbol=escape(symbol))
@@ -286,6 +336,15 @@ class Texts:
 
     def guide_cancelled(self) -> str:
         return self._("Cancelled: no alert was created.")
+
+    def guide_or_pick(self) -> str:
+        return self._("…or press one:")
+
+    def guide_gone(self) -> str:
+        return self._("This question has expired or is someone else's. /alert starts again.")
+
+    def far_level(self) -> str:
+        return self._("⚠️ That level is more than 10× away from the current price. Is it what you meant?")
 
     # -- buttons and their answers ------------------------------------------------------------------
     def snooze_button(self) -> str:
@@ -333,8 +392,48 @@ class Texts:
                 symbols=", ".join(f"<code>{escape(s)}</code>" for s in suggestions))
         return text
 
+    def exchange_restricted(self) -> str:
+        return self._("⚠️ Binance refuses to serve the place where this bot runs, so it has no prices. "
+                      "Only the bot's owner can fix that, by running it from a location Binance serves.")
+
     def exchange_unavailable(self) -> str:
         return self._("⚠️ Binance is not answering right now. Please try again in a minute.")
+
+    # -- charts ---------------------------------------------------------------------------------
+    def chart_button(self) -> str:
+        return self._("📈 Chart")
+
+    def chart_bad_interval(self, value: str, intervals: Iterable[str]) -> str:
+        return self._("{value} is not a chart interval. Choose one of {intervals}, e.g. "
+                      "<code>/chart BTCUSDT 15m</code>.").format(
+            value=f"<code>{escape(value)}</code>", intervals=" ".join(f"<code>{i}</code>" for i in intervals))
+
+    def chart_caption(self, symbol: str, interval: str, latest: str, alerts: Sequence[AlertLike],
+                      crossed: tuple[int, Decimal, datetime] | None = None, limit: int = 1024) -> str:
+        """Symbol, interval and latest price, then the alerts drawn (with their notes, which
+        may be in any script: they live here, not in the picture), cut to Telegram's 1024."""
+        head = self._("📈 <b>{symbol}</b> · {interval} · now <b>{price}</b>").format(
+            symbol=escape(symbol), interval=interval, price=latest)
+        lines = [head]
+        if crossed is not None:  # (alert id, price, when) of the notification's crossing
+            lines.append(self._("🔔 #{id} crossed {price} at {moment}").format(
+                id=crossed[0], price=price(crossed[1]), moment=moment(crossed[2])))
+        for alert in alerts:
+            line = f"#{alert.id} {self._target(alert.direction, alert.level, alert.window_seconds)}"
+            line += f" — {escape(alert.note)}" if alert.note else ""
+            if len("\n".join([*lines, line]).encode("utf-16-le")) // 2 > limit - 2:
+                lines.append("…")
+                break
+            lines.append(line)
+        return "\n".join(lines)
+
+    def chart_rate_limited(self, seconds: float) -> str:
+        return self._("⚠️ Binance asks the bot to slow down. Try the chart again in {seconds} s.").format(
+            seconds=max(1, round(seconds)))
+
+    def chart_restricted(self) -> str:
+        return self._("⚠️ Binance does not serve charts where this bot runs; its owner can fix that. "
+                      "Your alerts keep working.")
 
     # -- chat controls --------------------------------------------------------------------------
     def paused(self, count: int) -> str:
@@ -384,7 +483,65 @@ class Texts:
             age=self._("{age} s ago").format(age=f"{age:.0f}") if age is not None else self._("none yet"),
             weight=weight if weight is not None else "?", limit=figures.get("weight_limit") or "?",
             sent=figures["messages_sent"], pending=figures["messages_pending"], failed=figures["messages_dropped"],
-        )
+        ) + self._wick_watch(figures)
+
+    def _wick_watch(self, figures: Mapping[str, float | int | str | None]) -> str:
+        """Whether the market stream that catches wicks between checks is live (bot.exchange.streams)."""
+        state = figures.get("stream")
+        if state is None:
+            return ""
+        states = {
+            "live": self._("live"),
+            "down": self._("down: alerts fire from the checked prices only"),
+            "off": self._("off (BINANCE_STREAM_URL is empty)"),
+            "idle": self._("idle (no price-level alert)"),
+        }
+        return "\n" + self._("Wicks between checks: {state}, {symbols} symbols watched").format(
+            state=states.get(str(state), str(state)), symbols=figures.get("stream_symbols") or 0)
+
+    # -- backups: /export and /import -----------------------------------------------------------
+    def export_caption(self, count: int) -> str:
+        return self._n("📦 {count} alert of this chat. Send this file back with the caption /import to create it again.",
+                       "📦 {count} alerts of this chat. Send this file back with the caption /import to create them "
+                       "again.", count).format(count=count)
+
+    def export_empty(self) -> str:
+        return self._("You have no live alerts to export.")
+
+    def import_usage(self) -> str:
+        return self._("Send a CSV file made by /export with the caption <code>/import</code>, "
+                      "or answer such a file with <code>/import</code>.")
+
+    def import_too_large(self, kilobytes: int) -> str:
+        return self._("That file is too large: at most {size} KB. Nothing was created.").format(size=kilobytes)
+
+    def import_too_many(self, limit: int) -> str:
+        return self._("That file lists more than {limit} alerts, the most a chat may have. "
+                      "Nothing was created.").format(limit=limit)
+
+    def import_malformed(self, line: int) -> str:
+        return self._("That file is not an alert list from /export (line {line}). Nothing was created. "
+                      "Its first line must be <code>symbol,direction,level,note,repeat,expiry</code>.").format(line=line)
+
+    def import_empty(self) -> str:
+        return self._("That file lists no alerts. Nothing was created.")
+
+    def import_result(self, created: int, refused: int) -> str:
+        return self._("📥 Import: {created} created, {refused} refused.").format(created=created, refused=refused)
+
+    def import_created(self, line: int, alert: AlertLike) -> str:
+        return self._("Line {line}: ✅ {alert}").format(line=line, alert=self._line(alert) + self._options(alert))
+
+    def import_refused(self, line: int, reason: str) -> str:
+        return self._("Line {line}: ✖ {reason}").format(line=line, reason=reason)
+
+    # -- too many commands ----------------------------------------------------------------------
+    def slow_down(self) -> str:
+        return self._("🐢 That is a lot of commands at once. I will ignore this chat until the minute is over; "
+                      "please send them more slowly.")
+
+    def slow_down_short(self) -> str:
+        return self._("🐢 Too many at once: wait a minute.")
 
     # -- errors ---------------------------------------------------------------------------------
     def usage_error(self, reason: str, value: str = "") -> str:

@@ -19,7 +19,7 @@ from bot.settings import Settings
 from bot.storage import migrate
 from bot.storage.db import make_engine, make_sessions
 from bot.storage.store import AlertStore
-from bot.telegram.app import ALLOWED_UPDATES, build_application
+from bot.telegram.app import ALLOWED_UPDATES, build_application, start_work
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.telegram import FakeTelegram
 
@@ -87,6 +87,7 @@ async def start_bot(settings: Settings) -> Application:
         await application.post_init(application)
     await application.updater.start_polling(timeout=1, allowed_updates=ALLOWED_UPDATES)
     await application.start()
+    start_work(application)  # the only process: the working one
     return application
 
 
@@ -107,6 +108,7 @@ def bot_settings(database_url: str, exchange: FakeExchange, telegram: FakeTelegr
         "telegram_bot_token": telegram.token,
         "telegram_api_url": telegram.url,
         "binance_ws_url": exchange.url,
+        "binance_stream_url": "",  # no wick watching unless a test gives the fake market streams
         "database_url": database_url,
         "poll_interval": 0.5,
     }
@@ -129,7 +131,7 @@ def bot_env(telegram: FakeTelegram, exchange: FakeExchange, database_url: str) -
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "POLL_INTERVAL"}}
     env.update(
         PYTHONPATH=ROOT, TELEGRAM_BOT_TOKEN=telegram.token, TELEGRAM_API_URL=telegram.url,
-        BINANCE_WS_URL=exchange.url, DATABASE_URL=database_url, POLL_INTERVAL="0.5",
+        BINANCE_WS_URL=exchange.url, BINANCE_STREAM_URL="", DATABASE_URL=database_url, POLL_INTERVAL="0.5",
     )
     return env
 

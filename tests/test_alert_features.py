@@ -32,11 +32,16 @@ async def test_notification_buttons_snooze_rearm_and_delete(bot, exchange: FakeE
     await telegram.wait_for_message(USER, "✅")
     exchange.set_price("BTCUSDT", "65100.00")
     fired = await telegram.wait_for_message(USER, "🔔")
-    assert [b["callback_data"] for b in fired.buttons()] == ["nsnz:1", "narm:1", "ndel:1"]
+    assert [b["callback_data"] for b in fired.buttons()] == ["nsnz:1", "narm:1", "ndel:1", "nchart:1"]
 
-    rearm = await telegram.press_button(fired, "narm:1")
-    assert "#1 watching again" in await telegram.wait_for_answer(rearm)
-    again = await telegram.wait_for_message(USER, "🔔", after=telegram.sent.index(fired) + 1)  # still above: fires again
+    rearm = await telegram.press_button(fired, "narm:1")  # still above: no second notice, a new crossing first
+    assert "#1 fires again after the price goes back below 64675 and crosses up" in await telegram.wait_for_answer(rearm)
+    await exchange.wait_for_requests(len(exchange.ticker_requests()) + 3)
+    assert len([m for m in telegram.messages_to(USER) if "🔔" in m.plain]) == 1
+    exchange.set_price("BTCUSDT", "64600.00")  # back past the margin: armed
+    await exchange.wait_for_requests(len(exchange.ticker_requests()) + 2)
+    exchange.set_price("BTCUSDT", "65100.00")
+    again = await telegram.wait_for_message(USER, "🔔", after=telegram.sent.index(fired) + 1)
 
     snooze = await telegram.press_button(again, "nsnz:1")
     assert "quiet until" in await telegram.wait_for_answer(snooze)
@@ -63,7 +68,8 @@ async def test_alerts_of_one_tick_share_a_message_with_a_button_row_each(bot, ex
     assert message.plain.count("🔔") == 2 and "fires again" in message.plain
     rows = message.reply_markup["inline_keyboard"]
     assert [[b["callback_data"] for b in row] for row in rows] == [
-        ["nsnz:1", "narm:1", "ndel:1"], ["nsnz:2", "ndel:2"]]  # a repeating alert re-arms by itself
+        ["nsnz:1", "narm:1", "ndel:1"], ["nsnz:2", "ndel:2"],  # a repeating alert re-arms by itself
+        ["nchart:1", "nchart:2"]]
     await telegram.user_sends(USER, "/alerts")
     listing = (await telegram.wait_for_message(USER, "Your alerts")).plain
     assert "#2 ETHUSDT falls to ≤ 2550" in listing and "every 1h" in listing and "waits for the price to go back" in listing

@@ -12,7 +12,7 @@ USER = 1001
 
 async def test_alert_fires_once_when_price_rises_to_level(bot, exchange: FakeExchange, telegram: FakeTelegram) -> None:
     exchange.set_price("BTCUSDT", "64000.00")
-    await telegram.user_sends(USER, "/alert ETHUSDT 99999")  # keeps ticks polling after BTC fired
+    await telegram.user_sends(USER, "/alert ETHUSDT 19999")  # keeps ticks polling after BTC fired
     await telegram.wait_for_message(USER, "ETHUSDT")
     await telegram.user_sends(USER, "/alert btcusdt 65000 take profit")
     confirmation = await telegram.wait_for_message(USER, "BTCUSDT")
@@ -29,12 +29,14 @@ async def test_alert_fires_once_when_price_rises_to_level(bot, exchange: FakeExc
 
 async def test_start_help_and_command_menu(bot, telegram: FakeTelegram) -> None:
     assert {c["command"] for c in telegram.commands} == {
-        "start", "help", "alert", "alerts", "delete", "price", "pause", "resume", "language"}
+        "start", "help", "alert", "alerts", "delete", "price", "chart", "pause", "resume", "language", "export",
+        "import"}
     await telegram.user_sends(USER, "/start")
     assert "/help" in (await telegram.wait_for_message(USER, "pricealert")).plain
     await telegram.user_sends(USER, "/help")
     help_message = await telegram.wait_for_message(USER, "Commands")
-    for example in ("/alert BTCUSDT 70000", "/alerts", "/delete 12", "/price BTCUSDT", "/pause", "/resume"):
+    for example in ("/alert BTCUSDT 70000", "/alerts", "/delete 12", "/price BTCUSDT", "/pause", "/resume",
+                    "/export", "/import"):
         assert example in help_message.plain
 
 
@@ -54,9 +56,16 @@ async def test_alert_falls_when_price_is_above_level(bot, exchange: FakeExchange
 async def test_explicit_direction_is_kept(bot, exchange: FakeExchange, telegram: FakeTelegram) -> None:
     exchange.set_price("ETHUSDT", "2600.00")
     await telegram.user_sends(USER, "/alert ETHUSDT above 2500")
-    assert "rises to ≥ 2500" in (await telegram.wait_for_message(USER, "ETHUSDT")).plain
-    # Already above: fires on the next tick, as the user asked.
-    assert "rose to 2600.00" in (await telegram.wait_for_message(USER, "🔔")).plain
+    created = (await telegram.wait_for_message(USER, "ETHUSDT")).plain
+    # Already above: nothing happened yet, so it waits for the next crossing up through 2500.
+    assert "rises to ≥ 2500" in created
+    assert "ETHUSDT is already above 2500 (now 2600.00): the alert fires the next time it crosses up through 2500" in created
+    await exchange.wait_for_requests(len(exchange.ticker_requests()) + 3)
+    assert not [m for m in telegram.messages_to(USER) if "🔔" in m.plain]
+    exchange.set_price("ETHUSDT", "2499.99")
+    await exchange.wait_for_requests(len(exchange.ticker_requests()) + 2)
+    exchange.set_price("ETHUSDT", "2500.00")
+    assert "rose to 2500.00" in (await telegram.wait_for_message(USER, "🔔")).plain
 
 
 async def test_unknown_symbol_gets_suggestions(bot, telegram: FakeTelegram) -> None:
@@ -158,7 +167,7 @@ async def test_commands_fetch_prices_when_no_tick_has_run(bot, exchange: FakeExc
 async def test_one_request_per_tick_whatever_the_number_of_alerts(bot, exchange: FakeExchange, telegram: FakeTelegram) -> None:
     for chat in range(3000, 3010):
         await telegram.user_sends(chat, f"/alert BTCUSDT {90000 + chat}")
-        await telegram.user_sends(chat, "/alert ETHUSDT 99999")
+        await telegram.user_sends(chat, "/alert ETHUSDT 19999")
     for chat in range(3000, 3010):
         await telegram.wait_for_message(chat, "ETHUSDT rises")
     start, started = len(exchange.ticker_requests()), exchange.ticker_requests()[-1].at

@@ -13,7 +13,7 @@ async def test_pause_silences_alerts_and_resume_brings_them_back(bot, exchange: 
     exchange.set_price("BTCUSDT", "64000.00")
     await telegram.user_sends(USER, "/alert BTCUSDT 65000 paused one")
     await telegram.wait_for_message(USER, "✅")
-    await telegram.user_sends(OTHER, "/alert ETHUSDT 99999")  # keeps ticks polling
+    await telegram.user_sends(OTHER, "/alert ETHUSDT 19999")  # keeps ticks polling
     await telegram.wait_for_message(OTHER, "✅")
     await telegram.user_sends(USER, "/pause")
     assert "1 alert paused" in (await telegram.wait_for_message(USER, "⏸")).plain
@@ -26,7 +26,15 @@ async def test_pause_silences_alerts_and_resume_brings_them_back(bot, exchange: 
     await telegram.user_sends(USER, "/alerts")
     assert "⏸ paused" in (await telegram.wait_for_message(USER, "Your alerts")).plain
     await telegram.user_sends(USER, "/resume")
-    assert "1 alert watching again" in (await telegram.wait_for_message(USER, "▶️")).plain
+    resumed = (await telegram.wait_for_message(USER, "▶️")).plain
+    # The level was passed during the pause: that was no crossing the user saw; the next one counts.
+    assert "1 alert watching again" in resumed
+    assert "Passed during the pause, so they wait for a new crossing:\n#1 BTCUSDT rises to ≥ 65000 · now 66000.00" in resumed
+    await exchange.wait_for_requests(len(exchange.ticker_requests()) + 3)
+    assert not [m for m in telegram.messages_to(USER) if "🔔" in m.plain]
+    exchange.set_price("BTCUSDT", "64999.00")
+    await exchange.wait_for_requests(len(exchange.ticker_requests()) + 2)
+    exchange.set_price("BTCUSDT", "65001.00")
     assert "paused one" in (await telegram.wait_for_message(USER, "🔔")).plain
     await telegram.user_sends(USER, "/resume")
     await telegram.wait_for_message(USER, "Nothing to resume")

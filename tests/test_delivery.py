@@ -79,7 +79,7 @@ async def test_server_errors_are_retried_with_backoff(bot, exchange: FakeExchang
 async def test_a_blocked_chat_is_paused_and_start_brings_it_back(bot, exchange: FakeExchange, telegram: FakeTelegram, caplog: pytest.LogCaptureFixture) -> None:
     exchange.set_price("BTCUSDT", "64000.00")
     await create_alerts(telegram, USER, "/alert BTCUSDT 65000", "/alert BTCUSDT 70000 later")
-    await create_alerts(telegram, 2002, "/alert ETHUSDT 99999")  # another chat keeps ticks polling
+    await create_alerts(telegram, 2002, "/alert ETHUSDT 19999")  # another chat keeps ticks polling
     telegram.blocked_chats.add(USER)
     with caplog.at_level(logging.WARNING):
         exchange.set_price("BTCUSDT", "65000.00")
@@ -92,7 +92,12 @@ async def test_a_blocked_chat_is_paused_and_start_brings_it_back(bot, exchange: 
 
     telegram.blocked_chats.discard(USER)
     await telegram.user_sends(USER, "/start")
-    assert "1 paused alert is watching again" in (await telegram.wait_for_message(USER, "Welcome back")).plain
+    back = (await telegram.wait_for_message(USER, "Welcome back")).plain
+    assert "1 paused alert is watching again" in back
+    assert "#2 BTCUSDT rises to ≥ 70000 · now 70000.00" in back  # reached while blocked: waits for a crossing
+    exchange.set_price("BTCUSDT", "69000.00")
+    await exchange.wait_for_requests(len(exchange.ticker_requests()) + 2)
+    exchange.set_price("BTCUSDT", "70000.00")
     fired = await telegram.wait_for_message(USER, "🔔")
     assert "later" in fired.plain
 

@@ -48,7 +48,7 @@ async def test_a_chinese_user_is_answered_in_chinese_and_notified_in_chinese(bot
     exchange.set_price("BTCUSDT", "65000.00")
     fired = await telegram.wait_for_message(USER, "🔔")
     assert "BTCUSDT 涨到 65000.00（目标 65000，提醒 #1）" in fired.plain and "止盈" in fired.plain
-    assert [b["text"] for b in fired.buttons()] == ["😴 静默 1 小时", "🔁 重新启用", "🗑 删除"]
+    assert [b["text"] for b in fired.buttons()] == ["😴 静默 1 小时", "🔁 重新启用", "🗑 删除", "📈 图表"]
     await telegram.user_sends(USER, "/alert BTCUSDT lots", language_code="zh-hans")
     assert "不是价格" in (await telegram.wait_for_message(USER, "lots")).plain
     assert telegram.rejected == []

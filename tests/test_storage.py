@@ -203,5 +203,81 @@ async def test_pause_stops_repeating_alerts_too(store: AlertStore) -> None:
     await _make_due(store, alert.id, rearm_after=utcnow() - timedelta(seconds=1))
     await store.end_cooldowns()  # a paused chat's cooldown ending does not wake the alert
     assert await store.fire_crossed({"BTCUSDT": Decimal("71000")}, render) == []
-    assert await store.resume_chat(1) == 1
-    assert len(await store.fire_crossed({"BTCUSDT": Decimal("71000")}, render)) == 1
+    resumed = await store.resume_chat(1, {"BTCUSDT": Decimal("71000")})
+    # Its cooldown ended during the pause and the level was passed meanwhile: a new crossing first.
+    assert [a.id for a in resumed.alerts] == [alert.id] and [a.id for a in resumed.waiting] == [alert.id]
+    assert await store.fire_crossed({"BTCUSDT": Decimal("71000")}, render) == []
+    await store.start_cooldowns({"BTCUSDT": Decimal("69600")})  # back past its margin: armed
+    assert len(await store.fire_crossed({"BTCUSDT": Decimal("70000")}, render)) == 1
+
+
+async def test_pause_and_resume_give_each_alert_its_state_and_times_back(store: AlertStore) -> None:
+    """A repeat that fired and waits for the price to go back, a snooze and a cooldown: /pause
+    then /resume changes none of them, so nothing fires that would not have fired anyway."""
+    from datetime import timedelta
+
+    from bot.storage.store import utcnow
+
+    waiting = await store.create_alert(1, "BTCUSDT", Direction.UP, Decimal("70000"), "", repeat_seconds=60,
+                                       rearm_level=Decimal("69650"))
+    snoozed = await store.create_alert(1, "ETHUSDT", Direction.UP, Decimal("3000"), "")
+    armed = await store.create_alert(1, "SOLUSDT", Direction.DOWN, Decimal("100"), "")
+    await store.fire_crossed({"BTCUSDT": Decimal("70001")}, render)
+    until = utcnow() + timedelta(hours=1)
+    await store.snooze_alert(1, snoozed.id, until)
+    assert await store.pause_chat(1) == 3
+    assert await store.pause_chat(1) == 0  # nothing left to pause
+    resumed = await store.resume_chat(1, {"BTCUSDT": Decimal("70002"), "ETHUSDT": Decimal("3100"),
+                                          "SOLUSDT": Decimal("120")})
+    assert len(resumed.alerts) == 3 and resumed.waiting == []
+    assert await _state(store, waiting.id) == "waiting"  # still waits for the price to go back
+    assert await _state(store, snoozed.id) == "cooling"
+    assert (await store.get_alert(1, snoozed.id)).rearm_after == until
+    assert await _state(store, armed.id) == "active"
+    assert await store.fire_crossed({"BTCUSDT": Decimal("70003"), "ETHUSDT": Decimal("3100")}, render) == []
+
+
+async def test_a_level_passed_during_a_pause_waits_for_a_new_crossing(store: AlertStore) -> None:
+    alert = await store.create_alert(1, "BTCUSDT", Direction.UP, Decimal("70000"), "")
+    await store.pause_chat(1)
+    resumed = await store.resume_chat(1, {"BTCUSDT": Decimal("70500")})
+    assert [a.id for a in resumed.waiting] == [alert.id]
+    assert await store.fire_crossed({"BTCUSDT": Decimal("70500")}, render) == []
+    await store.start_cooldowns({"BTCUSDT": Decimal("70000")})  # at the level is not back below it
+    assert await store.fire_crossed({"BTCUSDT": Decimal("70000")}, render) == []
+    await store.start_cooldowns({"BTCUSDT": Decimal("69999.9")})
+    assert [a.id for a in await store.fire_crossed({"BTCUSDT": Decimal("70000")}, render)] == [alert.id]
+
+
+async def test_without_prices_a_resumed_alert_arms_once_the_price_is_on_its_waiting_side(store: AlertStore) -> None:
+    alert = await store.create_alert(1, "BTCUSDT", Direction.DOWN, Decimal("60000"), "")
+    await store.pause_chat(1)
+    resumed = await store.resume_chat(1, None)  # the exchange did not answer
+    assert resumed.waiting == [] and await _state(store, alert.id) == "arming"
+    await store.start_cooldowns({"BTCUSDT": Decimal("60001")})
+    assert [a.id for a in await store.fire_crossed({"BTCUSDT": Decimal("59000")}, render)] == [alert.id]
+
+
+async def test_a_block_and_a_pause_are_undone_by_their_own_commands(store: AlertStore) -> None:
+    mine = await store.create_alert(1, "BTCUSDT", Direction.UP, Decimal("70000"), "")
+    await store.pause_chat(1)
+    other = await store.create_alert(1, "BTCUSDT", Direction.UP, Decimal("71000"), "")
+    assert (await store.block_chat(1, "blocked"))[0] == 1  # only the one /pause left watching
+    back = await store.unblock_chat(1, {"BTCUSDT": Decimal("65000")})
+    assert [a.id for a in back.alerts] == [other.id]
+    assert await _state(store, mine.id) == "paused"
+    assert [a.id for a in (await store.resume_chat(1, {"BTCUSDT": Decimal("65000")})).alerts] == [mine.id]
+
+
+async def test_closing_an_alert_records_when(store: AlertStore) -> None:
+    once = await store.create_alert(1, "BTCUSDT", Direction.UP, Decimal("70000"), "")
+    repeat = await store.create_alert(1, "BTCUSDT", Direction.UP, Decimal("70000"), "", repeat_seconds=60,
+                                      rearm_level=Decimal("69000"))
+    gone = await store.create_alert(1, "ETHUSDT", Direction.UP, Decimal("9000"), "")
+    await store.fire_crossed({"BTCUSDT": Decimal("70000")}, render)
+    await store.delete_alert(1, gone.id)
+    assert (await store.get_alert(1, once.id)).closed_at is not None
+    assert (await store.get_alert(1, repeat.id)).closed_at is None  # it lives on
+    assert (await store.get_alert(1, gone.id)).closed_at is not None
+    rearmed = await store.rearm_alert(1, once.id)
+    assert rearmed.closed_at is None and rearmed.state.value == "active"

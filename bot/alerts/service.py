@@ -7,18 +7,26 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from bot.alerts.commands import AlertRequest
+from bot.alerts.extremes import Extremes, ExtremesTracker
 from bot.alerts.moves import MoveTracker
 from bot.alerts.rules import (
-    DEFAULT_MARGIN, LEVEL_DIRECTIONS, Direction, direction_for, level_from_percent, rearm_level,
+    DEFAULT_MARGIN, LEVEL_DIRECTIONS, Direction, crossed, direction_for, level_from_percent, rearm_level,
 )
 from bot.alerts.symbols import suggest
 from bot.exchange.feed import PriceFeed, PriceSnapshot
 from bot.i18n import LANGUAGES, pick_language
+from bot.metrics import ALERTS_FIRED, TICKS
 from bot.storage.models import Alert
+from bot.exchange.client import ExchangeError
+from bot.storage.chats import Resumed
 from bot.storage.store import AlertStore, ExpiredAlert, FiredAlert, utcnow
 from bot.texts import Texts
+
+if TYPE_CHECKING:
+    from bot.exchange.streams import KlineStreams
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +50,9 @@ class PastExpiry(Exception):
 
 
 def render_fired(alert: FiredAlert, lang: str) -> str:
+    if alert.touched is not None:  # a wick between two checks
+        return Texts(lang).alert_touched(alert.id, alert.symbol, alert.level, alert.touched, alert.price, alert.note,
+                                         repeats=alert.repeats)
     if alert.window_seconds is not None and alert.move is not None and alert.reference is not None:
         return Texts(lang).move_fired(alert.id, alert.symbol, alert.window_seconds, alert.price, alert.reference,
                                       alert.move, alert.note, repeats=alert.repeats)
@@ -63,6 +74,27 @@ def alert_targets(request: AlertRequest, current: Decimal) -> list[tuple[Directi
     return [(Direction.UP if move > 0 else Direction.DOWN, level_from_percent(current, move)) for move in moves]
 
 
+def alert_specs(request: AlertRequest, current: Decimal,
+                targets: Sequence[tuple[Direction, Decimal]]) -> list[dict[str, object]]:
+    """The arguments of AlertStore.create_alert for each target of a request (raises PastExpiry)."""
+    expires_at = _expiry(request.expires)
+    repeat_seconds = int(request.repeat.total_seconds()) if request.repeat else None
+    window_seconds = int(request.window.total_seconds()) if request.window else None
+    specs = []
+    for direction, level in targets:
+        rearm = (rearm_level(direction, level, request.margin or DEFAULT_MARGIN)
+                 if request.repeat and direction in LEVEL_DIRECTIONS else None)
+        # An explicit direction whose level is already passed waits for the price to come back:
+        # an alert fires on a crossing, never because the price already was past its level.
+        passed = direction in LEVEL_DIRECTIONS and crossed(direction, level, current)
+        specs.append({
+            "symbol": request.symbol, "direction": direction, "level": level, "note": request.note,
+            "repeat_seconds": repeat_seconds, "rearm_level": rearm, "expires_at": expires_at,
+            "window_seconds": window_seconds, "passed": passed,
+        })
+    return specs
+
+
 def _expiry(expires: timedelta | datetime | None) -> datetime | None:
     if expires is None:
         return None
@@ -77,6 +109,7 @@ class AlertService:
     def __init__(
         self, store: AlertStore, feed: PriceFeed, *, poll_interval: float,
         max_alerts_per_chat: int = 100, stale_after: float = 60.0,
+        streams: KlineStreams | None = None, extremes: ExtremesTracker | None = None,
     ) -> None:
         """`max_alerts_per_chat` counts live alerts (active, paused, repeating), not fired or deleted ones."""
         self._store = store
@@ -90,6 +123,12 @@ class AlertService:
         self._windows: list[tuple[str, int]] = []
         self._windows_read_at = 0.0
         self._windows_dirty = True
+        # Wicks between checks: the kline streams of the symbols price-level alerts watch feed
+        # `extremes` (None: BINANCE_STREAM_URL is empty); which symbols is read like the windows.
+        self._streams = streams
+        self._extremes = extremes
+        self._symbols_read_at = 0.0
+        self._symbols_dirty = True
         # Commands accept prices as old as two ticks; older ones (no alert active, so no
         # tick ran, or the first tick has not finished) are fetched on demand.
         self._max_age = max(2 * poll_interval, 5.0)
@@ -97,6 +136,14 @@ class AlertService:
 
     async def snapshot(self) -> PriceSnapshot:
         return await self._feed.current(self._max_age)
+
+    async def prices_or_none(self) -> dict[str, Decimal] | None:
+        """The latest prices, or None when the exchange cannot be asked now."""
+        try:
+            return (await self.snapshot()).prices
+        except ExchangeError as exc:
+            log.warning("no prices to decide with: %s", exc)
+            return None
 
     async def create(self, chat_id: int, request: AlertRequest) -> tuple[list[Alert], PriceSnapshot]:
         """One alert, or two for `±2%`, checked against the latest prices."""
@@ -107,31 +154,85 @@ class AlertService:
         targets = alert_targets(request, current)
         if await self._store.count_active(chat_id) + len(targets) > self._max_alerts:
             raise TooManyAlerts(self._max_alerts)
-        expires_at = _expiry(request.expires)
-        repeat_seconds = int(request.repeat.total_seconds()) if request.repeat else None
-        window_seconds = int(request.window.total_seconds()) if request.window else None
         created = []
-        for direction, level in targets:
-            rearm = (rearm_level(direction, level, request.margin or DEFAULT_MARGIN)
-                     if request.repeat and direction in LEVEL_DIRECTIONS else None)
-            alert = await self._store.create_alert(
-                chat_id, request.symbol, direction, level, request.note,
-                repeat_seconds=repeat_seconds, rearm_level=rearm, expires_at=expires_at, window_seconds=window_seconds,
-            )
-            self._windows_dirty = self._windows_dirty or window_seconds is not None
-            log.info("chat %d created alert #%d %s %s %s", chat_id, alert.id, alert.symbol, direction.value, level)
+        for spec in alert_specs(request, current, targets):
+            alert = await self._store.create_alert(chat_id, **spec)
+            self._windows_dirty = self._windows_dirty or spec["window_seconds"] is not None
+            self._symbols_dirty = True
+            log.info("chat %d created alert #%d %s %s %s", chat_id, alert.id, alert.symbol, alert.direction.value,
+                     alert.level)
             created.append(alert)
         return created, snapshot
+
+    async def import_alerts(
+        self, chat_id: int, requests: Sequence[tuple[int, AlertRequest]],
+    ) -> tuple[list[tuple[int, list[Alert]]], list[tuple[int, Exception]], PriceSnapshot]:
+        """/import: each (line, request) checked exactly as `create` checks one (symbol, expiry,
+        the chat's limit counting the lines before it), then every accepted alert created in one
+        transaction. Returns (line, alerts) created, (line, UnknownSymbol | PastExpiry | TooManyAlerts)
+        refused, and the prices they were checked against."""
+        snapshot = await self.snapshot()
+        room = self._max_alerts - await self._store.count_active(chat_id)
+        accepted: list[tuple[int, list[dict[str, object]]]] = []
+        refused: list[tuple[int, Exception]] = []
+        for line, request in requests:
+            current = snapshot.prices.get(request.symbol)
+            try:
+                if current is None:
+                    raise UnknownSymbol(request.symbol, suggest(request.symbol, snapshot.prices))
+                targets = alert_targets(request, current)
+                if len(targets) > room:
+                    raise TooManyAlerts(self._max_alerts)
+                specs = alert_specs(request, current, targets)
+            except (UnknownSymbol, TooManyAlerts, PastExpiry) as exc:
+                refused.append((line, exc))
+                continue
+            room -= len(specs)
+            accepted.append((line, specs))
+        alerts = await self._store.create_alerts(chat_id, [spec for _, specs in accepted for spec in specs])
+        if alerts:
+            self._windows_dirty = self._symbols_dirty = True
+            log.info("chat %d imported %d alerts", chat_id, len(alerts))
+        created, position = [], 0
+        for line, specs in accepted:
+            created.append((line, alerts[position:position + len(specs)]))
+            position += len(specs)
+        return created, refused, snapshot
+
+    async def live_alerts(self, chat_id: int) -> Sequence[Alert]:
+        """/export: every live alert of the chat, even past the limit (it may have been lowered)."""
+        return await self._store.list_active(chat_id, limit=max(self._max_alerts, 10_000))
+
+    @property
+    def max_alerts_per_chat(self) -> int:
+        return self._max_alerts
 
     async def list(self, chat_id: int) -> tuple[Sequence[Alert], Sequence[Alert]]:
         """The chat's live alerts, and its once-alerts that fired lately."""
         return await self._store.list_active(chat_id), await self._store.list_recently_fired(chat_id)
 
     async def snooze(self, chat_id: int, alert_id: int, hours: float = 1) -> Alert | None:
-        return await self._store.snooze_alert(chat_id, alert_id, utcnow() + timedelta(hours=hours))
+        changed = await self._store.snooze_alert(chat_id, alert_id, utcnow() + timedelta(hours=hours))
+        self._symbols_dirty = True  # after the change: a tick reading before it would miss it
+        return changed
 
     async def rearm(self, chat_id: int, alert_id: int) -> Alert | None:
-        return await self._store.rearm_alert(chat_id, alert_id)
+        """A fired once-alert watches again. If the price is still past its level it waits to
+        come back by the margin (the hysteresis repeats use) and fires on the next crossing
+        (state ARMING); without a price it waits to be on the waiting side at all."""
+        alert = await self._store.get_alert(chat_id, alert_id)
+        if alert is None:
+            return None
+        current = (await self.prices_or_none() or {}).get(alert.symbol)
+        if current is None:
+            arm_at: Decimal | None = alert.level
+        elif crossed(alert.direction, alert.level, current):
+            arm_at = rearm_level(alert.direction, alert.level, DEFAULT_MARGIN)
+        else:
+            arm_at = None
+        changed = await self._store.rearm_alert(chat_id, alert_id, arm_at)
+        self._symbols_dirty = True  # after the change: a tick reading before it would miss it
+        return changed
 
     async def language(self, chat_id: int, user_language: str | None) -> str:
         """The chat's language: chosen with /language, else guessed from the user's Telegram
@@ -160,22 +261,36 @@ class AlertService:
             self._languages.clear()
         self._languages[chat_id] = language
 
-    async def welcome(self, chat_id: int) -> int:
-        """/start: a chat that had blocked the bot is back; its alerts watch again. Returns how many."""
-        resumed = await self._store.unblock_chat(chat_id)
-        if resumed:
-            log.info("chat %d is back: %d alerts resumed", chat_id, resumed)
+    async def migrate_chat(self, old_id: int, new_id: int) -> int:
+        """A group became a supergroup (a new id): its alerts, settings and pending messages move there."""
+        moved = await self._store.migrate_chat(old_id, new_id)
+        self._languages.pop(old_id, None)
+        self._languages.pop(new_id, None)  # a first command in the supergroup may have guessed one
+        if moved:
+            log.info("chat %d became supergroup %d: %d alerts moved", old_id, new_id, moved)
+        return moved
+
+    async def welcome(self, chat_id: int) -> Resumed:
+        """/start: a chat that had blocked the bot is back; what the block paused watches again,
+        as it was (a level passed meanwhile waits for a new crossing)."""
+        resumed = await self._store.unblock_chat(chat_id, await self.prices_or_none())
+        self._symbols_dirty = self._symbols_dirty or bool(resumed.alerts)
+        if resumed.alerts:
+            log.info("chat %d is back: %d alerts resumed", chat_id, len(resumed.alerts))
         return resumed
 
-    async def resume(self, chat_id: int) -> int:
-        """/resume: paused alerts watch again."""
-        resumed = await self._store.resume_chat(chat_id)
-        if resumed:
-            log.info("chat %d resumed %d alerts", chat_id, resumed)
+    async def resume(self, chat_id: int) -> Resumed:
+        """/resume: what /pause paused watches again, as it was (a level passed meanwhile waits
+        for a new crossing)."""
+        resumed = await self._store.resume_chat(chat_id, await self.prices_or_none())
+        self._symbols_dirty = self._symbols_dirty or bool(resumed.alerts)
+        if resumed.alerts:
+            log.info("chat %d resumed %d alerts", chat_id, len(resumed.alerts))
         return resumed
 
     async def pause(self, chat_id: int) -> int:
         paused = await self._store.pause_chat(chat_id)
+        self._symbols_dirty = self._symbols_dirty or bool(paused)
         log.info("chat %d paused %d alerts", chat_id, paused)
         return paused
 
@@ -188,26 +303,63 @@ class AlertService:
             weight_used=self._feed.weight_used,
             weight_limit=self._feed.weight_limit,
         )
+        figures["stream"] = self.stream_status()  # type: ignore[assignment]
+        figures["stream_symbols"] = self._streams.watched if self._streams is not None else 0
         return figures
 
     async def delete(self, chat_id: int, alert_id: int) -> Alert | None:
-        return await self._store.delete_alert(chat_id, alert_id)
+        changed = await self._store.delete_alert(chat_id, alert_id)
+        self._symbols_dirty = True  # after the change: a tick reading before it would miss it
+        return changed
+
+    def prices_age(self) -> float | None:
+        """Seconds since the last prices arrived (None before the first): for /healthz."""
+        latest = self._feed.latest
+        return latest.age() if latest else None
+
+    def stream_status(self) -> str:
+        """"off" (BINANCE_STREAM_URL empty), "idle", "live" or "down" (bot.exchange.streams)."""
+        return self._streams.status if self._streams is not None else "off"
 
     async def tick(self) -> int:
         """One poll: end expired alerts, re-arm due ones, then all prices in one request and
         the database fires what they crossed. Returns how many messages wait to be sent."""
         expired = await self._store.expire_due(render_expired)
-        await self._store.end_cooldowns()  # repeats and snoozes whose time has come
+        woke = await self._store.end_cooldowns()  # repeats and snoozes whose time has come
+        self._symbols_dirty = self._symbols_dirty or bool(woke or expired)
         if not await self._store.has_active_alerts():
+            self._extremes_since_last_tick()  # nothing they could fire
+            await self._follow_streams(None)
             return len(expired)  # nothing to watch: no request, no weight
         self.ticks += 1
+        TICKS.inc()
         snapshot = await self._feed.refresh()
+        extremes = self._extremes_since_last_tick()
         await self._store.start_cooldowns(snapshot.prices)  # repeats whose price went back
-        fired = await self._store.fire_crossed(snapshot.prices, render_fired)
-        fired += await self._fire_moves(snapshot)
+        # One evaluation: the last price, or a wick since the last tick seen after the alert was armed.
+        fired = await self._store.fire_crossed(snapshot.prices, render_fired, extremes)
+        fired += await self._fire_moves(snapshot)  # moves keep using the last prices
+        self._symbols_dirty = self._symbols_dirty or bool(fired)  # a symbol's last alert may have fired
+        await self._follow_streams(snapshot)
+        ALERTS_FIRED.inc(len(fired))
         for alert in fired:
             log.info("alert #%d fired: %s %s at %s", alert.id, alert.symbol, alert.level, alert.price)
         return len(expired) + len(fired)
+
+    def _extremes_since_last_tick(self) -> dict[str, Extremes]:
+        return self._extremes.take() if self._extremes is not None else {}
+
+    async def _follow_streams(self, snapshot: PriceSnapshot | None) -> None:
+        """The stream reads exactly the symbols price-level alerts watch (re-read every 30 s, or
+        after alerts changed), and its watchdog gets the last prices."""
+        if self._streams is None:
+            return
+        now = time.monotonic()
+        if self._symbols_dirty or now - self._symbols_read_at > WINDOWS_REFRESH:
+            self._symbols_dirty, self._symbols_read_at = False, now
+            self._streams.watch(await self._store.watched_symbols())
+        if snapshot is not None:
+            self._streams.note_prices(snapshot.prices)
 
     async def _fire_moves(self, snapshot: PriceSnapshot) -> list[FiredAlert]:
         """Move alerts: the tracker keeps the recent prices of the symbols they watch."""

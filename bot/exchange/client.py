@@ -19,6 +19,7 @@ from typing import Any
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
+from bot.metrics import EXCHANGE_RATE_LIMITED, EXCHANGE_RECONNECTS, EXCHANGE_WEIGHT_USED
 from bot.exchange.protocol import (
     Answer, MalformedFrame, ServerEvent, parse_frame, request_weight, retry_at_ms,
 )
@@ -50,6 +51,17 @@ class RequestRefused(ExchangeError):
         self.status, self.code = status, code
 
 
+class RestrictedLocation(ExchangeError):
+    """HTTP 451 (or 403 from Binance's firewall): Binance does not serve this machine's location.
+
+    Its message is the operator's one line: the cause and the remedy. Retrying soon changes nothing.
+    """
+
+    def __init__(self, message: str, status: int = 451) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 @dataclass(frozen=True)
 class ClientOptions:
     request_timeout: float = 10.0  # an answer later than this fails its request only
@@ -58,6 +70,7 @@ class ClientOptions:
     max_connection_age: float = 23 * 3600  # the server ends a connection at 24 h; renew before
     backoff_base: float = 1.0
     backoff_cap: float = 60.0
+    restricted_log_every: float = 600.0  # the ERROR about a 451/403 at most this often
 
 
 class BinanceClient:
@@ -77,6 +90,9 @@ class BinanceClient:
         self.blocked_until = 0.0  # epoch seconds; after a 429 or 418
         self.weight_used: int | None = None
         self.weight_limit: int | None = None
+        # Why Binance refuses this machine (a 451/403 handshake), for /healthz; None once it answers.
+        self.restricted: str | None = None
+        self._restricted_logged_at: float | None = None  # monotonic
 
     @property
     def in_flight(self) -> int:
@@ -117,9 +133,11 @@ class BinanceClient:
         weight = request_weight(answer)
         if weight is not None:
             self.weight_used, self.weight_limit = weight.count, weight.limit
+            EXCHANGE_WEIGHT_USED.set(weight.count)
             if weight.count > weight.limit * self._options.weight_warning_share:
                 log.warning("request weight %d of %d this minute", weight.count, weight.limit)
         if answer.status in (418, 429):
+            EXCHANGE_RATE_LIMITED.inc()
             until = retry_at_ms(answer, int(time.time() * 1000)) / 1000
             self.blocked_until = max(self.blocked_until, until)
             level = logging.ERROR if answer.status == 418 else logging.WARNING
@@ -139,6 +157,8 @@ class BinanceClient:
             wait = self._next_attempt_at - time.monotonic()
             if wait > 0:
                 # Fail this request now rather than stack it up behind a dead connection.
+                if self.restricted is not None:
+                    raise RestrictedLocation(self.restricted)
                 raise ExchangeUnavailable(f"exchange unreachable, next connection attempt in {wait:.1f} s")
             try:
                 connection = await connect(
@@ -149,22 +169,50 @@ class BinanceClient:
                     close_timeout=2,
                     max_size=8 * 2**20,  # the all-symbol answer is about 40 KB
                 )
+            except websockets.InvalidStatus as exc:
+                if exc.response.status_code in (451, 403):
+                    raise self._refused(exc.response.status_code, exc.response.body) from None
+                self._backoff()
+                raise ExchangeUnavailable(f"cannot connect to {self._url}: {exc!r}") from None
             except (OSError, TimeoutError, websockets.InvalidHandshake, websockets.InvalidURI) as exc:
                 self._backoff()
                 raise ExchangeUnavailable(f"cannot connect to {self._url}: {exc!r}") from None
+            self.restricted = None
             log.info("connected to %s", self._url)
             self._answered = False
             self._connection = connection
+            if self._connected_at:
+                EXCHANGE_RECONNECTS.inc()  # not this client's first connection
             self._connected_at = time.monotonic()
             self._reader = asyncio.create_task(self._read(connection), name="exchange-reader")
             return connection
 
-    def _backoff(self) -> None:
+    def _refused(self, status: int, body: bytes | None) -> RestrictedLocation:
+        """A 451 (restricted location) or 403 (Binance's firewall) handshake: one ERROR line with the
+        cause and the remedy, at most every `restricted_log_every` seconds, and the longest backoff."""
+        detail = _error_message(body)
+        cause = ("Binance refuses to serve this machine's location (HTTP 451)" if status == 451
+                 else "Binance's firewall refuses this machine (HTTP 403)")
+        self.restricted = (
+            f"{cause} on connecting to {self._url}{f': {detail}' if detail else ''}. No prices, so no alert can "
+            f"fire. Run the bot from a location Binance serves, or set BINANCE_WS_URL to an endpoint this "
+            f"machine may use."
+        )
+        now = time.monotonic()
+        if self._restricted_logged_at is None or now - self._restricted_logged_at >= self._options.restricted_log_every:
+            self._restricted_logged_at = now
+            log.error("%s", self.restricted)
+        self._failures = max(self._failures, 64)  # retrying soon changes nothing: the longest backoff
+        self._backoff(quiet=True)
+        return RestrictedLocation(self.restricted, status)
+
+    def _backoff(self, *, quiet: bool = False) -> None:
         self._failures += 1
         delay = min(self._options.backoff_cap, self._options.backoff_base * 2 ** (self._failures - 1))
         delay *= random.uniform(0.5, 1.0)  # jitter, so many bots do not reconnect in step
         self._next_attempt_at = time.monotonic() + delay
-        log.warning("exchange connection failed %d time(s); next attempt in %.1f s", self._failures, delay)
+        if not quiet:
+            log.warning("exchange connection failed %d time(s); next attempt in %.1f s", self._failures, delay)
 
     async def _read(self, connection: ClientConnection) -> None:
         try:
@@ -219,6 +267,17 @@ class BinanceClient:
         if connection is not None:
             await self._drop(connection)
         self._fail_pending(ExchangeUnavailable("client closed"))
+
+
+def _error_message(body: bytes | None) -> str:
+    """Binance's `{"code": 0, "msg": "Service unavailable from a restricted location..."}`, or the
+    start of whatever the body was."""
+    text = (body or b"").decode("utf-8", "replace").strip()
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return text[:200]
+    return str(parsed.get("msg", ""))[:200] if isinstance(parsed, dict) else text[:200]
 
 
 def _dumps(message: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
+from bot.metrics import MESSAGES_FAILED, MESSAGES_SENT, OUTBOX_PENDING, TELEGRAM_RETRY_AFTER
 from bot.notify.batching import Delivery, plan_rounds
 from bot.storage.store import AlertStore
 from bot.telegram.buttons import notification_keyboard
@@ -106,6 +107,7 @@ class OutboxSender:
         """Delivers what is pending, round by round, until done or told to wait."""
         while not self._stopping:
             pending = await self._store.pending_messages(self._batch)
+            OUTBOX_PENDING.set(len(pending))  # exact below one batch, "at least" above
             if not pending:
                 return
             blocked: set[int] = set()
@@ -147,18 +149,23 @@ class OutboxSender:
             log.warning("chat %d refuses messages (%s): %d alerts paused, %d messages dropped",
                         delivery.chat_id, exc.message, paused, dropped)
             self.failed += dropped
+            MESSAGES_FAILED.labels("blocked").inc(dropped)
             return Outcome.BLOCKED
-        except (BadRequest, ChatMigrated) as exc:
+        except ChatMigrated as exc:
+            return await self._migrated(delivery, int(exc.new_chat_id))
+        except BadRequest as exc:
             return await self._refused(delivery, exc)
         except RetryAfter as exc:
             # The rate limiter already waited and retried; give Telegram the time it asks.
             pause = exc.retry_after.total_seconds()  # type: ignore[union-attr]
+            TELEGRAM_RETRY_AFTER.inc()
             await self._store.mark_failed(delivery.outbox_ids, f"retry after {pause:g} s", drop=False)
             self._retry_in = max(self._retry_in, pause)
             log.warning("Telegram flood limit: pausing delivery for %g s", pause)
             return Outcome.RETRY
         except TelegramError as exc:  # network trouble, timeouts, 5xx
             await self._store.mark_failed(delivery.outbox_ids, str(exc), drop=False)
+            MESSAGES_FAILED.labels("network").inc(len(delivery.outbox_ids))
             self._retry_in = max(self._retry_in, self._backoff())
             log.warning("could not reach Telegram (%s); outbox %s stays pending", exc, list(delivery.outbox_ids))
             return Outcome.RETRY
@@ -166,7 +173,17 @@ class OutboxSender:
         await self._store.mark_sent(delivery.outbox_ids, message.message_id)
         self._failures = 0
         self.sent += len(delivery.outbox_ids)
+        MESSAGES_SENT.inc(len(delivery.outbox_ids))
         return Outcome.DONE
+
+    async def _migrated(self, delivery: Delivery, new_chat_id: int) -> Outcome:
+        """The group became a supergroup with a new id: the chat moves there (alerts, settings,
+        pending messages, in one transaction), and the message goes to the new id."""
+        if new_chat_id == delivery.chat_id:
+            return await self._refused(delivery, ChatMigrated(new_chat_id))
+        moved = await self._store.migrate_chat(delivery.chat_id, new_chat_id)
+        log.info("chat %d became supergroup %d: %d alerts moved", delivery.chat_id, new_chat_id, moved)
+        return await self._send(Delivery(new_chat_id, delivery.messages))
 
     async def _refused(self, delivery: Delivery, exc: TelegramError) -> Outcome:
         """Telegram will never take this text. Alone, it is dropped; combined, each part is tried alone."""
@@ -179,4 +196,5 @@ class OutboxSender:
         log.error("Telegram refused outbox #%d for chat %d: %s; dropped", delivery.outbox_ids[0], delivery.chat_id, exc)
         await self._store.mark_failed(delivery.outbox_ids, f"refused: {exc}", drop=True)
         self.failed += 1
+        MESSAGES_FAILED.labels("refused").inc()
         return Outcome.DONE

@@ -2,33 +2,60 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select, update
 
 from bot.alerts.rules import Direction
-from bot.storage.base import DELETABLE, LIVE, RECENT, StoreBase, utcnow
+from bot.storage.base import DELETABLE, LIVE, NEED_PRICES, RECENT, StoreBase, utcnow
 from bot.storage.models import Alert, AlertState
+
+
+def new_alert(
+    chat_id: int, symbol: str, direction: Direction, level: Decimal, note: str, *,
+    repeat_seconds: int | None = None, rearm_level: Decimal | None = None, expires_at: datetime | None = None,
+    window_seconds: int | None = None, passed: bool = False,
+) -> Alert:
+    """The row of a new alert (see AlertQueries.create_alert)."""
+    now = utcnow()
+    arm_at = rearm_level if repeat_seconds is not None else level
+    return Alert(
+        chat_id=chat_id, symbol=symbol, direction=direction, level=level, note=note,
+        state=AlertState.ARMING if passed else AlertState.ACTIVE, armed_at=None if passed else now,
+        created_at=now, fire_count=0, repeat_seconds=repeat_seconds,
+        rearm_level=arm_at if passed else rearm_level, expires_at=expires_at, window_seconds=window_seconds,
+    )
 
 
 class AlertQueries(StoreBase):
     async def create_alert(
         self, chat_id: int, symbol: str, direction: Direction, level: Decimal, note: str, *,
         repeat_seconds: int | None = None, rearm_level: Decimal | None = None, expires_at: datetime | None = None,
-        window_seconds: int | None = None,
+        window_seconds: int | None = None, passed: bool = False,
     ) -> Alert:
-        alert = Alert(
-            chat_id=chat_id, symbol=symbol, direction=direction, level=level, note=note,
-            state=AlertState.ACTIVE, created_at=utcnow(), fire_count=0,
-            repeat_seconds=repeat_seconds, rearm_level=rearm_level, expires_at=expires_at,
-            window_seconds=window_seconds,
+        """`passed`: the price is already past the level, so the alert waits to be armed
+        (ARMING) until the price is strictly back on its waiting side: it fires on a crossing only.
+        A repeating alert arms past its margin (`rearm_level`), a once-alert past the level itself."""
+        alert = new_alert(
+            chat_id, symbol, direction, level, note, repeat_seconds=repeat_seconds, rearm_level=rearm_level,
+            expires_at=expires_at, window_seconds=window_seconds, passed=passed,
         )
         async with self._write() as session:
             session.add(alert)
             await session.commit()
         return alert
+
+    async def create_alerts(self, chat_id: int, specs: Sequence[Mapping[str, Any]]) -> list[Alert]:
+        """Several alerts at once (/import), in one transaction: all of them or none. Each spec
+        holds create_alert's arguments after the chat id."""
+        alerts = [new_alert(chat_id, **spec) for spec in specs]
+        async with self._write() as session:
+            session.add_all(alerts)
+            await session.commit()
+        return alerts
 
     async def count_active(self, chat_id: int) -> int:
         """Live alerts (active, paused, repeating): what a chat's limit counts."""
@@ -64,11 +91,16 @@ class AlertQueries(StoreBase):
 
     async def delete_alert(self, chat_id: int, alert_id: int) -> Alert | None:
         """Deletes one of the chat's own alerts; None when it has no such alert (any more)."""
-        return await self._transition(chat_id, alert_id, DELETABLE, state=AlertState.DELETED)
+        return await self._transition(chat_id, alert_id, DELETABLE, state=AlertState.DELETED, closed_at=utcnow())
 
-    async def rearm_alert(self, chat_id: int, alert_id: int) -> Alert | None:
-        """A fired once-alert watches again."""
-        return await self._transition(chat_id, alert_id, (AlertState.FIRED,), state=AlertState.ACTIVE)
+    async def rearm_alert(self, chat_id: int, alert_id: int, arm_at: Decimal | None = None) -> Alert | None:
+        """A fired once-alert watches again: armed now, or, with `arm_at`, once the price is
+        strictly back past `arm_at` (its price is still past the level: no notification twice)."""
+        if arm_at is None:
+            return await self._transition(chat_id, alert_id, (AlertState.FIRED,), state=AlertState.ACTIVE,
+                                          armed_at=utcnow(), closed_at=None)
+        return await self._transition(chat_id, alert_id, (AlertState.FIRED,), state=AlertState.ARMING,
+                                      rearm_level=arm_at, armed_at=None, closed_at=None)
 
     async def snooze_alert(self, chat_id: int, alert_id: int, until: datetime) -> Alert | None:
         """The alert stays quiet until `until`, then watches again (fired, repeating or active)."""
@@ -92,7 +124,8 @@ class AlertQueries(StoreBase):
             return changed
 
     async def has_active_alerts(self) -> bool:
-        """Anything a tick must watch prices for (waiting repeat alerts need prices too)."""
+        """Anything a tick must watch prices for (repeats waiting to go back, and alerts waiting
+        to be armed, need prices too)."""
         async with self._sessions() as session:
-            query = select(Alert.id).where(Alert.state.in_((AlertState.ACTIVE, AlertState.WAITING))).limit(1)
+            query = select(Alert.id).where(Alert.state.in_(NEED_PRICES)).limit(1)
             return (await session.execute(query)).first() is not None

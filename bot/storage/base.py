@@ -16,10 +16,12 @@ from bot.storage.models import AlertState
 
 
 # States in which an alert still exists for its chat: listed, deletable, counted by the limit.
-LIVE = (AlertState.ACTIVE, AlertState.PAUSED, AlertState.WAITING, AlertState.COOLING)
+LIVE = (AlertState.ACTIVE, AlertState.PAUSED, AlertState.WAITING, AlertState.COOLING, AlertState.ARMING)
 DELETABLE = (*LIVE, AlertState.FIRED)
 # States that can still fire, now or later: /pause and a block stop all of them.
-WATCHING = (AlertState.ACTIVE, AlertState.WAITING, AlertState.COOLING)
+WATCHING = (AlertState.ACTIVE, AlertState.WAITING, AlertState.COOLING, AlertState.ARMING)
+# States a tick needs prices for: to fire, to see a repeat go back, to arm.
+NEED_PRICES = (AlertState.ACTIVE, AlertState.WAITING, AlertState.ARMING)
 RECENT = timedelta(days=7)  # how long fired alerts stay in /alerts
 
 

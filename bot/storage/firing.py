@@ -10,18 +10,21 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import ROUND_DOWN, Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import CTE, Integer, String, Update, bindparam, case, column, insert, select, text, update
+from sqlalchemy import (
+    CTE, DateTime, Integer, String, Update, and_, bindparam, case, column, func, insert, or_, select, text, update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.alerts.extremes import Extremes
 from bot.alerts.rules import LEVEL_DIRECTIONS, Direction
 from bot.i18n import DEFAULT
 from bot.storage.base import LIVE, StoreBase, utcnow
 from bot.storage.chats import chat_languages
-from bot.storage.models import Alert, AlertState, MessageKind, OutboxMessage, OutboxState
+from bot.storage.models import Alert, AlertState, MessageKind, OutboxMessage, OutboxState, PauseReason
 from bot.storage.types import ExactDecimal, fits, scaled
 
 
@@ -38,6 +41,9 @@ class FiredAlert:
     window_seconds: int | None = None  # a move alert: the price moved `move` % from `reference`
     move: Decimal | None = None
     reference: Decimal | None = None
+    # A wick between two checks reached the level and `price`, the last price, did not: the high
+    # (rising) or low (falling) it touched, from the market stream (alerts.extremes).
+    touched: Decimal | None = None
 
     @property
     def repeats(self) -> bool:
@@ -80,25 +86,124 @@ def price_table(dialect: str, prices: Mapping[str, Decimal]) -> CTE:
     )
 
 
-def fire_statement(table: CTE, direction: Direction, now: datetime) -> Update:
+def _sqlite_time(epoch: float | None) -> str | None:
+    """The text SQLAlchemy stores a DateTime as on SQLite, so that SQL compares it with armed_at."""
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def reach_table(dialect: str, prices: Mapping[str, Decimal], extremes: Mapping[str, Extremes]) -> CTE:
+    """price_table plus how far each symbol went since the last tick: `high` is the larger of the
+    last price and the highest trade the market stream saw, `low` the smaller (the range to scan)."""
+    rows: dict[str, list[object]] = {}
+    for symbol, price in prices.items():
+        high, low = price, price
+        seen = extremes.get(symbol)
+        if seen is not None:
+            high = max([high] + [p for p, _ in seen.highs if fits(p)])
+            low = min([low] + [p for p, _ in seen.lows if fits(p)])
+        rows[symbol] = [scaled(v) for v in (price, high, low)] if dialect == "sqlite" else [str(v) for v in (price, high, low)]
+    if dialect == "sqlite":
+        sql = ("SELECT key AS symbol, json_extract(value, '$[0]') AS price, json_extract(value, '$[1]') AS high, "
+               "json_extract(value, '$[2]') AS low FROM json_each(:prices)")
+    else:
+        sql = ("SELECT key AS symbol, CAST(value->>0 AS NUMERIC(28, 10)) AS price, "
+               "CAST(value->>1 AS NUMERIC(28, 10)) AS high, CAST(value->>2 AS NUMERIC(28, 10)) AS low "
+               "FROM jsonb_each(CAST(:prices AS JSONB))")
+    return (
+        text(sql)
+        .bindparams(bindparam("prices", json.dumps(rows), type_=String))
+        .columns(column("symbol", String), column("price", ExactDecimal()), column("high", ExactDecimal()),
+                 column("low", ExactDecimal()))
+        .cte("prices")
+    )
+
+
+def wick_table(dialect: str, prices: Mapping[str, Decimal], extremes: Mapping[str, Extremes]) -> CTE:
+    """The wicks since the last tick as (symbol, side, price, seen_at) rows: for each side the
+    suffix extremes (alerts.extremes), so that "the highest price seen since this alert was
+    armed" is a MAX over the rows seen at or after armed_at."""
+    rows = []
+    for symbol, seen in extremes.items():
+        if symbol not in prices:
+            continue
+        for side, points in (("h", seen.highs), ("l", seen.lows)):
+            for price, at in points:
+                if fits(price):
+                    when: object = _sqlite_time(at) if dialect == "sqlite" else at
+                    rows.append([symbol, side, scaled(price) if dialect == "sqlite" else str(price), when])
+    if dialect == "sqlite":
+        sql = ("SELECT json_extract(value, '$[0]') AS symbol, json_extract(value, '$[1]') AS side, "
+               "json_extract(value, '$[2]') AS price, json_extract(value, '$[3]') AS seen_at FROM json_each(:wicks)")
+        time_type: Any = String
+    else:
+        sql = ("SELECT value->>0 AS symbol, value->>1 AS side, CAST(value->>2 AS NUMERIC(28, 10)) AS price, "
+               "to_timestamp(CAST(value->>3 AS DOUBLE PRECISION)) AT TIME ZONE 'UTC' AS seen_at "
+               "FROM jsonb_array_elements(CAST(:wicks AS JSONB))")
+        time_type = DateTime()
+    return (
+        text(sql)
+        .bindparams(bindparam("wicks", json.dumps(rows), type_=String))
+        .columns(column("symbol", String), column("side", String), column("price", ExactDecimal()),
+                 column("seen_at", time_type))
+        .cte("wicks")
+    )
+
+
+def fire_statement(table: CTE, direction: Direction, now: datetime, wicks: CTE | None = None) -> Update:
     """Fires the active alerts of one direction whose level the table's price reached.
 
     Per (symbol, direction) this is a range scan on ix_alerts_firing (state, symbol, direction,
     level): it reads the alerts that fire and no others. Once-alerts end FIRED; repeating ones
     go WAITING for the price to come back.
+
+    With a reach_table and its wick_table, the same scan goes on to the farthest wick; an alert
+    in that stretch fires when the last price reached it too, or when a wick seen since the
+    alert was armed did (a wick older than the alert never fires it). Its fired_price is the
+    price that reached it: the last price, else the farthest wick since it was armed.
     """
-    reached = Alert.level <= table.c.price if direction is Direction.UP else Alert.level >= table.c.price
+    if wicks is not None:
+        up = direction is Direction.UP
+        by_price = Alert.level <= table.c.price if up else Alert.level >= table.c.price
+        by_reach = Alert.level <= table.c.high if up else Alert.level >= table.c.low
+        armed = func.coalesce(Alert.armed_at, Alert.created_at)  # rows written before armed_at existed
+        touched = (
+            select(func.max(wicks.c.price) if up else func.min(wicks.c.price))
+            .where(wicks.c.symbol == Alert.symbol, wicks.c.side == ("h" if up else "l"), wicks.c.seen_at >= armed)
+            .scalar_subquery()
+        )
+        reached = and_(by_reach, or_(by_price, Alert.level <= touched if up else Alert.level >= touched))
+        fired_price: Any = case((by_price, table.c.price), else_=touched)
+    else:
+        reached = Alert.level <= table.c.price if direction is Direction.UP else Alert.level >= table.c.price
+        fired_price = table.c.price
     return (
         update(Alert)
         .where(Alert.state == AlertState.ACTIVE, Alert.symbol == table.c.symbol, Alert.direction == direction, reached)
         .values(
             state=case((Alert.repeat_seconds.is_(None), AlertState.FIRED.value), else_=AlertState.WAITING.value),
-            fired_at=now, fired_price=table.c.price, fire_count=Alert.fire_count + 1,
+            fired_at=now, fired_price=fired_price, fire_count=Alert.fire_count + 1,
+            closed_at=case((Alert.repeat_seconds.is_(None), now), else_=None),
         )
         .returning(
             Alert.id, Alert.chat_id, Alert.symbol, Alert.direction, Alert.level, Alert.note,
             Alert.repeat_seconds, Alert.fired_price,
         )
+    )
+
+
+def arm_statement(table: CTE, direction: Direction, now: datetime) -> Update:
+    """ARMING alerts whose price is strictly back on the waiting side of rearm_level are armed.
+
+    Strictly: a price that sits at the level arms nothing, so it cannot arm and fire in one tick.
+    The same range scan as went_back_statement, on ix_alerts_rearm.
+    """
+    back = Alert.rearm_level > table.c.price if direction is Direction.UP else Alert.rearm_level < table.c.price
+    return (
+        update(Alert)
+        .where(Alert.state == AlertState.ARMING, Alert.symbol == table.c.symbol, Alert.direction == direction, back)
+        .values(state=AlertState.ACTIVE, armed_at=now)
     )
 
 
@@ -140,9 +245,21 @@ def _move_table(dialect: str, moves: Mapping[tuple[str, int], tuple[Decimal, Dec
     )
 
 
+_LEVEL_ALERT = "state = :state AND direction IN ('up', 'down')"
+_NEXT_SYMBOLS = text(
+    "WITH RECURSIVE symbols(symbol) AS ("
+    f" SELECT (SELECT MIN(symbol) FROM alerts WHERE {_LEVEL_ALERT})"
+    " UNION ALL"
+    f" SELECT (SELECT MIN(symbol) FROM alerts WHERE {_LEVEL_ALERT} AND symbol > symbols.symbol)"
+    " FROM symbols WHERE symbols.symbol IS NOT NULL"
+    ") SELECT symbol FROM symbols"
+)
+
+
 class TickQueries(StoreBase):
     async def fire_crossed(
-        self, prices: Mapping[str, Decimal], render: Callable[[FiredAlert, str], str]
+        self, prices: Mapping[str, Decimal], render: Callable[[FiredAlert, str], str],
+        extremes: Mapping[str, Extremes] | None = None,
     ) -> list[FiredAlert]:
         """Fires every active alert whose level the price reached, and records its message.
 
@@ -155,14 +272,33 @@ class TickQueries(StoreBase):
         now = utcnow()
         fired: list[FiredAlert] = []
         async with self._write() as session:
-            table = price_table(session.bind.dialect.name, storable)
+            dialect = session.bind.dialect.name
+            if extremes:
+                table, wicks = reach_table(dialect, storable, extremes), wick_table(dialect, storable, extremes)
+            else:
+                table, wicks = price_table(dialect, storable), None
             for direction in LEVEL_DIRECTIONS:
-                for row in await session.execute(fire_statement(table, direction, now)):
+                for row in await session.execute(fire_statement(table, direction, now, wicks)):
                     # The exchange's own spelling of the price ("65000.10"), same value as stored.
-                    fired.append(FiredAlert(*row[:6], price=prices[row.symbol], repeat_seconds=row.repeat_seconds))
+                    last = prices[row.symbol]
+                    touched = row.fired_price if row.fired_price != last else None
+                    fired.append(FiredAlert(*row[:6], price=last, repeat_seconds=row.repeat_seconds, touched=touched))
             await self._after_firing(session, now, fired, render)
             await session.commit()
         return fired
+
+    async def watched_symbols(self) -> set[str]:
+        """Symbols with a price-level alert that is armed or arming: the kline streams to read.
+
+        A loose index scan on ix_alerts_firing (state, symbol, ...): one index seek per symbol
+        found (the next symbol after the previous one), not a read of every alert.
+        """
+        found: set[str] = set()
+        async with self._sessions() as session:
+            for state in (AlertState.ACTIVE, AlertState.ARMING):
+                rows = await session.execute(_NEXT_SYMBOLS, {"state": state.value})
+                found.update(symbol for (symbol,) in rows if symbol is not None)
+        return found
 
     async def watched_windows(self) -> list[tuple[str, int]]:
         """The (symbol, window) pairs active move alerts ask for, from ix_alerts_moves."""
@@ -198,7 +334,8 @@ class TickQueries(StoreBase):
                 # A repeating move alert rests for its cooldown; there is no level to go back past.
                 .values(state=case((Alert.repeat_seconds.is_(None), AlertState.FIRED.value),
                                    else_=AlertState.COOLING.value),
-                        fired_at=now, fire_count=Alert.fire_count + 1)
+                        fired_at=now, fire_count=Alert.fire_count + 1,
+                        closed_at=case((Alert.repeat_seconds.is_(None), now), else_=None))
                 .returning(Alert.id, Alert.chat_id, Alert.symbol, Alert.direction, Alert.level, Alert.note,
                            Alert.repeat_seconds, Alert.window_seconds)
             )
@@ -227,25 +364,30 @@ class TickQueries(StoreBase):
                            render)
 
     async def start_cooldowns(self, prices: Mapping[str, Decimal]) -> int:
-        """Repeating alerts whose price went back past their margin start their cooldown."""
+        """Repeating alerts whose price went back past their margin start their cooldown, and
+        alerts waiting to be armed whose price is back on the waiting side are armed."""
         storable = {symbol: price for symbol, price in prices.items() if fits(price)}
         if not storable:
             return 0
         changed = 0
         async with self._write() as session:
             table = price_table(session.bind.dialect.name, storable)
+            now = utcnow()
             for direction in LEVEL_DIRECTIONS:
                 changed += (await session.execute(went_back_statement(table, direction))).rowcount  # type: ignore[attr-defined]
+                changed += (await session.execute(arm_statement(table, direction, now))).rowcount  # type: ignore[attr-defined]
             await session.commit()
         return changed
 
     async def end_cooldowns(self) -> int:
         """Cooled-down repeats and snoozed alerts watch again (a range scan on ix_alerts_due)."""
+        now = utcnow()
         async with self._write() as session:
             due = await session.execute(
                 update(Alert)
-                .where(Alert.state == AlertState.COOLING, Alert.rearm_after <= utcnow())
-                .values(state=AlertState.ACTIVE)  # after a snooze too: if still crossed, it fires again
+                .where(Alert.state == AlertState.COOLING, Alert.rearm_after <= now)
+                # after a snooze too: if the price is still past the level, it fires again (a reminder)
+                .values(state=AlertState.ACTIVE, armed_at=now)
             )
             await session.commit()
         return due.rowcount  # type: ignore[attr-defined]
@@ -256,8 +398,10 @@ class TickQueries(StoreBase):
         async with self._write() as session:
             rows = await session.execute(
                 update(Alert)
-                .where(Alert.state.in_(LIVE), Alert.expires_at <= now)
-                .values(state=AlertState.EXPIRED)
+                # A chat outside ALLOWED_CHAT_IDS is told nothing; its alerts expire once it is back.
+                .where(Alert.state.in_(LIVE), Alert.expires_at <= now,
+                       or_(Alert.paused_by.is_(None), Alert.paused_by != PauseReason.ALLOWLIST))
+                .values(state=AlertState.EXPIRED, closed_at=now)
                 .returning(Alert.id, Alert.chat_id, Alert.symbol, Alert.direction, Alert.level, Alert.note,
                            Alert.fire_count > 0, Alert.window_seconds)
             )

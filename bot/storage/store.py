@@ -1,7 +1,7 @@
 """Every query the bot runs, as one object; each group lives in the module named for what it stores.
 
 - storage.alerts: chat commands on alerts; storage.firing: the tick; storage.outbox: messages;
-  storage.chats: whole chats.
+  storage.chats: whole chats; storage.retention: deleting old rows; storage.guides: guided /alert steps.
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ from sqlalchemy import func, select
 from bot.storage.alerts import AlertQueries
 from bot.storage.base import DELETABLE, LIVE, RECENT, WATCHING, utcnow
 from bot.storage.chats import ChatQueries
+from bot.storage.guides import GuideQueries
 from bot.storage.firing import ExpiredAlert, FiredAlert, TickQueries, fire_statement, price_table
 from bot.storage.models import Alert, AlertState, OutboxMessage, OutboxState
 from bot.storage.outbox import OutboxQueries, PendingMessage
+from bot.storage.retention import RetentionQueries
 
 __all__ = [
     "AlertStore", "DELETABLE", "ExpiredAlert", "FiredAlert", "LIVE", "PendingMessage", "RECENT", "WATCHING",
@@ -21,7 +23,7 @@ __all__ = [
 ]
 
 
-class AlertStore(AlertQueries, TickQueries, OutboxQueries, ChatQueries):
+class AlertStore(AlertQueries, TickQueries, OutboxQueries, ChatQueries, RetentionQueries, GuideQueries):
     async def stats(self) -> dict[str, int]:
         """Figures for /stats: chats with alerts, active alerts, messages by state."""
         async with self._sessions() as session:

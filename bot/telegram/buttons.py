@@ -19,6 +19,10 @@ LANGUAGE = "lang:"
 NOTICE_DELETE, NOTICE_REARM, NOTICE_SNOOZE = "ndel:", "narm:", "nsnz:"
 ACTIONS = (DELETE, REARM, PAGE, LANGUAGE, NOTICE_DELETE, NOTICE_REARM, NOTICE_SNOOZE)
 BUTTONS = re.compile("^(" + "|".join(ACTIONS) + ")")  # the guide's own buttons are not ours
+# 📈 buttons (bot.telegram.charts handles them): "nchart:<alert id>" under a notification,
+# "chart:<symbol>" under a /price answer.
+NOTICE_CHART, SYMBOL_CHART = "nchart:", "chart:"
+CHART_BUTTONS = re.compile(f"^({NOTICE_CHART}|{SYMBOL_CHART})")
 
 
 def parse_button(data: str) -> tuple[str | None, int, int]:
@@ -39,6 +43,7 @@ def notification_keyboard(messages: Sequence[PendingMessage]) -> InlineKeyboardM
     t = Texts(messages[0].language) if messages else Texts()
     rows = []
     several = len([m for m in messages if m.kind is not MessageKind.EXPIRED]) > 1
+    charts = [m.alert_id for m in messages if m.alert_id is not None and m.kind is not MessageKind.EXPIRED]
     for message in messages:
         if message.kind is MessageKind.EXPIRED or message.alert_id is None:
             continue
@@ -48,4 +53,16 @@ def notification_keyboard(messages: Sequence[PendingMessage]) -> InlineKeyboardM
             row.append(InlineKeyboardButton(t.rearm_button() + tag, callback_data=f"{NOTICE_REARM}{message.alert_id}"))
         row.append(InlineKeyboardButton(t.delete_label() + tag, callback_data=f"{NOTICE_DELETE}{message.alert_id}"))
         rows.append(row)
+    for start in range(0, len(charts), 3):  # one 📈 per alert, three to a row
+        rows.append([InlineKeyboardButton(t.chart_button() + (f" #{alert_id}" if len(charts) > 1 else ""),
+                                          callback_data=f"{NOTICE_CHART}{alert_id}")
+                     for alert_id in charts[start:start + 3]])
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+def symbol_chart_keyboard(t: Texts, symbol: str) -> InlineKeyboardMarkup | None:
+    """📈 under a /price answer; none when the symbol would not fit Telegram's 64 bytes of data."""
+    data = f"{SYMBOL_CHART}{symbol}"
+    if len(data.encode()) > 64:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(t.chart_button(), callback_data=data)]])

@@ -8,16 +8,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.alerts.commands import AlertRequest, CommandError, parse_alert, parse_alert_id, parse_price_symbols
+from bot.storage.chats import Resumed
+from bot.storage.models import AlertState
 from bot.alerts.service import AlertService, PastExpiry, TooManyAlerts, UnknownSymbol
 from bot.alerts.symbols import suggest
-from bot.exchange.client import ExchangeError
+from bot.exchange.client import ExchangeError, RestrictedLocation
 from bot.i18n import LANGUAGES, pick_language
 from bot.telegram.buttons import (
-    DELETE, LANGUAGE, NOTICE_DELETE, NOTICE_REARM, PAGE, REARM, parse_button,
+    DELETE, LANGUAGE, NOTICE_DELETE, NOTICE_REARM, PAGE, REARM, parse_button, symbol_chart_keyboard,
 )
 from bot.texts import Texts
 
@@ -41,6 +44,16 @@ async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None =
         await update.effective_message.reply_html(text, reply_markup=markup, disable_web_page_preview=True)
 
 
+async def edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Shows `text` in the message whose button was pressed. A double tap's second edit changes
+    nothing and Telegram refuses it ("message is not modified"): the message already says it."""
+    try:
+        await query.edit_message_text(text, parse_mode="HTML", reply_markup=markup, disable_web_page_preview=True)
+    except BadRequest as exc:
+        if "message is not modified" not in exc.message.lower():
+            raise
+
+
 async def may_change(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts) -> bool:
     """In groups only administrators create, delete, pause or press alert buttons."""
     if await context.bot_data["admins"].may_change(update):
@@ -55,7 +68,15 @@ async def may_change(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Text
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     t = await texts_for(update, context)
     resumed = await service(context).welcome(update.effective_chat.id)
-    await reply(update, t.start() + (t.alerts_resumed(resumed) if resumed else ""))
+    back = t.alerts_resumed(len(resumed.alerts)) if resumed.alerts else ""
+    await reply(update, t.start() + back + await _waiting(context, t, resumed))
+
+
+async def _waiting(context: ContextTypes.DEFAULT_TYPE, t: Texts, resumed: Resumed) -> str:
+    """The resumed alerts whose level was passed meanwhile: they wait for a new crossing."""
+    if not resumed.waiting:
+        return ""
+    return t.resumed_waiting(resumed.waiting, await service(context).prices_or_none() or {})
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -84,6 +105,8 @@ async def create_alert(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Te
         await reply(update, t.too_many_alerts(exc.limit))
     except PastExpiry:
         await reply(update, t.past_expiry())
+    except RestrictedLocation:  # the log says it once, with the remedy; the chat hears it each time
+        await reply(update, t.exchange_restricted())
     except ExchangeError as exc:
         log.warning("/alert without prices: %s", exc)
         await reply(update, t.exchange_unavailable())
@@ -161,7 +184,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if action == PAGE:
         await query.answer()
         text, markup = await _alert_list(context, t, chat.id, page)
-        await query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)
+        await edit(query, text, markup)
         return
     alerts_service = service(context)
     if action in (DELETE, NOTICE_DELETE):
@@ -169,7 +192,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         answer = t.deleted_short(alert_id)
     elif action in (REARM, NOTICE_REARM):
         changed = await alerts_service.rearm(chat.id, alert_id)
-        answer = t.rearmed(alert_id)
+        later = changed is not None and changed.state is AlertState.ARMING and changed.rearm_level is not None
+        answer = t.rearmed_later(alert_id, changed.direction, changed.rearm_level) if later else t.rearmed(alert_id)
     else:
         changed = await alerts_service.snooze(chat.id, alert_id)
         answer = t.snoozed(alert_id, changed.rearm_after) if changed and changed.rearm_after else ""
@@ -179,7 +203,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer(answer)
     if action in (DELETE, REARM):  # pressed under /alerts: show the list as it is now
         text, markup = await _alert_list(context, t, chat.id, page)
-        await query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)
+        await edit(query, text, markup)
 
 
 async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -204,7 +228,7 @@ async def _choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE, c
     confirmation = Texts(code).language_set()
     if update.callback_query is not None:
         await update.callback_query.answer(confirmation)
-        await update.callback_query.edit_message_text(confirmation)
+        await edit(update.callback_query, confirmation)
     else:
         await reply(update, confirmation)
 
@@ -217,6 +241,9 @@ async def price(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except CommandError as exc:
         await reply(update, t.usage_error(exc.reason, exc.value))
         return
+    except RestrictedLocation:
+        await reply(update, t.exchange_restricted())
+        return
     except ExchangeError as exc:
         log.warning("/price without prices: %s", exc)
         await reply(update, t.exchange_unavailable())
@@ -225,7 +252,8 @@ async def price(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if len(unknown) == len(symbols):
         await reply(update, t.unknown_symbol(unknown[0], suggest(unknown[0], snapshot.prices)))
         return
-    await reply(update, t.prices_list(symbols, snapshot.prices, snapshot.received_at))
+    chart = symbol_chart_keyboard(t, symbols[0]) if len(symbols) == 1 else None  # 📈 for one symbol
+    await reply(update, t.prices_list(symbols, snapshot.prices, snapshot.received_at), chart)
 
 
 async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -237,7 +265,8 @@ async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     t = await texts_for(update, context)
     if await may_change(update, context, t):
-        await reply(update, t.resumed(await service(context).resume(update.effective_chat.id)))
+        resumed = await service(context).resume(update.effective_chat.id)
+        await reply(update, t.resumed(len(resumed.alerts)) + await _waiting(context, t, resumed))
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

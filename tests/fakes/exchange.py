@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 WEIGHT_LIMIT = 2400
@@ -29,6 +30,20 @@ NOTABLE_SYMBOLS = {
     "1INCHUSDT": "0.4321", "BTCUSDT_261225": "71000.0", "币安人生USDT": "0.1234500",
     "HK0700USDT": "512.30", "XAUUSDT": "2650.11", "ETHBTC": "0.03500",
 }
+
+
+# What Binance answers from a restricted location (shared/binance-streams.md), and from its firewall.
+RESTRICTED_BODY = {"code": 0, "msg": "Service unavailable from a restricted location according to 'b. "
+                   "Eligibility' in https://www.binance.com/en/terms. Please contact customer service if you "
+                   "believe you received this message in error."}
+FORBIDDEN_BODY = {"code": 0, "msg": "Forbidden"}
+
+
+def _json_response(status: int, body: dict[str, Any]) -> Response:
+    data = json.dumps(body).encode()
+    reason = {451: "Unavailable For Legal Reasons", 403: "Forbidden"}.get(status, "Error")
+    headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return Response(status, reason, headers, data)
 
 
 def initial_prices() -> dict[str, str]:
@@ -58,6 +73,7 @@ class FakeExchange:
     _blocked_until_ms: int = 0
     _faults: list[Callable[[ServerConnection, dict[str, Any]], Awaitable[bool]]] = field(default_factory=list)
     _refuse_handshakes: int = 0
+    restricted: int | None = None  # 451 or 403: every handshake is refused, as from a blocked region
     _server: Server | None = None
     _connections: set[ServerConnection] = field(default_factory=set)
     _silent: set[ServerConnection] = field(default_factory=set)
@@ -95,6 +111,10 @@ class FakeExchange:
 
     def refuse_handshakes(self, count: int) -> None:
         self._refuse_handshakes = count
+
+    def restrict(self, status: int | None = 451) -> None:
+        """Refuses every handshake with `status` and Binance's JSON body (None: serves again)."""
+        self.restricted = status
 
     def fail_next_with(self, status: int, code: int, msg: str, data: dict[str, Any] | None = None) -> None:
         async def fault(ws: ServerConnection, request: dict[str, Any]) -> bool:
@@ -168,6 +188,8 @@ class FakeExchange:
         if self._refuse_handshakes > 0:
             self._refuse_handshakes -= 1
             return connection.respond(503, "Service Unavailable\n")
+        if self.restricted is not None:
+            return _json_response(self.restricted, RESTRICTED_BODY if self.restricted == 451 else FORBIDDEN_BODY)
         self.handshakes += 1
         self._spend(HANDSHAKE_WEIGHT)
         return None

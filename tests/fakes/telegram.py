@@ -1,9 +1,14 @@
 """A local Telegram Bot API server, strict like the real one, for the bot's real HTTP client.
 
 It serves `/bot<token>/<method>`, long-polls `getUpdates`, checks HTML the way Telegram does
-(unknown tags and stray `<` or `&` are a 400), refuses texts over 4096 characters, refuses
-blocked chats with 403 and enforces 30 messages per second with 429 + retry_after. Tests act
-as users with `user_sends` and `press_button`, and read what the bot sent with `wait_for_message`.
+(unknown tags and stray `<` or `&` are a 400: "can't parse entities"), refuses texts over 4096
+characters (captions over 1024), takes photos as multipart/form-data uploads (PNG or JPEG, within
+Telegram's limits), refuses blocked chats with 403 and enforces 30 messages per second with 429 + retry_after. Like Telegram,
+it refuses a reply to a deleted message ("message to be replied not found") unless the bot allows
+sending without it, and an edit that changes nothing ("message is not modified"); in groups it
+keeps privacy mode (only commands, replies to the bot and mentions reach it). Tests act as users
+with `user_sends`, `user_replies`, `user_answers` (a ForceReply answered), `delete_message` and
+`press_button`, and read what the bot sent with `wait_for_message`.
 """
 
 from __future__ import annotations
@@ -16,13 +21,21 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from contextvars import ContextVar
 from typing import Any
+from urllib.parse import urlsplit
 
+import aiohttp
 from aiohttp import web
 
+_REQUEST: ContextVar[web.Request] = ContextVar("request")  # the HTTP request a Bot API method serves
 BOT_ID = 4242
 BOT_USERNAME = "pricealert_test_bot"
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_PHOTO_BYTES = 10 * 2**20  # sendPhoto: 10 MB, width + height at most 10000, ratio at most 20
+MAX_DOCUMENT_BYTES = 50 * 2**20  # sendDocument: 50 MB
+MAX_DOWNLOAD_BYTES = 20 * 2**20  # getFile: 20 MB
 MESSAGES_PER_SECOND = 30
 _JSON_FIELDS = {"reply_markup", "commands", "allowed_updates", "entities", "link_preview_options",
                 "reply_parameters", "scope"}
@@ -72,9 +85,11 @@ def parse_html(text: str) -> str:
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(self, status: int, description: str, retry_after: int | None = None,
+                 parameters: dict[str, Any] | None = None) -> None:
         super().__init__(description)
         self.status, self.description, self.retry_after = status, description, retry_after
+        self.parameters = parameters  # ResponseParameters beyond retry_after (migrate_to_chat_id)
 
 
 @dataclass
@@ -85,6 +100,10 @@ class Sent:
     plain: str  # what the user sees
     reply_markup: dict[str, Any] | None
     at: float = field(default_factory=time.time)
+    photo: bytes | None = None  # sendPhoto: the uploaded file; `text` is then the caption
+    document: bytes | None = None  # sendDocument: the uploaded file; `text` is then the caption
+    filename: str | None = None  # sendDocument: the file's name
+    reply_to: int | None = None  # the message this one replies to (reply_parameters), if it still existed
 
     def buttons(self) -> list[dict[str, Any]]:
         rows = (self.reply_markup or {}).get("inline_keyboard", [])
@@ -117,14 +136,30 @@ class FakeTelegram:
     member_lookups: int = 0
     _held_accept: bool = True
     send_delay: float = 0.0  # seconds each sendMessage takes before it is accepted
+    # Groups: privacy mode (Telegram's default for bots) withholds what is not meant for the bot.
+    privacy_mode: bool = True
+    withheld: list[dict[str, Any]] = field(default_factory=list)  # group messages the bot never saw
+    user_messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    deleted: set[tuple[int, int]] = field(default_factory=set)  # (chat id, message id)
+    commands_deleted_in: set[int] = field(default_factory=set)  # chats whose cleaner bot deletes commands at once
+    # Webhook mode: setWebhook's parameters; updates are then POSTed, and getUpdates is refused.
+    webhook: dict[str, Any] | None = None
+    webhook_routes: list[str] = field(default_factory=list)  # a load balancer: base URLs taken in turn
+    webhook_posts: list[tuple[str, int]] = field(default_factory=list)  # (URL, status) of each POST
+    _webhook_task: asyncio.Task | None = None
+    migrated: dict[int, int] = field(default_factory=dict)  # group id -> its supergroup's id
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # file_id -> (file_path, bytes)
+    downloads: list[str] = field(default_factory=list)  # file paths the bot downloaded
+    _poll_serial: int = 0  # the latest getUpdates; an earlier one still waiting is terminated (409)
 
     # -- life cycle -------------------------------------------------------------------------
-    async def start(self) -> str:
-        app = web.Application()
+    async def start(self, port: int = 0) -> str:
+        app = web.Application(client_max_size=MAX_PHOTO_BYTES + 2**20)
         app.router.add_route("*", "/bot{token}/{method}", self._route)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.url = f"http://127.0.0.1:{port}"
@@ -135,12 +170,14 @@ class FakeTelegram:
         async with self._changed:  # release long-polling getUpdates calls at once
             self._closing = True
             self._changed.notify_all()
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
 
     # -- what a user does -------------------------------------------------------------------
     async def user_sends(self, chat_id: int, text: str, *, user_id: int | None = None,
-                         chat_type: str = "private", language_code: str | None = None) -> None:
+                         chat_type: str = "private", language_code: str | None = None) -> int:
         user_id = user_id or chat_id
         user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "Tester"}
         if language_code:
@@ -152,7 +189,56 @@ class FakeTelegram:
         if text.startswith("/"):
             command = text.split()[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16_len(command)}]
+        return await self._deliver(message)
+
+    async def user_replies(self, chat_id: int, to_message: Sent | int, text: str, *, user_id: int | None = None,
+                           chat_type: str | None = None) -> int:
+        """The user answers `to_message` (one of the bot's, or a user message id) with a reply."""
+        message_id = to_message if isinstance(to_message, int) else to_message.message_id
+        original = self.user_messages.get((chat_id, message_id))
+        if original is None:
+            bot_message = self._current(chat_id, message_id)
+            assert bot_message is not None, f"no message {message_id} in chat {chat_id} to reply to"
+            original = _message_json(bot_message)
+        user = {"id": user_id or chat_id, "is_bot": False, "first_name": "Tester"}
+        message = {"message_id": next(self._message_ids), "date": int(time.time()), "text": text,
+                   "chat": _chat(chat_id, chat_type or ("private" if chat_id > 0 else "supergroup")), "from": user,
+                   "reply_to_message": original}
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16_len(text.split()[0])}]
+        return await self._deliver(message)
+
+    async def user_answers(self, chat_id: int, text: str, *, user_id: int | None = None) -> int:
+        """What the user's app does under a ForceReply: the reply goes to the latest question that
+        forces a reply from this user (selective: one that replies to them or mentions them)."""
+        user_id = user_id or chat_id
+        for sent in reversed(self.messages_to(chat_id)):
+            force = (sent.reply_markup or {}).get("force_reply")
+            if not force or (chat_id, sent.message_id) in self.deleted:
+                continue
+            replied = self.user_messages.get((chat_id, sent.reply_to or 0))
+            if (not (sent.reply_markup or {}).get("selective") or f"tg://user?id={user_id}" in sent.text
+                    or (replied is not None and replied["from"]["id"] == user_id)):
+                return await self.user_replies(chat_id, sent, text, user_id=user_id)
+        raise AssertionError(f"no ForceReply in chat {chat_id} is addressed to user {user_id}")
+
+    def delete_message(self, chat_id: int, message_id: int) -> None:
+        """Someone (the user, an admin, a cleaner bot) deletes a message: replies to it then fail."""
+        self.deleted.add((chat_id, message_id))
+
+    async def _deliver(self, message: dict[str, Any]) -> int:
+        """Records a user's message; in a group under privacy mode only what is meant for the bot
+        reaches it: commands (not addressed to another bot), replies to its messages, mentions."""
+        chat_id, message_id = message["chat"]["id"], message["message_id"]
+        self.user_messages[(chat_id, message_id)] = message
+        text = message.get("text", "")
+        if message["chat"]["type"] != "private" and text.startswith("/") and chat_id in self.commands_deleted_in:
+            self.deleted.add((chat_id, message_id))
+        if message["chat"]["type"] != "private" and self.privacy_mode and not _meant_for_bot(message):
+            self.withheld.append(message)
+            return message_id
         await self._push({"message": message})
+        return message_id
 
     async def press_button(self, sent: Sent, callback_data: str, *, from_chat: int | None = None,
                            user_id: int | None = None) -> str:
@@ -213,6 +299,7 @@ class FakeTelegram:
         if request.match_info["token"] != self.token:
             return _fail(401, "Unauthorized")
         method = request.match_info["method"]
+        _REQUEST.set(request)
         params = await _params(request)
         self.calls.append((method, params))
         handler = getattr(self, f"_api_{method}", None)
@@ -225,7 +312,7 @@ class FakeTelegram:
             result = await handler(params)
         except ApiError as exc:
             self.rejected.append((method, exc.status, exc.description))
-            return _fail(exc.status, exc.description, exc.retry_after)
+            return _fail(exc.status, exc.description, exc.retry_after, exc.parameters)
         return web.json_response({"ok": True, "result": result})
 
     async def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -233,7 +320,84 @@ class FakeTelegram:
                               "supports_inline_queries": False}
 
     async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        async with self._changed:
+            self.webhook = None
+            if params.get("drop_pending_updates") in (True, "true", "True"):
+                self._updates.clear()
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            self._webhook_task = None
         return True
+
+    async def _api_setWebhook(self, params: dict[str, Any]) -> bool:
+        url = str(params.get("url") or "")
+        if not url:
+            return await self._api_deleteWebhook(params)
+        parts = urlsplit(url)
+        # Telegram takes HTTPS only; a local Bot API server (and this fake) also plain HTTP.
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise ApiError(400, "Bad Request: bad webhook: secret token contains unallowed characters")
+        async with self._changed:
+            self.webhook = {"url": url, "secret_token": secret, "allowed_updates": params.get("allowed_updates")}
+            if params.get("drop_pending_updates") in (True, "true", "True"):
+                self._updates.clear()
+            self._changed.notify_all()
+        if self._webhook_task is None:
+            self._webhook_task = asyncio.create_task(self._deliver_to_webhook())
+        return True
+
+    async def _api_getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:
+        hook = self.webhook or {}
+        info: dict[str, Any] = {"url": hook.get("url", ""), "has_custom_certificate": False,
+                                "pending_update_count": len(self._updates)}
+        if hook.get("allowed_updates"):
+            info["allowed_updates"] = hook["allowed_updates"]
+        return info
+
+    async def wait_for_webhook(self, timeout: float = 10.0) -> dict[str, Any]:
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: self.webhook is not None), timeout)
+        assert self.webhook is not None
+        return self.webhook
+
+    async def _deliver_to_webhook(self) -> None:
+        """As Telegram does: one update at a time, POSTed with the secret header, retried until 2xx."""
+        turn = itertools.count()
+        async with aiohttp.ClientSession() as session:
+            while True:
+                async with self._changed:
+                    await self._changed.wait_for(lambda: self.webhook is not None and bool(self._updates))
+                    hook, update = self.webhook, self._updates[0]
+                assert hook is not None
+                url = hook["url"]
+                if self.webhook_routes:
+                    base = self.webhook_routes[next(turn) % len(self.webhook_routes)]
+                    url = base.rstrip("/") + (urlsplit(url).path or "/")
+                headers = {"X-Telegram-Bot-Api-Secret-Token": hook["secret_token"]} if hook["secret_token"] else {}
+                try:
+                    async with session.post(url, json=update, headers=headers,
+                                            timeout=aiohttp.ClientTimeout(total=10)) as answer:
+                        status = answer.status
+                except (aiohttp.ClientError, TimeoutError):
+                    status = 0
+                self.webhook_posts.append((url, status))
+                if 200 <= status < 300:
+                    async with self._changed:
+                        if self._updates and self._updates[0] is update:
+                            self._updates.pop(0)
+                        self._changed.notify_all()
+                else:
+                    await asyncio.sleep(0.2)  # Telegram retries later; here soon
+
+    async def post_update(self, url: str, update: dict[str, Any], secret: str | None) -> int:
+        """A request to the bot's webhook from anyone (a forger, say): the HTTP status it got."""
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
+        async with aiohttp.ClientSession() as session:
+            async with session.post(url, json=update, headers=headers) as answer:
+                return answer.status
 
     async def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
         commands = params.get("commands")
@@ -256,16 +420,27 @@ class FakeTelegram:
         offset = int(params.get("offset") or 0)
         timeout = float(params.get("timeout") or 0)
         limit = int(params.get("limit") or 100)
+        if self.webhook is not None:
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
+                                "use deleteWebhook to delete the webhook first")
+        request = _REQUEST.get()
         async with self._changed:
+            self._poll_serial += 1
+            serial = self._poll_serial
+            self._changed.notify_all()  # an earlier getUpdates still waiting is terminated
             if offset:
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
             if not self._updates and timeout > 0:
                 try:
-                    await asyncio.wait_for(
-                        self._changed.wait_for(lambda: bool(self._updates) or self._closing), timeout
-                    )
+                    await asyncio.wait_for(self._changed.wait_for(
+                        lambda: bool(self._updates) or self._closing or self._poll_serial != serial), timeout)
                 except TimeoutError:
                     pass
+            if self._poll_serial != serial and not self._updates:
+                if request.transport is None or request.transport.is_closing():
+                    return []  # its client is gone: nobody to tell
+                raise ApiError(409, "Conflict: terminated by other getUpdates request; "
+                                    "make sure that only one bot instance is running")
             return list(self._updates[:limit])
 
     def hold_sends(self) -> None:
@@ -296,28 +471,179 @@ class FakeTelegram:
         plain = self._check_text(text, params.get("parse_mode"))
         if chat_id in self.blocked_chats:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
+        self._check_not_upgraded(chat_id)
+        reply_to = self._reply_to(chat_id, params)
         self._flood_check()
         message_id = next(self._message_ids)
-        sent = Sent(chat_id, message_id, text, plain, params.get("reply_markup"))
+        sent = Sent(chat_id, message_id, text, plain, params.get("reply_markup"), reply_to=reply_to)
         self._check_markup(sent.reply_markup)
         async with self._changed:
             self.sent.append(sent)
             self._changed.notify_all()
         return _message_json(sent)
 
+    async def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A photo uploaded as multipart/form-data, as the bot does; file ids and URLs are not served here."""
+        chat_id = _chat_id(params)
+        upload = params.get("photo")
+        if upload is None:
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        if not isinstance(upload, web.FileField):
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        photo = upload.file.read()
+        if len(photo) > MAX_PHOTO_BYTES:
+            raise ApiError(413, "Request Entity Too Large")
+        _check_image(photo)
+        caption = str(params.get("caption", ""))
+        plain = self._check_text(caption, params.get("parse_mode"), limit=MAX_CAPTION, empty_ok=True)
+        if chat_id in self.blocked_chats:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        self._check_not_upgraded(chat_id)
+        reply_to = self._reply_to(chat_id, params)
+        self._flood_check()
+        sent = Sent(chat_id, next(self._message_ids), caption, plain, params.get("reply_markup"), photo=photo,
+                    reply_to=reply_to)
+        self._check_markup(sent.reply_markup)
+        async with self._changed:
+            self.sent.append(sent)
+            self._changed.notify_all()
+        return _message_json(sent)
+
+    def photos_to(self, chat_id: int) -> list[Sent]:
+        return [m for m in self.sent if m.chat_id == chat_id and m.photo is not None]
+
+    async def _api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A file uploaded as multipart/form-data (50 MB at most); file ids and URLs are not served here."""
+        chat_id = _chat_id(params)
+        upload = params.get("document")
+        if upload is None:
+            raise ApiError(400, "Bad Request: there is no document in the request")
+        if not isinstance(upload, web.FileField):
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        document = upload.file.read()
+        if not document:
+            raise ApiError(400, "Bad Request: file must be non-empty")
+        if len(document) > MAX_DOCUMENT_BYTES:
+            raise ApiError(413, "Request Entity Too Large")
+        caption = str(params.get("caption", ""))
+        plain = self._check_text(caption, params.get("parse_mode"), limit=MAX_CAPTION, empty_ok=True)
+        if chat_id in self.blocked_chats:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        self._check_not_upgraded(chat_id)
+        reply_to = self._reply_to(chat_id, params)
+        self._flood_check()
+        sent = Sent(chat_id, next(self._message_ids), caption, plain, params.get("reply_markup"),
+                    document=document, filename=upload.filename, reply_to=reply_to)
+        self._check_markup(sent.reply_markup)
+        async with self._changed:
+            self.sent.append(sent)
+            self._changed.notify_all()
+        return _message_json(sent)
+
+    def documents_to(self, chat_id: int) -> list[Sent]:
+        return [m for m in self.sent if m.chat_id == chat_id and m.document is not None]
+
+    async def _api_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A file a user sent, to download from /file/bot<token>/<file_path> (20 MB at most, as Telegram)."""
+        file_id = str(params.get("file_id", ""))
+        stored = self.files.get(file_id)
+        if stored is None:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        path, data = stored
+        if len(data) > MAX_DOWNLOAD_BYTES:
+            raise ApiError(400, "Bad Request: file is too big")
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(data), "file_path": path}
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401, text="Unauthorized")
+        for path, data in self.files.values():
+            if path == request.match_info["path"]:
+                self.downloads.append(path)
+                return web.Response(body=data, content_type="application/octet-stream")
+        return web.Response(status=404, text="Not Found")
+
+    async def user_sends_document(self, chat_id: int, filename: str, data: bytes, *, caption: str = "",
+                                  user_id: int | None = None, chat_type: str = "private",
+                                  mime_type: str = "text/csv") -> int:
+        """The user sends a file (with a caption, which may be a command); returns its message id."""
+        file_id = f"doc{next(self._update_ids)}"
+        self.files[file_id] = (f"documents/file_{len(self.files)}_{filename}", data)
+        user = {"id": user_id or chat_id, "is_bot": False, "first_name": "Tester"}
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids), "date": int(time.time()), "chat": _chat(chat_id, chat_type),
+            "from": user, "document": {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": filename,
+                                       "mime_type": mime_type, "file_size": len(data)},
+        }
+        if caption:
+            message["caption"] = caption
+            if caption.startswith("/"):
+                message["caption_entities"] = [{"type": "bot_command", "offset": 0,
+                                                "length": _utf16_len(caption.split()[0])}]
+        return await self._deliver(message)
+
+    async def upgrade_group(self, chat_id: int, *, user_id: int | None = None) -> int:
+        """Telegram turns the group into a supergroup with a new id: sending to the old id is then
+        refused (400, migrate_to_chat_id), and the bot gets both service messages (which privacy
+        mode never withholds). Returns the new id."""
+        new_id = -1_000_000_000_000 + chat_id  # supergroup ids look like -100xxxxxxxxxx
+        self.migrated[chat_id] = new_id
+        user = {"id": user_id or 1, "is_bot": False, "first_name": "Tester"}
+        now = int(time.time())
+        await self._push({"message": {"message_id": next(self._message_ids), "date": now, "from": user,
+                                      "chat": _chat(chat_id, "group"), "migrate_to_chat_id": new_id}})
+        await self._push({"message": {"message_id": 1, "date": now, "from": user,
+                                      "chat": _chat(new_id, "supergroup"), "migrate_from_chat_id": chat_id}})
+        return new_id
+
+    def _check_not_upgraded(self, chat_id: int) -> None:
+        if chat_id in self.migrated:
+            raise ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                           parameters={"migrate_to_chat_id": self.migrated[chat_id]})
+
     async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = _chat_id(params)
         message_id = int(params.get("message_id") or 0)
         text = str(params.get("text", ""))
         plain = self._check_text(text, params.get("parse_mode"))
-        if not any(m.chat_id == chat_id and m.message_id == message_id for m in self.sent):
+        current = self._current(chat_id, message_id)
+        if current is None:
             raise ApiError(400, "Bad Request: message to edit not found")
+        if current.text == text and (current.reply_markup or None) == (params.get("reply_markup") or None):
+            raise ApiError(400, "Bad Request: message is not modified: specified new message content and reply "
+                                "markup are exactly the same as a current content and reply markup of the message")
         edit = Sent(chat_id, message_id, text, plain, params.get("reply_markup"))
         self._check_markup(edit.reply_markup)
         async with self._changed:
             self.edits.append(edit)
             self._changed.notify_all()
         return _message_json(edit)
+
+    def _current(self, chat_id: int, message_id: int) -> Sent | None:
+        """One of the bot's messages as it reads now (its latest edit); None once deleted."""
+        if (chat_id, message_id) in self.deleted:
+            return None
+        for message in itertools.chain(reversed(self.edits), self.sent):
+            if message.chat_id == chat_id and message.message_id == message_id:
+                return message
+        return None
+
+    def _reply_to(self, chat_id: int, params: dict[str, Any]) -> int | None:
+        """The message a send replies to; a reply to a missing (deleted) one fails unless the bot
+        allows sending without it, as Telegram does."""
+        reply = params.get("reply_parameters") or {}
+        message_id = reply.get("message_id", params.get("reply_to_message_id"))
+        if message_id is None:
+            return None
+        message_id = int(message_id)
+        exists = (chat_id, message_id) not in self.deleted and (
+            (chat_id, message_id) in self.user_messages or self._current(chat_id, message_id) is not None)
+        if exists:
+            return message_id
+        allowed = reply.get("allow_sending_without_reply", params.get("allow_sending_without_reply"))
+        if allowed in (True, "true", "True", "1"):
+            return None
+        raise ApiError(400, "Bad Request: message to be replied not found")
 
     async def _api_getChatMember(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id, user_id = _chat_id(params), int(params.get("user_id") or 0)
@@ -341,17 +667,18 @@ class FakeTelegram:
         return True
 
     # -- strictness ---------------------------------------------------------------------------
-    def _check_text(self, text: str, parse_mode: Any) -> str:
+    def _check_text(self, text: str, parse_mode: Any, *, limit: int = MAX_TEXT, empty_ok: bool = False) -> str:
         if parse_mode not in (None, "HTML"):
             raise ApiError(400, f"Bad Request: unsupported parse_mode {parse_mode!r} in this fake")
         try:
             plain = parse_html(text) if parse_mode == "HTML" else text
         except ValueError as exc:
             raise ApiError(400, f"Bad Request: {exc}") from None
-        if not plain.strip():
+        if not plain.strip() and not empty_ok:
             raise ApiError(400, "Bad Request: message text is empty")
-        if _utf16_len(plain) > MAX_TEXT:
-            raise ApiError(400, "Bad Request: message is too long")
+        if _utf16_len(plain) > limit:
+            raise ApiError(400, "Bad Request: message caption is too long" if limit == MAX_CAPTION
+                           else "Bad Request: message is too long")
         return plain
 
     def _check_markup(self, markup: dict[str, Any] | None) -> None:
@@ -378,8 +705,49 @@ def _open_event() -> asyncio.Event:
 
 def _message_json(message: Sent) -> dict[str, Any]:
     chat_type = "private" if message.chat_id > 0 else "supergroup"
-    return {"message_id": message.message_id, "date": int(time.time()), "chat": _chat(message.chat_id, chat_type),
-            "from": _bot_user(), "text": message.plain}
+    answer = {"message_id": message.message_id, "date": int(time.time()), "chat": _chat(message.chat_id, chat_type),
+              "from": _bot_user(), "text": message.plain}
+    if message.document is not None:
+        del answer["text"]
+        answer["caption"] = message.plain
+        answer["document"] = {"file_id": f"doc{message.message_id}", "file_unique_id": f"u{message.message_id}",
+                              "file_name": message.filename or "file", "file_size": len(message.document)}
+    if message.photo is not None:
+        width, height = _png_size(message.photo) or (0, 0)
+        del answer["text"]
+        answer["caption"] = message.plain
+        answer["photo"] = [{"file_id": f"photo{message.message_id}", "file_unique_id": f"u{message.message_id}",
+                            "width": width, "height": height, "file_size": len(message.photo)}]
+    return answer
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a PNG's IHDR chunk; None when `data` is not a PNG."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def _check_image(data: bytes) -> None:
+    """Telegram takes PNG and JPEG photos within its dimension limits; anything else fails to process."""
+    size = _png_size(data)
+    if size is None and data[:3] != b"\xff\xd8\xff":
+        raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+    if size is not None:
+        width, height = size
+        if not width or not height or width + height > 10_000 or max(width, height) / min(width, height) > 20:
+            raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+
+
+def _meant_for_bot(message: dict[str, Any]) -> bool:
+    """What a bot in privacy mode receives from a group: commands (not another bot's), replies to
+    its own messages, and messages that mention it."""
+    text = message.get("text", "")
+    if text.startswith("/"):
+        command = text.split()[0]
+        return "@" not in command or command.lower().endswith("@" + BOT_USERNAME.lower())
+    replied = message.get("reply_to_message") or {}
+    return (replied.get("from") or {}).get("id") == BOT_ID or f"@{BOT_USERNAME}".lower() in text.lower()
 
 
 def _bot_user() -> dict[str, Any]:
@@ -406,10 +774,11 @@ def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def _fail(status: int, description: str, retry_after: int | None = None) -> web.Response:
+def _fail(status: int, description: str, retry_after: int | None = None,
+          parameters: dict[str, Any] | None = None) -> web.Response:
     body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
-    if retry_after is not None:
-        body["parameters"] = {"retry_after": retry_after}
+    if retry_after is not None or parameters:
+        body["parameters"] = (parameters or {}) | ({"retry_after": retry_after} if retry_after is not None else {})
     return web.json_response(body, status=status)
 
 

@@ -1,0 +1,137 @@
+"""A chat's alerts as a CSV file (/export), and such a file read back into requests (/import).
+
+Pure: alerts in, bytes out; bytes in, one `/alert` request (or the reason it is refused) per line.
+Each line is read by the same parser as `/alert` (commands.parse_alert), so an imported alert is
+checked exactly like a typed one. The file as a whole must be one we could have written: a
+malformed or oversized file is refused before anything is created.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from bot.alerts.commands import MAX_NOTE_LENGTH, AlertRequest, CommandError, parse_alert
+from bot.alerts.rules import DEFAULT_MARGIN, Direction
+
+COLUMNS = ("symbol", "direction", "level", "note", "repeat", "expiry")
+MAX_BYTES = 64 * 1024
+_DIRECTIONS = {Direction.UP: "above", Direction.DOWN: "below", Direction.EITHER: "move"}
+
+
+class ExportedAlert(Protocol):
+    symbol: str
+    direction: Direction
+    level: Decimal
+    note: str
+    repeat_seconds: int | None
+    rearm_level: Decimal | None
+    expires_at: datetime | None
+    window_seconds: int | None
+
+
+class BackupError(Exception):
+    """The file as a whole cannot be imported: `reason` is "too_large", "too_many", "malformed" or "empty"."""
+
+    def __init__(self, reason: str, line: int = 0) -> None:
+        super().__init__(reason, line)
+        self.reason, self.line = reason, line
+
+
+@dataclass(frozen=True)
+class Line:
+    number: int  # in the file, the header being line 1
+    request: AlertRequest | None
+    error: CommandError | None = None
+
+
+def _duration(seconds: int) -> str:
+    """The largest unit that divides it exactly, as /alert takes it: 3600 -> 1h, 5400 -> 90m."""
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{max(1, seconds // 60)}m"
+
+
+def _margin(alert: ExportedAlert) -> Decimal | None:
+    """The `margin N%` a repeating alert was made with, when it is not the default."""
+    if alert.rearm_level is None or not alert.level:
+        return None
+    margin = (abs(alert.level - alert.rearm_level) * 100 / alert.level).quantize(Decimal("0.01")).normalize()
+    return None if margin == DEFAULT_MARGIN else margin
+
+
+def export_csv(alerts: Sequence[ExportedAlert]) -> bytes:
+    """One line per alert, under a header; UTF-8 with a BOM so that spreadsheets read it right."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for alert in alerts:
+        level = f"{alert.level:f}"
+        if alert.direction is Direction.EITHER:
+            level = f"{alert.level:f}% {_duration(alert.window_seconds or 60)}"
+        repeat = _duration(alert.repeat_seconds) if alert.repeat_seconds else ""
+        margin = _margin(alert) if repeat else None
+        if margin is not None:
+            repeat += f" margin {margin:f}%"
+        expiry = alert.expires_at.strftime("%Y-%m-%dT%H:%M") if alert.expires_at else ""
+        writer.writerow([alert.symbol, _DIRECTIONS[alert.direction], level, alert.note, repeat, expiry])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def parse_csv(data: bytes, max_alerts: int) -> list[Line]:
+    """Every line of an /export file, read as /alert reads its arguments.
+
+    Raises BackupError for a file that is too large, lists more than `max_alerts` alerts, lists
+    none, or is not such a file at all (not UTF-8, another header, a line with other columns).
+    """
+    if len(data) > MAX_BYTES:
+        raise BackupError("too_large")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BackupError("malformed", 1) from None
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error:
+        raise BackupError("malformed", 1) from None
+    numbered = [(number, row) for number, row in enumerate(rows, start=1) if any(cell.strip() for cell in row)]
+    if not numbered or tuple(cell.strip().lower() for cell in numbered[0][1]) != COLUMNS:
+        raise BackupError("malformed", numbered[0][0] if numbered else 1)
+    body = numbered[1:]
+    if not body:
+        raise BackupError("empty")
+    if len(body) > max_alerts:
+        raise BackupError("too_many")
+    for number, row in body:
+        if len(row) != len(COLUMNS):
+            raise BackupError("malformed", number)
+    return [_line(number, row) for number, row in body]
+
+
+def _line(number: int, row: list[str]) -> Line:
+    symbol, direction, level, note, repeat, expiry = (cell.strip() for cell in row)
+    args = [symbol]
+    if direction.lower() == "move":
+        args += level.split()
+    else:
+        args += [direction, level] if direction else [level]
+    if repeat:
+        args += ["every", *repeat.split()]
+    if expiry:
+        args += ["until", expiry]
+    note = " ".join(note.split())
+    try:
+        request = parse_alert(args)
+        if request.note:  # words left over: a column said more than its option
+            raise CommandError("alert_usage")
+        if len(note) > MAX_NOTE_LENGTH:
+            raise CommandError("note_too_long", str(MAX_NOTE_LENGTH))
+    except CommandError as exc:
+        return Line(number, None, exc)
+    return Line(number, replace(request, note=note))

@@ -1,0 +1,265 @@
+"""A candlestick chart with a chat's alert levels, as PNG bytes, drawn with matplotlib's Agg.
+
+Pure: bars and levels in, bytes out; run it off the event loop (it takes about a tenth of a
+second). Only the Figure API is used, never pyplot, so no global state is shared between
+calls and no GUI backend is ever chosen. Every text in the picture is ASCII (symbol names
+like 币安人生USDT and notes go in the caption), so no missing glyph can garble it.
+
+Prices stay Decimal until they become pixel coordinates; every number printed in the picture
+is formatted from the Decimal, at the symbol's own precision.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Protocol
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
+
+from bot.charts.intervals import INTERVALS
+
+WIDTH, HEIGHT, DPI = 1280, 720, 100  # readable on a phone, and Telegram keeps it sharp
+MAX_PRECISION = 10  # the bot stores prices to 10 decimals
+
+# One style: TradingView's candle colours on white; blue for rising alerts, orange for falling.
+BACKGROUND, GRID, TEXT, MUTED = "#ffffff", "#eceff1", "#263238", "#78909c"
+UP_CANDLE, DOWN_CANDLE = "#26a69a", "#ef5350"
+RISING_ALERT, FALLING_ALERT, CROSSING = "#1e88e5", "#f57c00", "#8e24aa"
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Time-axis ticks: (step in seconds, label) per interval; labels never depend on the locale.
+_TICKS: dict[str, tuple[int, str]] = {
+    "1m": (15 * 60, "time"), "5m": (3600, "time"), "15m": (3 * 3600, "time"),
+    "1h": (12 * 3600, "day time"), "4h": (2 * 86_400, "day"), "1d": (14 * 86_400, "day"),
+}
+_RIGHT_ROOM = 15  # empty bars right of the last candle, where the alert labels go
+
+
+class Bar(Protocol):
+    """One kline, as bot.exchange.rest.Kline has it."""
+
+    open_time: int  # ms, UTC
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+
+
+@dataclass(frozen=True)
+class Level:
+    """An alert's level, drawn as a labelled horizontal line."""
+
+    price: Decimal
+    rising: bool
+    alert_id: int | None = None
+    highlight: bool = False  # the alert a notification is about
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Where a notified alert crossed: a moment, and the price then when it is known."""
+
+    at_ms: int
+    price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    symbol: str
+    interval: str
+    bars: tuple[Bar, ...]
+    levels: tuple[Level, ...] = ()
+    mark: Mark | None = None
+
+
+def precision_of(values: Sequence[Decimal]) -> int:
+    """Decimals as the exchange writes this symbol's prices ("65000.10" -> 2)."""
+    decimals = [-value.as_tuple().exponent for value in values if value.is_finite()]  # type: ignore[operator]
+    return min(max([0, *decimals]), MAX_PRECISION)
+
+
+def format_price(value: Decimal, precision: int) -> str:
+    """At exactly `precision` decimals, never in exponent form: 65000.1 at 2 -> "65000.10"."""
+    return f"{value.quantize(Decimal(1).scaleb(-precision)):f}"
+
+
+def bars_precision(bars: Sequence[Bar]) -> int:
+    return precision_of([value for bar in bars for value in (bar.open, bar.high, bar.low, bar.close)])
+
+
+def _utc(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, timezone.utc)
+
+
+def _time_label(moment: datetime, style: str, first: bool) -> str:
+    day = f"{_MONTHS[moment.month - 1]} {moment.day}"
+    if style == "day":
+        return day if moment.month != 1 or moment.day > 14 else f"{day} {moment.year}"
+    clock = f"{moment.hour:02d}:{moment.minute:02d}"
+    if style == "day time" or first or (moment.hour, moment.minute) == (0, 0):
+        return f"{day} {clock}"
+    return clock
+
+
+def _time_ticks(bars: Sequence[Bar], interval: str) -> tuple[list[int], list[str]]:
+    """Bars that start at a round time (every 15 minutes, 12 hours, …), with their labels."""
+    step, style = _TICKS[interval]
+    if interval == "1d":  # months are not multiples of a step: the 1st and the 15th
+        picked = [i for i, bar in enumerate(bars) if _utc(bar.open_time).day in (1, 15)]
+    else:
+        picked = [i for i, bar in enumerate(bars) if (bar.open_time // 1000) % step == 0]
+    labels = [_time_label(_utc(bars[i].open_time), style, n == 0) for n, i in enumerate(picked)]
+    return picked, labels
+
+
+def _view(spec: ChartSpec) -> tuple[float, float]:
+    """The price range shown: the candles, plus levels and the crossing if they are near."""
+    low = float(min(bar.low for bar in spec.bars))
+    high = float(max(bar.high for bar in spec.bars))
+    span = high - low or abs(high) * 0.01 or 1.0
+    near = [float(level.price) for level in spec.levels]
+    if spec.mark is not None and spec.mark.price is not None:
+        near.append(float(spec.mark.price))
+    for price in near:  # a level far away would squash the candles into a line: pin it instead
+        if low - span * 0.6 <= price <= high + span * 0.6:
+            low, high = min(low, price), max(high, price)
+    pad = (high - low or span) * 0.06
+    return low - pad, high + pad
+
+
+def _spread(positions: list[float], gap: float) -> list[float]:
+    """Moves label positions (axes fractions, sorted) apart by at least `gap`, inside 0..1."""
+    placed = list(positions)
+    for i in range(1, len(placed)):
+        placed[i] = max(placed[i], placed[i - 1] + gap)
+    top = 1 - gap / 2
+    for i in range(len(placed) - 1, -1, -1):
+        limit = top if i == len(placed) - 1 else placed[i + 1] - gap
+        placed[i] = min(placed[i], limit)
+    return placed
+
+
+def render_chart(spec: ChartSpec) -> bytes:
+    """The chart as PNG bytes, WIDTH x HEIGHT pixels."""
+    if not spec.bars:
+        raise ValueError("a chart needs at least one bar")
+    bars = spec.bars
+    precision = bars_precision(bars)
+    interval_ms = INTERVALS[spec.interval] * 1000
+
+    figure = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI, facecolor=BACKGROUND)
+    FigureCanvasAgg(figure)
+    axes = figure.add_axes((0.02, 0.085, 0.865, 0.85), facecolor=BACKGROUND)
+    bottom, top = _view(spec)
+    axes.set_ylim(bottom, top)
+    axes.set_xlim(-1, len(bars) + _RIGHT_ROOM)
+
+    # Candles: a wick from low to high, a body from open to close (at least a hair thick).
+    xs = list(range(len(bars)))
+    rising = [bar.close >= bar.open for bar in bars]
+    colours = [UP_CANDLE if up else DOWN_CANDLE for up in rising]
+    axes.add_collection(LineCollection(
+        [((x, float(bar.low)), (x, float(bar.high))) for x, bar in zip(xs, bars)],
+        colors=colours, linewidths=1.0, zorder=2))
+    hair = (top - bottom) * 0.0015
+    axes.bar(xs, [max(abs(float(bar.close - bar.open)), hair) for bar in bars],
+             bottom=[float(min(bar.open, bar.close)) for bar in bars],
+             width=0.62, color=colours, edgecolor=colours, linewidth=0.5, zorder=3)
+
+    # Axes: prices on the right at the symbol's precision, UTC times below, a light grid.
+    axes.yaxis.tick_right()
+    axes.yaxis.set_major_locator(MaxNLocator(nbins=9, steps=[1, 2, 2.5, 5, 10]))
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.{precision}f}"))
+    ticks, labels = _time_ticks(bars, spec.interval)
+    axes.xaxis.set_major_locator(FixedLocator(ticks))
+    axes.set_xticklabels(labels)
+    axes.set_xlabel("time (UTC)", color=MUTED, fontsize=10)
+    axes.tick_params(colors=TEXT, labelsize=11, length=0, pad=6)
+    axes.grid(True, color=GRID, linewidth=0.8, zorder=0)
+    for side in ("top", "left", "bottom", "right"):
+        axes.spines[side].set_visible(side == "bottom")
+    axes.spines["bottom"].set_color(GRID)
+    header = f"{spec.symbol}  {spec.interval}" if spec.symbol.isascii() and spec.symbol.isprintable() else spec.interval
+    figure.text(0.02, 0.955, header, color=TEXT, fontsize=17, fontweight="bold", va="center")
+
+    # Alert levels: dashed lines; labels at the right, spread apart so none hides another.
+    to_axes = lambda price: (float(price) - bottom) / (top - bottom)  # noqa: E731
+    labels_at: list[tuple[float, str, str]] = []
+    for level in sorted(spec.levels, key=lambda item: item.price):
+        colour = RISING_ALERT if level.rising else FALLING_ALERT
+        text = f"#{level.alert_id} {level.price:f}" if level.alert_id is not None else f"{level.price:f}"
+        where = to_axes(level.price)
+        if 0 <= where <= 1:
+            axes.axhline(float(level.price), color=colour, linestyle=(0, (6, 4)),
+                         linewidth=2.4 if level.highlight else 1.4, zorder=4)
+        else:  # beyond the view: a label at the edge says where it is
+            text += " (above)" if where > 1 else " (below)"
+        labels_at.append((min(max(where, 0.0), 1.0), text, colour))
+    gap = 24 / (HEIGHT * 0.85)
+    for (_, text, colour), where in zip(labels_at, _spread([w for w, _, _ in labels_at], gap)):
+        axes.text(0.997, where, text, transform=axes.transAxes, ha="right", va="center", fontsize=10.5,
+                  color="white", fontweight="bold", zorder=6,
+                  bbox={"boxstyle": "round,pad=0.28", "facecolor": colour, "edgecolor": colour})
+
+    # The latest price: a dotted line and a tag on the price axis, in the last candle's colour.
+    last = bars[-1]
+    colour = colours[-1]
+    axes.axhline(float(last.close), color=colour, linestyle=(0, (1, 2)), linewidth=1.2, zorder=4)
+    axes.annotate(format_price(last.close, precision), xy=(1, to_axes(last.close)), xycoords="axes fraction",
+                  xytext=(3, 0), textcoords="offset points", ha="left", va="center", fontsize=11,
+                  color="white", fontweight="bold", zorder=7, annotation_clip=False,
+                  bbox={"boxstyle": "square,pad=0.3", "facecolor": colour, "edgecolor": colour})
+
+    # The crossing a notification is about: a ring at the moment and price, or a line at the moment.
+    if spec.mark is not None:
+        x = (spec.mark.at_ms - bars[0].open_time) / interval_ms - 0.5
+        if -0.5 <= x <= len(bars) + 0.5:
+            if spec.mark.price is not None:
+                y = float(spec.mark.price)
+                axes.plot([x], [y], marker="o", markersize=13, markerfacecolor="none",
+                          markeredgecolor=CROSSING, markeredgewidth=2.5, zorder=8)
+                above = to_axes(spec.mark.price) < 0.8
+                axes.annotate(f"crossed {format_price(spec.mark.price, max(precision, precision_of([spec.mark.price])))}", xy=(x, y), xytext=(-14, 26 if above else -26),
+                              textcoords="offset points", ha="right", va="center", fontsize=11, color=CROSSING,
+                              fontweight="bold", zorder=8,
+                              bbox={"boxstyle": "round,pad=0.2", "facecolor": BACKGROUND, "edgecolor": "none",
+                                    "alpha": 0.85},
+                              arrowprops={"arrowstyle": "-", "color": CROSSING, "linewidth": 1.2})
+            else:
+                axes.axvline(x, color=CROSSING, linestyle=(0, (3, 3)), linewidth=1.4, zorder=4)
+                axes.text(x, 0.98, " fired", transform=axes.get_xaxis_transform(), color=CROSSING,
+                          fontsize=11, fontweight="bold", va="top", zorder=8)
+
+    output = io.BytesIO()
+    figure.savefig(output, format="png", dpi=DPI, facecolor=BACKGROUND)
+    return output.getvalue()
+
+
+def warm_up() -> None:
+    """For a drawing process: draw once (fonts, caches), then freeze what is loaded.
+
+    Matplotlib leaves many objects behind at import; without gc.freeze() every few drawings
+    a full garbage collection walks them all again, tripling that drawing's time.
+    """
+    hour = 3_600_000
+    bars = tuple(_WarmBar(i * hour, Decimal(100 + i % 3), Decimal(103), Decimal(99), Decimal(101)) for i in range(8))
+    render_chart(ChartSpec("WARMUP", "1h", bars, (Level(Decimal(102), True, 1),), Mark(3 * hour, Decimal(102))))
+    gc.collect()
+    gc.freeze()
+
+
+@dataclass(frozen=True)
+class _WarmBar:
+    open_time: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal

@@ -1,0 +1,106 @@
+"""Real `pricealert run` processes for the replica tests and the failover benchmark.
+
+Each writes its stderr to a file (an unread pipe would block a chatty process), read back to
+learn its role: `working: ...` when it takes the lock, the standby line while it waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from bot.runtime.process import STANDBY_LINE
+from tests.conftest import bot_env
+from tests.fakes.exchange import FakeExchange
+from tests.fakes.telegram import FakeTelegram
+
+WORKING_LINE = "working: this process holds the lock"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class BotProcess:
+    name: str
+    process: asyncio.subprocess.Process
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def lines(self, containing: str) -> list[str]:
+        return [line for line in self.log().splitlines() if containing in line]
+
+    async def wait_for_line(self, containing: str, timeout: float = 30.0, count: int = 1) -> str:
+        """The `count`-th log line containing `containing`; fails with the log if it never comes."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.lines(containing)
+            if len(found) >= count:
+                return found[count - 1]
+            if self.process.returncode is not None:
+                break
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{self.name} never logged {containing!r}:\n{self.log()[-4000:]}")
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+
+    async def stop(self, timeout: float = 30.0) -> int:
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.process.wait(), timeout)
+
+
+async def spawn(tmp_path: Path, name: str, telegram: FakeTelegram, exchange: FakeExchange, database_url: str,
+                **settings: str) -> BotProcess:
+    """`python -m bot run` in `tmp_path`, with extra settings given by their variable names."""
+    log_path = tmp_path / f"{name}.log"
+    env = bot_env(telegram, exchange, database_url) | settings
+    with log_path.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env, stderr=log,
+        )
+    return BotProcess(name, process, log_path)
+
+
+def logged_at(line: str) -> float:
+    """The epoch time of a log line (`2026-11-25 19:24:36,660 ...`, local time)."""
+    stamp = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+    return stamp.timestamp()
+
+
+async def working_and_standby(first: BotProcess, second: BotProcess) -> tuple[BotProcess, BotProcess]:
+    """Which of two processes took the lock, once the other has said it stands by."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for working, standby in ((first, second), (second, first)):
+            if working.lines(WORKING_LINE) and standby.lines(STANDBY_LINE):
+                return working, standby
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no working/standby pair:\n{first.log()[-3000:]}\n{second.log()[-3000:]}")
+
+
+async def first_ticker_request_after(exchange: FakeExchange, moment: float, timeout: float = 30.0) -> float:
+    """The time of the first `ticker.price` request the exchange received after `moment`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        later = [r.at for r in exchange.ticker_requests() if r.at > moment]
+        if later:
+            return min(later)
+        await asyncio.sleep(0.02)
+    raise AssertionError("no price request after the moment")
