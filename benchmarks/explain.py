@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import time
 from decimal import Decimal
 
 from sqlalchemy import select, text
 
+from bot.alerts.extremes import Extremes
 from bot.alerts.rules import Direction
 from bot.storage.db import make_engine
 from bot.storage.models import Alert, AlertState
+from bot.storage.firing import _NEXT_SYMBOLS, wick_statement, wick_table
 from bot.storage.store import LIVE, fire_statement, price_table, utcnow
 
 
@@ -21,6 +24,8 @@ async def explain(database_url: str) -> None:
     engine = make_engine(database_url)
     dialect = engine.dialect
     prices = {f"S{i:04d}USDT": Decimal("100") for i in range(600)}
+    now = time.time()
+    wicks = {symbol: Extremes(Decimal("101"), now, None, None, ((Decimal("101"), now),)) for symbol in prices}
     queries = {
         "tick (rising alerts)": fire_statement(price_table(dialect.name, prices), Direction.UP, utcnow()),
         "/alerts listing": select(Alert).where(Alert.chat_id == 1, Alert.state.in_(LIVE))
@@ -28,6 +33,9 @@ async def explain(database_url: str) -> None:
         "expiry": select(Alert.id).where(Alert.state.in_(LIVE), Alert.expires_at <= utcnow()),
         "move alerts watched": select(Alert.symbol, Alert.window_seconds)
         .where(Alert.state == AlertState.ACTIVE, Alert.direction == Direction.EITHER).distinct(),
+        "tick (rising alerts a wick reached)": wick_statement(
+            wick_table(dialect.name, prices, wicks, Direction.UP), Direction.UP, utcnow()),  # type: ignore[arg-type]
+        "symbols the market stream reads": _NEXT_SYMBOLS.bindparams(state=AlertState.ACTIVE.value),
     }
     prefix = "EXPLAIN QUERY PLAN " if dialect.name == "sqlite" else "EXPLAIN "
     async with engine.connect() as connection:

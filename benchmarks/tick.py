@@ -26,6 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, insert, select, text, update
 
+from bot.alerts.extremes import Extremes
 from bot.alerts.rules import Direction, crossed
 from bot.alerts.service import render_expired, render_fired
 from bot.storage import migrate
@@ -85,7 +86,36 @@ async def median_ms(action: Callable[[], Awaitable[object]], repeat: int, reset:
     return statistics.median(times)
 
 
-async def run(database_url: str, alerts: int, symbol_count: int, repeat: int, skip_load: bool) -> str:
+async def median_pair_ms(first: Callable[[], Awaitable[object]], second: Callable[[], Awaitable[object]], repeat: int,
+                         reset: Callable[[], Awaitable[None]] | None = None) -> tuple[float, float]:
+    """Both actions, alternated, so that a busy machine slows both alike: a fair ratio."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for action, spent in ((first, times[0]), (second, times[1])):
+            started = time.perf_counter()
+            await action()
+            spent.append((time.perf_counter() - started) * 1000)
+            if reset is not None:
+                await reset()
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
+def wicks(symbols: list[str], points: int, highs: dict[str, Decimal] | None = None) -> dict[str, Extremes]:
+    """What the market stream gives a tick for 600 watched symbols: every symbol wicked both
+    ways beyond its last price, `points` suffix extremes a side (1: a new minute's bar, the
+    common busy case; 2: a new bar after a higher wick, the worst case), or up to `highs`."""
+    now = time.time()
+    out = {}
+    for symbol in symbols:
+        top = (highs or {}).get(symbol, BASE + 1)
+        ups = ((top, now - 1), (BASE + Decimal("0.5"), now))[:points]
+        downs = ((BASE - 1, now - 1), (BASE - Decimal("0.5"), now))[:points]
+        out[symbol] = Extremes(top, now - 1, BASE - 1, now - 1, ups, downs)
+    return out
+
+
+async def run(database_url: str, alerts: int, symbol_count: int, repeat: int, skip_load: bool,
+              with_extremes: bool = False) -> str:
     symbols = symbol_names(symbol_count)
     if not skip_load:
         started = time.perf_counter()
@@ -128,6 +158,26 @@ async def run(database_url: str, alerts: int, symbol_count: int, repeat: int, sk
         await reset()
         figures[f"tick_{firing}"] = await median_ms(lambda: store.fire_crossed(prices, render_fired), repeat, reset)
 
+    extremes_figures = ""
+    if with_extremes:
+        # The same evaluation with every symbol's wicks since the last tick: none reaches a level
+        # (1 or 2 points a side), then 10 alerts fire by a wick (the prices stay at BASE).
+        flat = {s: BASE for s in symbols}
+        for points in (1, 2):
+            none_reached = wicks(symbols, points)
+            assert await store.fire_crossed(flat, render_fired, none_reached) == []
+            figures[f"plain_0_{points}"], figures[f"wick_0_{points}"] = await median_pair_ms(
+                lambda: store.fire_crossed(flat, render_fired),
+                lambda: store.fire_crossed(flat, render_fired, none_reached), repeat, reset)
+        reached = wicks(symbols, 1, {s: p for s, p in (await prices_firing(10)).items() if p != BASE})
+        fired = await store.fire_crossed(flat, render_fired, reached)
+        assert len(fired) == 10 and all(f.touched is not None for f in fired), len(fired)
+        await reset()
+        figures["wick_10"] = await median_ms(lambda: store.fire_crossed(flat, render_fired, reached), repeat, reset)
+        extremes_figures = (
+            f"fire_0_ms(no wicks/1 point/2 points)={figures['plain_0_1']:.1f}/{figures['wick_0_1']:.1f}/"
+            f"{figures['wick_0_2']:.1f} fire_10_by_wicks_ms={figures['wick_10']:.1f} ")
+
     prices = await prices_firing(10)
 
     async def full_tick() -> None:
@@ -140,6 +190,22 @@ async def run(database_url: str, alerts: int, symbol_count: int, repeat: int, sk
         await store.watched_windows()
 
     figures["full_10"] = await median_ms(full_tick, repeat, reset)
+    if with_extremes:
+        minute = wicks(symbols, 1)
+
+        async def full_tick_with_wicks() -> None:
+            """The same tick with a new minute's wicks on all 600 symbols (the busiest common tick)."""
+            await store.expire_due(render_expired)
+            await store.end_cooldowns()
+            await store.has_active_alerts()
+            await store.start_cooldowns(prices)
+            await store.fire_crossed(prices, render_fired, minute)
+            await store.watched_windows()
+            await store.watched_symbols()  # at most every 30 s in the bot; counted every tick here
+
+        plain, with_wicks = await median_pair_ms(full_tick, full_tick_with_wicks, repeat, reset)
+        extremes_figures += (f"full_tick_ms(fire 10; without/with a new minute's wicks)={plain:.1f}/{with_wicks:.1f} "
+                             f"ratio={with_wicks / plain:.2f}x ")
 
     async def naive() -> int:
         async with sessions() as session:
@@ -175,7 +241,7 @@ async def run(database_url: str, alerts: int, symbol_count: int, repeat: int, sk
     return (
         f"db={engine.dialect.name} alerts={alerts} symbols={symbol_count} load_s={load_s:.0f} "
         f"tick_ms(fire 0/10/1000)={figures['tick_0']:.1f}/{figures['tick_10']:.1f}/{figures['tick_1000']:.1f} "
-        f"full_tick_ms(fire 10)={figures['full_10']:.1f} "
+        f"full_tick_ms(fire 10)={figures['full_10']:.1f} {extremes_figures}"
         f"naive_ms(fire 10)={figures['naive_10']:.0f} speedup={figures['naive_10'] / figures['tick_10']:.0f}x "
         f"create_ms={figures['create']:.1f} list100_ms={figures['list_100']:.1f} delete_ms={figures['delete']:.1f} "
         f"tick_peak_kib={tick_peak / 1024:.0f} naive_peak_kib={naive_peak / 1024:.0f}"
@@ -189,10 +255,12 @@ def main() -> None:
     parser.add_argument("--database", default="", help="database URL (default: a temporary SQLite file)")
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--skip-load", action="store_true", help="reuse the alerts already in the database")
+    parser.add_argument("--extremes", action="store_true",
+                        help="also time the evaluation with every symbol's wicks since the last tick (market stream)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-        print(asyncio.run(run(url, args.alerts, args.symbols, args.repeat, args.skip_load)), flush=True)
+        print(asyncio.run(run(url, args.alerts, args.symbols, args.repeat, args.skip_load, args.extremes)), flush=True)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"pricealert: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.telegram_bot_token.get_secret_value())
+    configure_logging(settings.telegram_bot_token.get_secret_value(), secrets=settings.secrets())
 
     from bot import runtime
 

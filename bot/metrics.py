@@ -20,9 +20,15 @@ MESSAGES_FAILED = Counter(
     ["reason"],
 )
 OUTBOX_PENDING = Gauge("pricealert_outbox_pending", "Messages waiting to be sent, as last read")
+PRICES_TIMESTAMP = Gauge("pricealert_prices_timestamp_seconds", "When the last prices arrived (Unix time)")
 EXCHANGE_WEIGHT_USED = Gauge("pricealert_exchange_weight_used", "Binance request weight used this minute, as last answered")
 EXCHANGE_RECONNECTS = Counter("pricealert_exchange_reconnects", "Connections to the Binance WebSocket API after the first")
 EXCHANGE_RATE_LIMITED = Counter("pricealert_exchange_rate_limited", "429 and 418 answers from Binance")
 TELEGRAM_RETRY_AFTER = Counter("pricealert_telegram_retry_after", "Flood-limit answers (429) that paused delivery")
 WORKING = Gauge("pricealert_working", "1 on the working process, 0 on a standby")
 ACTIVE_ALERTS = Gauge("pricealert_active_alerts", "Active alerts in the database, refreshed at most once a minute")
+STREAM_LIVE = Gauge("pricealert_stream_live", "1 while the market stream that catches wicks between checks is live, else 0")
+STREAM_SYMBOLS = Gauge("pricealert_stream_symbols", "Symbols whose kline stream is read for wicks between checks")
+ALERTS_FIRED_BY_WICKS = Counter(
+    "pricealert_alerts_fired_by_wicks", "Alerts fired by a wick between two checks (also in alerts_fired)",
+)

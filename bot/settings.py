@@ -49,6 +49,8 @@ class Settings(ExchangeSettings):
     poll_interval: float = Field(default=2.0, ge=0.5, le=3600)
     stale_after: float = Field(default=60.0, gt=0)
     max_alerts_per_chat: int = Field(default=100, ge=1, le=10_000)
+    # A symbol missing from Binance's all-symbol answer this long is no longer traded: its alerts end.
+    symbol_gone_after: float = Field(default=900.0, ge=1, le=30 * 86400)
     # Comma-separated ids; empty allows every chat. Admins are user ids and get /stats.
     allowed_chat_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
@@ -96,6 +98,13 @@ class Settings(ExchangeSettings):
             return self.webhook_secret.get_secret_value()
         token = self.telegram_bot_token.get_secret_value()
         return hashlib.sha256(f"pricealert webhook {token}".encode()).hexdigest()
+
+    def secrets(self) -> list[str]:
+        """What must never appear in a log line: the token, the webhook secret, the database password."""
+        from sqlalchemy.engine import make_url
+
+        password = make_url(self.database_url).password
+        return [self.telegram_bot_token.get_secret_value(), self.webhook_token(), *([str(password)] if password else [])]
 
     @field_validator("allowed_chat_ids", "admin_ids", mode="before")
     @classmethod

@@ -65,16 +65,22 @@ USAGE = {
     "option_twice": N_("{value} is given twice (and <code>for</code> and <code>until</code> exclude each other)."),
 }
 
+ENDED_MARK = N_(" 🏁 ended: no longer traded")
 _STATES = {
     "paused": N_(" ⏸ paused"),
     "waiting": N_(" 🔁 fired, waits for the price to go back"),
     "cooling": N_(" 😴 quiet until {until}"),
     "arming": N_(" ⏳ level passed: armed once the price is back past {back}"),
+    "ended": ENDED_MARK,
 }
 
 
+def _state_of(alert: AlertLike) -> str:
+    return str(getattr(alert.state, "value", alert.state))
+
+
 def _arming(alert: AlertLike) -> bool:
-    return getattr(alert.state, "value", alert.state) == "arming"
+    return _state_of(alert) == "arming"
 
 
 class AlertLike(Protocol):
@@ -246,10 +252,11 @@ class Texts:
                                target=self._target(direction, level, window_seconds)) + self._note(note)
 
     def alert_list(self, live: Sequence[AlertLike], fired: Sequence[AlertLike], prices: Mapping[str, Decimal],
-                   page: int, pages: int) -> str:
+                   page: int, pages: int, live_count: int | None = None) -> str:
+        """One page; `live_count` is the chat's live alerts on every page (default: this page's)."""
         if not live and not fired:
             return self._("You have no active alerts. Create one with <code>/alert BTCUSDT 70000</code>.")
-        title = self._("<b>Your alerts</b> ({count})").format(count=len(live))
+        title = self._("<b>Your alerts</b> ({count})").format(count=len(live) if live_count is None else live_count)
         if pages > 1:
             title += " · " + self._("page {page}/{pages}").format(page=page + 1, pages=pages)
         lines = [title]
@@ -265,8 +272,15 @@ class Texts:
                          + (f" — {escape(alert.note)}" if alert.note else ""))
         if fired:
             lines.append("\n" + self._("<b>Fired lately</b> (🔁 re-arms one)"))
-            lines.extend(self._line(a) + (f" — {escape(a.note)}" if a.note else "") for a in fired)
+            lines.extend(self._line(a) + (self._(ENDED_MARK) if _state_of(a) == "ended" else "")
+                         + (f" — {escape(a.note)}" if a.note else "") for a in fired)
         return "\n".join(lines)
+
+    def symbol_ended(self, symbol: str, ids: Sequence[int]) -> str:
+        numbers = ", ".join(f"#{i}" for i in ids)
+        return self._n("🏁 {symbol} is no longer traded on Binance futures: alert {ids} ended.",
+                       "🏁 {symbol} is no longer traded on Binance futures: alerts {ids} ended.",
+                       len(ids)).format(symbol=escape(symbol), ids=numbers)
 
     def already_passed(self, symbol: str, direction: Direction, level: Decimal, current: Decimal) -> str:
         """An alert fires on a crossing: one made (or resumed) past its level waits for the next."""

@@ -87,7 +87,7 @@ async def start_bot(settings: Settings) -> Application:
         await application.post_init(application)
     await application.updater.start_polling(timeout=1, allowed_updates=ALLOWED_UPDATES)
     await application.start()
-    start_work(application)  # the only process: the working one
+    await start_work(application)  # the only process: the working one
     return application
 
 

@@ -117,7 +117,15 @@ async def test_a_message_telegram_refuses_is_dropped_without_blocking_others(bot
     assert alerts_received(telegram, dropped.chat_id) == []
 
 
-async def test_a_busy_chat_does_not_delay_other_chats(bot, exchange: FakeExchange, telegram: FakeTelegram) -> None:
+@pytest.fixture
+async def roomy_bot(database_url: str, exchange: FakeExchange, telegram: FakeTelegram):
+    """A bot that lets one chat make 41 alerts within a minute (COMMANDS_PER_MINUTE is 20)."""
+    application = await start_bot(bot_settings(database_url, exchange, telegram, commands_per_minute=100))
+    yield application
+    await stop_bot(application)
+
+
+async def test_a_busy_chat_does_not_delay_other_chats(roomy_bot, exchange: FakeExchange, telegram: FakeTelegram) -> None:
     busy, quiet = 3001, 3002
     exchange.set_price("BTCUSDT", "64000.00")
     long_note = "n" * 190

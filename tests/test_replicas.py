@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,11 +16,13 @@ import asyncpg
 import pytest
 
 from bot.alerts.rules import Direction
+from bot.exchange.streams import stream_name
 from bot.runtime.lock import postgres_dsn
 from bot.runtime.process import STANDBY_LINE
 from bot.storage.store import AlertStore
 from tests.conftest import POSTGRES_URL, ROOT, _reset_postgres
 from tests.fakes.exchange import FakeExchange
+from tests.fakes.streams import FakeStreams
 from tests.fakes.telegram import FakeTelegram
 from tests.processes import (
     WORKING_LINE, BotProcess, first_ticker_request_after, logged_at, spawn, working_and_standby,
@@ -39,25 +42,28 @@ async def start_pair(tmp_path: Path, telegram: FakeTelegram, exchange: FakeExcha
     return await working_and_standby(first, second)
 
 
-async def stop_all(*processes: BotProcess) -> None:
-    for process in processes:
-        if process.process.returncode is None:
-            process.kill()
-            await process.process.wait()
+@pytest.fixture
+async def streams() -> AsyncIterator[FakeStreams]:
+    fake = FakeStreams()
+    await fake.start()
+    yield fake
+    await fake.stop()
 
 
 async def test_only_the_working_process_polls_telegram_and_binance(
-    tmp_path: Path, telegram: FakeTelegram, exchange: FakeExchange, database_url: str
+    tmp_path: Path, telegram: FakeTelegram, exchange: FakeExchange, streams: FakeStreams, database_url: str
 ) -> None:
-    working, standby = await start_pair(tmp_path, telegram, exchange, database_url)
+    working, standby = await start_pair(tmp_path, telegram, exchange, database_url, BINANCE_STREAM_URL=streams.url)
     try:
         await telegram.user_sends(USER, "/alert BTCUSDT 99999")
         await telegram.wait_for_message(USER, "✅", timeout=30)
         await exchange.wait_for_requests(len(exchange.ticker_requests()) + 8, timeout=30)  # 4 s of ticks
+        await streams.wait_for(lambda: stream_name("BTCUSDT") in streams.all_streams(), timeout=30)
     finally:
         await standby.stop()  # first, or it would take over
         await working.stop()
     assert exchange.handshakes == 1, "the standby connected to Binance"
+    assert streams.handshakes == 1, "the standby read the market streams"
     assert not [r for r in telegram.rejected if r[1] == 409], telegram.rejected  # one getUpdates at a time
     assert len(standby.lines(STANDBY_LINE)) == 1
     assert not standby.lines(WORKING_LINE)
@@ -115,11 +121,11 @@ async def test_sigterm_hands_over_within_two_seconds(
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
 async def test_a_process_that_loses_its_lock_stops_working_at_once(
-    tmp_path: Path, telegram: FakeTelegram, exchange: FakeExchange
+    tmp_path: Path, telegram: FakeTelegram, exchange: FakeExchange, streams: FakeStreams
 ) -> None:
     database_url = POSTGRES_URL
     await _reset_postgres(database_url)
-    settings = {"POLL_INTERVAL": "1"}
+    settings = {"POLL_INTERVAL": "1", "BINANCE_STREAM_URL": streams.url}
     working, standby = await start_pair(tmp_path, telegram, exchange, database_url, **settings)
     try:
         await telegram.user_sends(USER, "/alert BTCUSDT 99999")
@@ -138,12 +144,17 @@ async def test_a_process_that_loses_its_lock_stops_working_at_once(
         await standby.wait_for_line(WORKING_LINE, timeout=5)
         ticks_from = len(exchange.ticker_requests())
         await exchange.wait_for_requests(ticks_from + 3, timeout=10)
+        try:
+            await streams.wait_for(lambda: streams.handshakes == 2 and len(streams.subscriptions()) == 1, timeout=10)
+        except TimeoutError:
+            raise AssertionError(f"{streams.handshakes} {streams.subscriptions()}") from None
+        exchange_connections = len(exchange._connections)
     finally:
         await working.stop()
         await standby.stop()
     assert lost - cut_at < 1.0 + 0.5, "not noticed before the next tick"  # POLL_INTERVAL 1 s
-    # The demoted process closed its exchange connection and ticks no more: one connection open.
-    assert len(exchange._connections) <= 1
+    # The demoted process closed its connections to Binance and ticks no more.
+    assert exchange_connections == 1
     assert len(working.lines(WORKING_LINE)) == 1
 
 

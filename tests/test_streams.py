@@ -101,8 +101,7 @@ async def test_kline_updates_reach_the_tracker_and_a_wick_after_the_baseline_is_
     assert tracker.take() == {}  # the baseline's 70500 is older than the subscription
     sent = streams.updates_sent
     before = time.time()
-    streams.trade("BTCUSDT", "70612.5")
-    streams.trade("BTCUSDT", "69990")
+    await streams.path("BTCUSDT", [(0.0, "70300"), (0.02, "70612.5"), (0.04, "69990")])  # within one push
     await streams.wait_for(lambda: streams.updates_sent > sent)
     await eventually(lambda: "BTCUSDT" in tracker._interval)
     extremes = tracker.take()["BTCUSDT"]

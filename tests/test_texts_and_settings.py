@@ -94,7 +94,32 @@ def test_token_never_reaches_the_log(caplog: pytest.LogCaptureFixture) -> None:
     finally:
         logger.filters.clear()
     assert TOKEN not in caplog.text and "secret" not in caplog.text
-    assert "bot<token>/getUpdates" in caplog.text
+    assert f"bot{TOKEN.split(':')[0]}:***/getUpdates" in caplog.text
+
+
+def test_the_log_handler_redacts_secrets_in_messages_and_tracebacks() -> None:
+    import io
+
+    from bot.logs import RedactingFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter("%(levelname)s %(message)s", [TOKEN, "hook-secret_1"]))
+    logger = logging.getLogger("some.library")
+    logger.addHandler(handler)
+    try:
+        try:
+            raise RuntimeError(f"The token `{TOKEN}` was rejected by the server; webhook hook-secret_1")
+        except RuntimeError:
+            logger.exception("connecting to postgresql+asyncpg://bot:s3cr%40t@db:5432/alerts failed")
+        logger.warning("another bot: 987654321:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0 in a repr")
+    finally:
+        logger.removeHandler(handler)
+    text = stream.getvalue()
+    assert "Traceback" in text  # the traceback is kept, only its secrets go
+    for secret in (TOKEN.split(":")[1], "hook-secret_1", "s3cr%40t", "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"):
+        assert secret not in text
+    assert "postgresql+asyncpg://bot:***@db:5432/alerts" in text and "987654321:***" in text
 
 
 def test_id_lists_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from prometheus_client import REGISTRY
 
 from bot.exchange.streams import stream_name
 from tests.conftest import RunningBot, bot_settings, start_bot, stop_bot
@@ -68,10 +69,13 @@ async def test_a_wick_between_two_checks_fires_once_with_the_touched_price(
     await telegram.wait_for_message(USER, "BTCUSDT rises")
     await subscribed_with_baseline(streams, BTC)
 
+    by_wicks = REGISTRY.get_sample_value("pricealert_alerts_fired_by_wicks_total") or 0
     streams.trade("BTCUSDT", "70012.5")  # a liquidation wick, over before the next check
     streams.trade("BTCUSDT", "69990")
     message = await telegram.wait_for_message(USER, "🔔")
     assert "BTCUSDT touched 70012.5 between checks; now 69990" in message.plain and "70010" in message.plain
+    assert REGISTRY.get_sample_value("pricealert_alerts_fired_by_wicks_total") == by_wicks + 1
+    assert REGISTRY.get_sample_value("pricealert_stream_live") == 1
 
     await exchange.wait_for_requests(len(exchange.ticker_requests()) + 3)
     assert len(fired(telegram)) == 1

@@ -127,6 +127,11 @@ def _line(number: int, row: list[str]) -> Line:
         args += ["until", expiry]
     note = " ".join(note.split())
     try:
+        # /alert reads `every`/`until` only before a number; here the column says what it is.
+        if repeat and not repeat[:1].isdigit():
+            raise CommandError("bad_duration", repeat)
+        if expiry and not expiry[:1].isdigit():
+            raise CommandError("bad_until", expiry)
         request = parse_alert(args)
         if request.note:  # words left over: a column said more than its option
             raise CommandError("alert_usage")

@@ -31,6 +31,8 @@ from bot.storage.store import AlertStore, utcnow
 log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 30.0
+MAX_BARS_KEPT = 256  # (symbol, interval) klines kept at once: 96 bars each, about 30 KB, 8 MB at most
+MAX_PICTURES_KEPT = 64  # pictures kept at once: about 60 KB each, 4 MB at most
 V = TypeVar("V")
 
 
@@ -44,17 +46,17 @@ class Shared(Generic[V]):
     def __init__(self, ttl: float, max_entries: int = 512) -> None:
         self._ttl = ttl
         self._max_entries = max_entries
-        self._entries: dict[Hashable, tuple[float, asyncio.Task[V]]] = {}
+        self._entries: dict[Hashable, tuple[float, asyncio.Task[V]]] = {}  # insertion order is age order
         self.made = 0  # how many times a value was made, not reused
 
     async def get(self, key: Hashable, make: Callable[[], Awaitable[V]]) -> V:
         now = time.monotonic()
         entry = self._entries.get(key)
         if entry is None or now - entry[0] > self._ttl:
-            if len(self._entries) >= self._max_entries:
-                self._forget_old(now)
+            self._forget_old(now)  # at most `ttl` old: a value older than that is never handed out again
             task = asyncio.ensure_future(make())
             task.add_done_callback(lambda done, key=key: self._settled(key, done))
+            self._entries.pop(key, None)  # re-inserted last: the order stays by age
             self._entries[key] = entry = (now, task)
             self.made += 1
         return await asyncio.shield(entry[1])  # one caller giving up does not cancel the others
@@ -64,9 +66,15 @@ class Shared(Generic[V]):
             if self._entries.get(key, (0, None))[1] is task:
                 del self._entries[key]
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
     def _forget_old(self, now: float) -> None:
+        """Drops the values older than `ttl` (oldest first), then the oldest until one more fits."""
         for key, (made_at, task) in list(self._entries.items()):
-            if now - made_at > self._ttl and task.done():
+            if now - made_at <= self._ttl:
+                break
+            if task.done():
                 del self._entries[key]
         while len(self._entries) >= self._max_entries:  # all fresh: drop the oldest
             del self._entries[next(iter(self._entries))]
@@ -91,8 +99,8 @@ class ChartService:
         self._store = store
         self._executor = executor
         self._own_executor = executor is None
-        self._bars: Shared[list[Kline]] = Shared(cache_seconds)
-        self._pictures: Shared[bytes] = Shared(cache_seconds)
+        self._bars: Shared[list[Kline]] = Shared(cache_seconds, MAX_BARS_KEPT)
+        self._pictures: Shared[bytes] = Shared(cache_seconds, MAX_PICTURES_KEPT)
 
     @property
     def fetches(self) -> int:

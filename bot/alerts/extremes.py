@@ -60,8 +60,9 @@ class _Interval:
         self.lows: list[tuple[Decimal, float]] = []
 
     def raise_high(self, price: Decimal, at: float) -> None:
-        if not self.highs or self.highs[0][0] < price:
-            self.highs[:] = [(price, at)]
+        while self.highs and self.highs[-1][0] <= price:
+            self.highs.pop()
+        self.highs.append((price, at))
 
     def lower_low(self, price: Decimal, at: float) -> None:
         while self.lows and self.lows[-1][0] >= price:

@@ -5,12 +5,14 @@ keep two monotonic deques over the longest window asked for: one whose prices ri
 front (the window minimum is its first entry not older than the window), one whose prices fall
 (the maximum likewise). Each tick adds one entry per deque and drops what the window left, so
 memory is bounded by (longest window / poll interval) entries per watched symbol, and usually
-far less: an entry stays only while no later price undercuts (or overtops) it.
+far less: an entry stays only while no later price undercuts (or overtops) it; and never more
+than MAX_ENTRIES_PER_SYMBOL.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +20,10 @@ from decimal import Decimal
 
 MIN_WINDOW = 60  # seconds
 MAX_WINDOW = 24 * 3600
+# Entries kept per symbol (both deques), about 200 bytes each: 2 MB at most. Only a day-long
+# trend without a single pullback reaches it; then the older half of a deque is thinned to every
+# other entry, which can only make a window's edge a little later, never invent a move.
+MAX_ENTRIES_PER_SYMBOL = 10_000
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,10 @@ class _History:
         for entries in (self.lows, self.highs):
             while entries and entries[0][0] < now - self.span:
                 entries.popleft()
+        if len(self.lows) > MAX_ENTRIES_PER_SYMBOL // 2:
+            self.lows = _thinned(self.lows)
+        if len(self.highs) > MAX_ENTRIES_PER_SYMBOL // 2:
+            self.highs = _thinned(self.highs)
 
     @staticmethod
     def _first_since(entries: deque[tuple[float, Decimal]], since: float) -> Decimal:
@@ -57,6 +67,13 @@ class _History:
         if rise >= fall:
             return Move(rise, low, True)
         return Move(fall, high, False)
+
+
+def _thinned(entries: deque[tuple[float, Decimal]]) -> deque[tuple[float, Decimal]]:
+    """Every other entry of the older half (its first, the extreme of the whole span, stays), all of the newer."""
+    half = len(entries) // 2
+    older = list(itertools.islice(entries, 0, half, 2))
+    return deque(older + list(itertools.islice(entries, half, None)))
 
 
 class MoveTracker:

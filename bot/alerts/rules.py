@@ -62,3 +62,15 @@ def rearm_level(direction: Direction, level: Decimal, margin: Decimal) -> Decima
 
 def has_gone_back(direction: Direction, rearm_at: Decimal, price: Decimal) -> bool:
     return price <= rearm_at if direction is Direction.UP else price >= rearm_at
+
+
+def rearm_threshold(direction: Direction, level: Decimal, current: Decimal | None) -> Decimal | None:
+    """Re-arm pressed on a fired alert: None when the price is on the waiting side (armed at
+    once); else the price it must go back strictly past first, so that the alert fires on the
+    next crossing and never twice for one: the level with the default margin while the price is
+    still past the level, the level itself when the price is unknown."""
+    if current is None:
+        return level
+    if crossed(direction, level, current):
+        return rearm_level(direction, level, DEFAULT_MARGIN)
+    return None

@@ -14,15 +14,17 @@ from bot.alerts.extremes import Extremes, ExtremesTracker
 from bot.alerts.moves import MoveTracker
 from bot.alerts.rules import (
     DEFAULT_MARGIN, LEVEL_DIRECTIONS, Direction, crossed, direction_for, level_from_percent, rearm_level,
+    rearm_threshold,
 )
 from bot.alerts.symbols import suggest
 from bot.exchange.feed import PriceFeed, PriceSnapshot
 from bot.i18n import LANGUAGES, pick_language
-from bot.metrics import ALERTS_FIRED, TICKS
+from bot.metrics import ALERTS_FIRED, ALERTS_FIRED_BY_WICKS, STREAM_LIVE, STREAM_SYMBOLS, TICKS
 from bot.storage.models import Alert
 from bot.exchange.client import ExchangeError
 from bot.storage.chats import Resumed
-from bot.storage.store import AlertStore, ExpiredAlert, FiredAlert, utcnow
+from bot.alerts.delisting import GoneSymbols
+from bot.storage.store import AlertPage, AlertStore, EndedAlerts, ExpiredAlert, FiredAlert, utcnow
 from bot.texts import Texts
 
 if TYPE_CHECKING:
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WINDOWS_REFRESH = 30.0  # seconds between reads of which (symbol, window) pairs move alerts watch
+LIVE_SYMBOLS_REFRESH = 60.0  # seconds between reads of which symbols live alerts are about
+MAX_CACHED_LANGUAGES = 50_000  # chats whose language is cached, about 100 bytes each: 5 MB at most
 
 
 class UnknownSymbol(Exception):
@@ -58,6 +62,10 @@ def render_fired(alert: FiredAlert, lang: str) -> str:
                                       alert.move, alert.note, repeats=alert.repeats)
     return Texts(lang).alert_fired(alert.id, alert.symbol, alert.direction, alert.level, alert.price, alert.note,
                                    repeats=alert.repeats)
+
+
+def render_ended(ended: EndedAlerts, lang: str) -> str:
+    return Texts(lang).symbol_ended(ended.symbol, ended.ids)
 
 
 def render_expired(alert: ExpiredAlert, lang: str) -> str:
@@ -110,6 +118,7 @@ class AlertService:
         self, store: AlertStore, feed: PriceFeed, *, poll_interval: float,
         max_alerts_per_chat: int = 100, stale_after: float = 60.0,
         streams: KlineStreams | None = None, extremes: ExtremesTracker | None = None,
+        allowed_chat_ids: frozenset[int] = frozenset(), symbol_gone_after: float = 900.0,
     ) -> None:
         """`max_alerts_per_chat` counts live alerts (active, paused, repeating), not fired or deleted ones."""
         self._store = store
@@ -133,6 +142,12 @@ class AlertService:
         # tick ran, or the first tick has not finished) are fetched on demand.
         self._max_age = max(2 * poll_interval, 5.0)
         self._max_alerts = max_alerts_per_chat
+        self._allowed = allowed_chat_ids
+        self._allowlist_applied = False
+        # Symbols that stop trading end their alerts; which symbols alerts are about is read like the windows.
+        self._gone = GoneSymbols(symbol_gone_after)
+        self._live_symbols: set[str] = set()
+        self._live_symbols_read_at = -LIVE_SYMBOLS_REFRESH
 
     async def snapshot(self) -> PriceSnapshot:
         return await self._feed.current(self._max_age)
@@ -199,6 +214,10 @@ class AlertService:
             position += len(specs)
         return created, refused, snapshot
 
+    async def list_page(self, chat_id: int, after: int, limit: int) -> AlertPage:
+        """/alerts: one page of the chat's alerts, after the list key `after` (0: the first page)."""
+        return await self._store.list_page(chat_id, after, limit)
+
     async def live_alerts(self, chat_id: int) -> Sequence[Alert]:
         """/export: every live alert of the chat, even past the limit (it may have been lowered)."""
         return await self._store.list_active(chat_id, limit=max(self._max_alerts, 10_000))
@@ -224,12 +243,7 @@ class AlertService:
         if alert is None:
             return None
         current = (await self.prices_or_none() or {}).get(alert.symbol)
-        if current is None:
-            arm_at: Decimal | None = alert.level
-        elif crossed(alert.direction, alert.level, current):
-            arm_at = rearm_level(alert.direction, alert.level, DEFAULT_MARGIN)
-        else:
-            arm_at = None
+        arm_at = rearm_threshold(alert.direction, alert.level, current)
         changed = await self._store.rearm_alert(chat_id, alert_id, arm_at)
         self._symbols_dirty = True  # after the change: a tick reading before it would miss it
         return changed
@@ -257,7 +271,7 @@ class AlertService:
         self._remember_language(chat_id, language)
 
     def _remember_language(self, chat_id: int, language: str) -> None:
-        if len(self._languages) >= 50_000:  # a cache, not a copy of the table
+        if len(self._languages) >= MAX_CACHED_LANGUAGES:  # a cache, not a copy of the table
             self._languages.clear()
         self._languages[chat_id] = language
 
@@ -324,6 +338,8 @@ class AlertService:
     async def tick(self) -> int:
         """One poll: end expired alerts, re-arm due ones, then all prices in one request and
         the database fires what they crossed. Returns how many messages wait to be sent."""
+        if not self._allowlist_applied:
+            await self._apply_allowlist()
         expired = await self._store.expire_due(render_expired)
         woke = await self._store.end_cooldowns()  # repeats and snoozes whose time has come
         self._symbols_dirty = self._symbols_dirty or bool(woke or expired)
@@ -334,6 +350,7 @@ class AlertService:
         self.ticks += 1
         TICKS.inc()
         snapshot = await self._feed.refresh()
+        ended = await self._end_gone_symbols(snapshot)
         extremes = self._extremes_since_last_tick()
         await self._store.start_cooldowns(snapshot.prices)  # repeats whose price went back
         # One evaluation: the last price, or a wick since the last tick seen after the alert was armed.
@@ -342,9 +359,37 @@ class AlertService:
         self._symbols_dirty = self._symbols_dirty or bool(fired)  # a symbol's last alert may have fired
         await self._follow_streams(snapshot)
         ALERTS_FIRED.inc(len(fired))
+        ALERTS_FIRED_BY_WICKS.inc(sum(1 for alert in fired if alert.touched is not None))
         for alert in fired:
-            log.info("alert #%d fired: %s %s at %s", alert.id, alert.symbol, alert.level, alert.price)
-        return len(expired) + len(fired)
+            log.info("alert #%d fired: %s %s at %s%s", alert.id, alert.symbol, alert.level, alert.price,
+                     f" (a wick touched {alert.touched})" if alert.touched is not None else "")
+        return len(expired) + len(ended) + len(fired)
+
+    async def _apply_allowlist(self) -> None:
+        """Once per start: chats outside ALLOWED_CHAT_IDS have their alerts paused (kept, not
+        deleted) and get nothing; chats put back get theirs again, as they were."""
+        prices = await self.prices_or_none()
+        paused, resumed = await self._store.apply_allowlist(self._allowed, prices, "chat not in ALLOWED_CHAT_IDS")
+        self._allowlist_applied = True
+        if paused or resumed.alerts:
+            log.info("ALLOWED_CHAT_IDS: %d alerts of chats outside it paused, %d of chats back in it resumed",
+                     paused, len(resumed.alerts))
+            self._symbols_dirty = True
+
+    async def _end_gone_symbols(self, snapshot: PriceSnapshot) -> list[EndedAlerts]:
+        """Alerts on a symbol missing from the all-symbol answer for SYMBOL_GONE_AFTER seconds end."""
+        now = time.monotonic()
+        if self._symbols_dirty or now - self._live_symbols_read_at > LIVE_SYMBOLS_REFRESH:
+            self._live_symbols, self._live_symbols_read_at = await self._store.live_symbols(), now
+        gone = self._gone.observe(now, snapshot.prices.keys(), self._live_symbols)
+        if not gone:
+            return []
+        ended = await self._store.end_symbols(gone, render_ended)
+        self._live_symbols -= set(gone)
+        self._symbols_dirty = self._windows_dirty = True
+        for notice in ended:
+            log.info("%s is no longer traded: alerts %s of chat %d ended", notice.symbol, notice.ids, notice.chat_id)
+        return ended
 
     def _extremes_since_last_tick(self) -> dict[str, Extremes]:
         return self._extremes.take() if self._extremes is not None else {}
@@ -354,6 +399,8 @@ class AlertService:
         after alerts changed), and its watchdog gets the last prices."""
         if self._streams is None:
             return
+        STREAM_LIVE.set(1 if self._streams.status == "live" else 0)
+        STREAM_SYMBOLS.set(self._streams.watched)
         now = time.monotonic()
         if self._symbols_dirty or now - self._symbols_read_at > WINDOWS_REFRESH:
             self._symbols_dirty, self._symbols_read_at = False, now

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from bot.exchange.client import BinanceClient, ExchangeError
 from bot.exchange.protocol import MalformedFrame, parse_ticker_prices
+from bot.metrics import PRICES_TIMESTAMP
 
 log = logging.getLogger(__name__)
 
@@ -65,4 +66,5 @@ class PriceFeed:
             log.warning("skipped a ticker entry: %s", problem)
         snapshot = PriceSnapshot(prices=parsed.prices, trade_times=parsed.trade_times)
         self._latest = snapshot
+        PRICES_TIMESTAMP.set(snapshot.received_at)
         return snapshot

@@ -107,7 +107,7 @@ class OutboxSender:
         """Delivers what is pending, round by round, until done or told to wait."""
         while not self._stopping:
             pending = await self._store.pending_messages(self._batch)
-            OUTBOX_PENDING.set(len(pending))  # exact below one batch, "at least" above
+            OUTBOX_PENDING.set(len(pending))  # exact below one batch, "at least" above; less each delivery
             if not pending:
                 return
             blocked: set[int] = set()
@@ -150,6 +150,7 @@ class OutboxSender:
                         delivery.chat_id, exc.message, paused, dropped)
             self.failed += dropped
             MESSAGES_FAILED.labels("blocked").inc(dropped)
+            OUTBOX_PENDING.dec(dropped)
             return Outcome.BLOCKED
         except ChatMigrated as exc:
             return await self._migrated(delivery, int(exc.new_chat_id))
@@ -174,6 +175,7 @@ class OutboxSender:
         self._failures = 0
         self.sent += len(delivery.outbox_ids)
         MESSAGES_SENT.inc(len(delivery.outbox_ids))
+        OUTBOX_PENDING.dec(len(delivery.outbox_ids))
         return Outcome.DONE
 
     async def _migrated(self, delivery: Delivery, new_chat_id: int) -> Outcome:
@@ -197,4 +199,5 @@ class OutboxSender:
         await self._store.mark_failed(delivery.outbox_ids, f"refused: {exc}", drop=True)
         self.failed += 1
         MESSAGES_FAILED.labels("refused").inc()
+        OUTBOX_PENDING.dec()
         return Outcome.DONE

@@ -14,6 +14,9 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import Coroutine
+from typing import Any
+from urllib.parse import urlsplit
 
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application
@@ -24,11 +27,13 @@ from bot.runtime.lock import WorkLock, migration_lock, work_lock
 from bot.runtime.startup import TokenRefused, backoff_delays, wait_for_telegram
 from bot.runtime.web import HttpServer, health_handler, metrics_handler, webhook_handler
 from bot.settings import Settings
+from bot.telegram.app import ALLOWED_UPDATES, build_application, start_work, stop_work
 
 log = logging.getLogger("pricealert")
 
 LOCK_RETRY = 0.5  # seconds between a standby's tries: takeover well within 3 s of a kill -9
 STANDBY_LINE = "standby: another process is working on this database"
+LOCK_COMPLAINTS_EVERY = 60.0  # seconds between log lines while the database cannot be reached
 STATS_EVERY = 60.0  # seconds; the active-alerts gauge costs a count over the alerts table
 HEALTH_DB_TIMEOUT = 3.0
 
@@ -64,14 +69,15 @@ class Replica:
 
     async def serve(self, stop: asyncio.Event) -> None:
         """Standby until the lock is free, working until stopped or the lock is lost; again."""
-        from bot.telegram.app import start_work
-
         announced = False
+        complained_at = -LOCK_COMPLAINTS_EVERY
         while not stop.is_set():
             try:
                 acquired = await self._lock.try_acquire()
             except Exception as exc:  # database unreachable: stay standby, try again
-                log.warning("cannot reach the database for the work lock: %s", exc)
+                if time.monotonic() - complained_at >= LOCK_COMPLAINTS_EVERY:
+                    complained_at = time.monotonic()
+                    log.warning("cannot reach the database for the work lock: %s", exc)
                 acquired = False
             if not acquired:
                 if not announced:
@@ -84,7 +90,7 @@ class Replica:
             self.role, self._working_since = "working", time.time()
             WORKING.set(1)
             log.info("working: this process holds the lock; it ticks and sends")
-            start_work(self._application, self.still_working)
+            await start_work(self._application, self.still_working)
             self._updates_task = asyncio.create_task(self._receive_updates(), name="updates")
             watchdog = asyncio.create_task(self._watch_lock(), name="lock-watchdog")
             await _first(stop.wait(), self._lost.wait())
@@ -99,17 +105,18 @@ class Replica:
 
     async def _step_down(self) -> None:
         """Stops the singleton work (what is in flight finishes), then releases the lock."""
-        from bot.telegram.app import stop_work
-
         self.role = "standby"
         WORKING.set(0)
         if self._updates_task is not None:
             self._updates_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # its errors are logged there
                 await self._updates_task
         updater = self._application.updater
         if updater is not None and updater.running:
-            await updater.stop()
+            try:
+                await updater.stop()
+            except Exception as exc:  # stopped halfway through its start: nothing left to stop
+                log.warning("stopping getUpdates: %s", exc)
         await stop_work(self._application)
         await self._lock.release()
         log.info("released the work lock")
@@ -117,11 +124,12 @@ class Replica:
     async def _receive_updates(self) -> None:
         """Polling: getUpdates (python-telegram-bot deletes any webhook first). Webhook: setWebhook."""
         bot = self._application.bot
-        from bot.telegram.app import ALLOWED_UPDATES
-
         if not self._settings.webhook_url:
             assert self._application.updater is not None
-            await self._application.updater.start_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1)
+            try:
+                await self._application.updater.start_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1)
+            except Exception as exc:
+                log.error("cannot start reading getUpdates: %s", exc)
             return
         for delay in backoff_delays():
             try:
@@ -148,7 +156,7 @@ class Replica:
         state = HealthState(
             role=self.role, database_ok=database_ok, active_alerts=active, prices_age=alerts.prices_age(),
             working_for=time.time() - self._working_since if self.role == "working" else 0.0,
-            restricted=bool(getattr(exchange, "restricted", False)),
+            restricted=exchange.restricted is not None,  # Binance answered 451/403 to the handshake
         )
         return judge(state, self._settings.stale_after)
 
@@ -166,8 +174,6 @@ class Replica:
 
 async def run(settings: Settings) -> int:
     """The whole life of `pricealert run`; returns the exit code."""
-    from bot.telegram.app import build_application
-
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -205,8 +211,6 @@ async def _serve(settings: Settings, application: Application, stop: asyncio.Eve
 
     http = HttpServer()
     if settings.webhook_url:
-        from urllib.parse import urlsplit
-
         path = urlsplit(settings.webhook_url).path or "/"
         http.add(settings.webhook_listen, "POST", path, webhook_handler(application, settings.webhook_token()))
     if settings.metrics_listen:
@@ -216,6 +220,7 @@ async def _serve(settings: Settings, application: Application, stop: asyncio.Eve
         await http.start()
     except OSError as exc:
         log.error("cannot listen: %s", exc)
+        await http.stop()
         return 1
     gauges = asyncio.create_task(replica.refresh_gauges(), name="gauges")
     mode = f"webhook {settings.webhook_url}" if settings.webhook_url else "polling Telegram"
@@ -233,7 +238,7 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), seconds)
 
 
-async def _first(*waits) -> None:  # type: ignore[no-untyped-def]
+async def _first(*waits: Coroutine[Any, Any, Any]) -> None:
     tasks = [asyncio.ensure_future(w) for w in waits]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
 
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application
@@ -19,7 +20,7 @@ class TokenRefused(Exception):
     """401 or 404 to getMe: no retry will help."""
 
 
-def backoff_delays(first: float = FIRST_DELAY, cap: float = MAX_DELAY):  # type: ignore[no-untyped-def]
+def backoff_delays(first: float = FIRST_DELAY, cap: float = MAX_DELAY) -> Iterator[float]:
     """1, 2, 4, ... seconds, then `cap` for ever."""
     delay = first
     while True:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -72,11 +73,13 @@ class AlertQueries(StoreBase):
             return (await session.scalars(query)).all()
 
     async def list_recently_fired(self, chat_id: int, limit: int = 100) -> Sequence[Alert]:
-        """Once-alerts that fired in the last week, newest first (they can be re-armed)."""
+        """Once-alerts that fired in the last week, newest first (they can be re-armed), and alerts
+        that ended in the last week because their symbol is no longer traded (shown as ended)."""
         async with self._sessions() as session:
             query = (
                 select(Alert)
-                .where(Alert.chat_id == chat_id, Alert.state == AlertState.FIRED, Alert.fired_at >= utcnow() - RECENT)
+                .where(Alert.chat_id == chat_id, Alert.state.in_((AlertState.FIRED, AlertState.ENDED)),
+                       Alert.closed_at >= utcnow() - RECENT)
                 .order_by(Alert.id.desc())
                 .limit(limit)
             )
@@ -129,3 +132,62 @@ class AlertQueries(StoreBase):
         async with self._sessions() as session:
             query = select(Alert.id).where(Alert.state.in_(NEED_PRICES)).limit(1)
             return (await session.execute(query)).first() is not None
+
+
+# /alerts lists the live alerts by id ascending, then those that fired (or ended) lately by id
+# descending. A page starts after a list key: a live alert's key is its id, a fired one's is
+# FIRED_KEYS - id, so keys grow along the list and every page is found by a range on
+# ix_alerts_chat (keyset pagination), however many alerts a chat has.
+FIRED_KEYS = 2**32  # above every id (ids are 32-bit integers)
+
+
+def list_key(alert: Alert) -> int:
+    return alert.id if alert.state in LIVE else FIRED_KEYS - alert.id
+
+
+@dataclass(frozen=True)
+class AlertPage:
+    live: Sequence[Alert]
+    fired: Sequence[Alert]
+    before: int  # listed alerts before this page
+    total: int
+    live_total: int
+    previous: int | None  # where the previous page starts (None: this is the first)
+    next: int | None  # where the next page starts (None: this is the last)
+
+
+class AlertListQueries(StoreBase):
+    async def list_page(self, chat_id: int, after: int, limit: int) -> AlertPage:
+        """Up to `limit` listed alerts whose key is above `after` (0: from the start)."""
+        live_query = select(Alert).where(Alert.chat_id == chat_id, Alert.state.in_(LIVE))
+        fired_query = select(Alert).where(Alert.chat_id == chat_id, Alert.state.in_((AlertState.FIRED, AlertState.ENDED)),
+                                          Alert.closed_at >= utcnow() - RECENT)
+        in_fired = after > FIRED_KEYS // 2
+        async with self._sessions() as session:
+            async def count(query: Any) -> int:
+                return (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+
+            async def rows(query: Any, n: int) -> Sequence[Alert]:
+                return (await session.scalars(query.limit(n))).all() if n > 0 else []
+
+            live_total, fired_total = await count(live_query), await count(fired_query)
+            if in_fired:
+                live: Sequence[Alert] = []
+                fired = await rows(fired_query.where(Alert.id < FIRED_KEYS - after).order_by(Alert.id.desc()), limit)
+                before = live_total + await count(fired_query.where(Alert.id >= FIRED_KEYS - after))
+                # Back: walking the list backwards from `after`, the (limit + 1)-th alert.
+                back = [FIRED_KEYS - a.id for a in await rows(
+                    fired_query.where(Alert.id >= FIRED_KEYS - after).order_by(Alert.id), limit + 1)]
+                back += [a.id for a in await rows(live_query.order_by(Alert.id.desc()), limit + 1 - len(back))]
+            else:
+                live = await rows(live_query.where(Alert.id > after).order_by(Alert.id), limit)
+                fired = await rows(fired_query.order_by(Alert.id.desc()), limit - len(live))
+                before = await count(live_query.where(Alert.id <= after))
+                back = [a.id for a in await rows(live_query.where(Alert.id <= after).order_by(Alert.id.desc()), limit + 1)]
+        shown = [*live, *fired]
+        total = live_total + fired_total
+        return AlertPage(
+            live=live, fired=fired, before=before, total=total, live_total=live_total,
+            previous=None if before == 0 else (back[limit] if len(back) > limit else 0),
+            next=list_key(shown[-1]) if shown and before + len(shown) < total else None,
+        )

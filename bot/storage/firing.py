@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import (
-    CTE, DateTime, Integer, String, Update, and_, bindparam, case, column, func, insert, or_, select, text, update,
+    CTE, Float, Integer, String, Update, bindparam, case, column, func, insert, or_, select, text, update,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.extremes import Extremes
@@ -25,7 +27,7 @@ from bot.i18n import DEFAULT
 from bot.storage.base import LIVE, StoreBase, utcnow
 from bot.storage.chats import chat_languages
 from bot.storage.models import Alert, AlertState, MessageKind, OutboxMessage, OutboxState, PauseReason
-from bot.storage.types import ExactDecimal, fits, scaled
+from bot.storage.types import DECIMAL_PLACES, MAX_VALUE, ExactDecimal, fits, scaled
 
 
 @dataclass(frozen=True)
@@ -86,110 +88,126 @@ def price_table(dialect: str, prices: Mapping[str, Decimal]) -> CTE:
     )
 
 
-def _sqlite_time(epoch: float | None) -> str | None:
-    """The text SQLAlchemy stores a DateTime as on SQLite, so that SQL compares it with armed_at."""
-    if epoch is None:
-        return None
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+_SCALED_LIMIT = int(MAX_VALUE.scaleb(DECIMAL_PLACES))
 
 
-def reach_table(dialect: str, prices: Mapping[str, Decimal], extremes: Mapping[str, Extremes]) -> CTE:
-    """price_table plus how far each symbol went since the last tick: `high` is the larger of the
-    last price and the highest trade the market stream saw, `low` the smaller (the range to scan)."""
-    rows: dict[str, list[object]] = {}
-    for symbol, price in prices.items():
-        high, low = price, price
-        seen = extremes.get(symbol)
-        if seen is not None:
-            high = max([high] + [p for p, _ in seen.highs if fits(p)])
-            low = min([low] + [p for p, _ in seen.lows if fits(p)])
-        rows[symbol] = [scaled(v) for v in (price, high, low)] if dialect == "sqlite" else [str(v) for v in (price, high, low)]
-    if dialect == "sqlite":
-        sql = ("SELECT key AS symbol, json_extract(value, '$[0]') AS price, json_extract(value, '$[1]') AS high, "
-               "json_extract(value, '$[2]') AS low FROM json_each(:prices)")
-    else:
-        sql = ("SELECT key AS symbol, CAST(value->>0 AS NUMERIC(28, 10)) AS price, "
-               "CAST(value->>1 AS NUMERIC(28, 10)) AS high, CAST(value->>2 AS NUMERIC(28, 10)) AS low "
-               "FROM jsonb_each(CAST(:prices AS JSONB))")
-    return (
-        text(sql)
-        .bindparams(bindparam("prices", json.dumps(rows), type_=String))
-        .columns(column("symbol", String), column("price", ExactDecimal()), column("high", ExactDecimal()),
-                 column("low", ExactDecimal()))
-        .cte("prices")
-    )
+def _scaled(value: Decimal) -> int | None:
+    """`scaled(value)` when the value `fits`, else None."""
+    shifted = value.scaleb(DECIMAL_PLACES)
+    whole = int(shifted)
+    return whole if whole == shifted and abs(whole) < _SCALED_LIMIT else None
 
 
-def wick_table(dialect: str, prices: Mapping[str, Decimal], extremes: Mapping[str, Extremes]) -> CTE:
-    """The wicks since the last tick as (symbol, side, price, seen_at) rows: for each side the
-    suffix extremes (alerts.extremes), so that "the highest price seen since this alert was
-    armed" is a MAX over the rows seen at or after armed_at."""
+class epoch_seconds(FunctionElement[float]):
+    """A naive-UTC DateTime column as epoch seconds, to compare with the stream's times (floats)."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_sqlite(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
+    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
+
+
+@compiles(epoch_seconds, "postgresql")
+def _epoch_postgresql(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
+    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
+
+
+def wick_table(dialect: str, prices: Mapping[str, Decimal], extremes: Mapping[str, Extremes],
+               direction: Direction) -> CTE | None:
+    """The wicks since the last tick on one side as (symbol, price, seen_at epoch seconds, first)
+    rows: the suffix extremes (alerts.extremes), so that "the highest price seen since this alert
+    was armed" is a MAX over the rows seen at or after armed_at; `first` marks each symbol's
+    farthest. Only wicks beyond the last price: the others fire nothing the price does not.
+    None when there is none (no query at all)."""
+    sqlite, up = dialect == "sqlite", direction is Direction.UP
     rows = []
     for symbol, seen in extremes.items():
-        if symbol not in prices:
+        price = prices.get(symbol)
+        if price is None:
             continue
-        for side, points in (("h", seen.highs), ("l", seen.lows)):
-            for price, at in points:
-                if fits(price):
-                    when: object = _sqlite_time(at) if dialect == "sqlite" else at
-                    rows.append([symbol, side, scaled(price) if dialect == "sqlite" else str(price), when])
-    if dialect == "sqlite":
-        sql = ("SELECT json_extract(value, '$[0]') AS symbol, json_extract(value, '$[1]') AS side, "
-               "json_extract(value, '$[2]') AS price, json_extract(value, '$[3]') AS seen_at FROM json_each(:wicks)")
-        time_type: Any = String
+        first = 1
+        for wick, at in seen.highs if up else seen.lows:
+            if (wick > price) if up else (wick < price):
+                stored = _scaled(wick)  # 4 times cheaper than fits() + scaled(): 2,400 rows at 600 symbols
+                if stored is not None:
+                    rows.append([symbol, stored if sqlite else str(wick), at, first])
+                    first = 0
+    if not rows:
+        return None
+    if sqlite:
+        sql = ("SELECT json_extract(value, '$[0]') AS symbol, json_extract(value, '$[1]') AS price, "
+               "json_extract(value, '$[2]') AS seen_at, json_extract(value, '$[3]') AS first FROM json_each(:wicks)")
     else:
-        sql = ("SELECT value->>0 AS symbol, value->>1 AS side, CAST(value->>2 AS NUMERIC(28, 10)) AS price, "
-               "to_timestamp(CAST(value->>3 AS DOUBLE PRECISION)) AT TIME ZONE 'UTC' AS seen_at "
+        sql = ("SELECT value->>0 AS symbol, CAST(value->>1 AS NUMERIC(28, 10)) AS price, "
+               "CAST(value->>2 AS DOUBLE PRECISION) AS seen_at, CAST(value->>3 AS INTEGER) AS first "
                "FROM jsonb_array_elements(CAST(:wicks AS JSONB))")
-        time_type = DateTime()
     return (
         text(sql)
         .bindparams(bindparam("wicks", json.dumps(rows), type_=String))
-        .columns(column("symbol", String), column("side", String), column("price", ExactDecimal()),
-                 column("seen_at", time_type))
+        .columns(column("symbol", String), column("price", ExactDecimal()), column("seen_at", Float()),
+                 column("first", Integer))
         .cte("wicks")
     )
 
 
-def fire_statement(table: CTE, direction: Direction, now: datetime, wicks: CTE | None = None) -> Update:
+def fire_statement(table: CTE, direction: Direction, now: datetime) -> Update:
     """Fires the active alerts of one direction whose level the table's price reached.
 
     Per (symbol, direction) this is a range scan on ix_alerts_firing (state, symbol, direction,
     level): it reads the alerts that fire and no others. Once-alerts end FIRED; repeating ones
     go WAITING for the price to come back.
-
-    With a reach_table and its wick_table, the same scan goes on to the farthest wick; an alert
-    in that stretch fires when the last price reached it too, or when a wick seen since the
-    alert was armed did (a wick older than the alert never fires it). Its fired_price is the
-    price that reached it: the last price, else the farthest wick since it was armed.
     """
-    if wicks is not None:
-        up = direction is Direction.UP
-        by_price = Alert.level <= table.c.price if up else Alert.level >= table.c.price
-        by_reach = Alert.level <= table.c.high if up else Alert.level >= table.c.low
-        armed = func.coalesce(Alert.armed_at, Alert.created_at)  # rows written before armed_at existed
-        touched = (
-            select(func.max(wicks.c.price) if up else func.min(wicks.c.price))
-            .where(wicks.c.symbol == Alert.symbol, wicks.c.side == ("h" if up else "l"), wicks.c.seen_at >= armed)
-            .scalar_subquery()
-        )
-        reached = and_(by_reach, or_(by_price, Alert.level <= touched if up else Alert.level >= touched))
-        fired_price: Any = case((by_price, table.c.price), else_=touched)
-    else:
-        reached = Alert.level <= table.c.price if direction is Direction.UP else Alert.level >= table.c.price
-        fired_price = table.c.price
+    reached = Alert.level <= table.c.price if direction is Direction.UP else Alert.level >= table.c.price
     return (
         update(Alert)
         .where(Alert.state == AlertState.ACTIVE, Alert.symbol == table.c.symbol, Alert.direction == direction, reached)
         .values(
             state=case((Alert.repeat_seconds.is_(None), AlertState.FIRED.value), else_=AlertState.WAITING.value),
-            fired_at=now, fired_price=fired_price, fire_count=Alert.fire_count + 1,
+            fired_at=now, fired_price=table.c.price, fire_count=Alert.fire_count + 1,
             closed_at=case((Alert.repeat_seconds.is_(None), now), else_=None),
         )
         .returning(
             Alert.id, Alert.chat_id, Alert.symbol, Alert.direction, Alert.level, Alert.note,
             Alert.repeat_seconds, Alert.fired_price,
         )
+    )
+
+
+def wick_statement(wicks: CTE, direction: Direction, now: datetime) -> Update:
+    """After fire_statement, in the same transaction: the active alerts a wick between two checks
+    reached, when it was seen after the alert was armed (a wick older than the alert never fires
+    it). fired_price is the farthest wick since then: the price it touched.
+
+    The same range scan on ix_alerts_firing, from each symbol's farthest wick; the alerts the last
+    price reached are no longer ACTIVE, so what is left lies between the price and the wick.
+    """
+    up = direction is Direction.UP
+    # Each symbol's farthest wick is its first row (rows are suffix extremes, oldest first).
+    farthest = select(wicks.c.symbol, wicks.c.price).where(wicks.c.first == 1).subquery("farthest")
+    armed = epoch_seconds(func.coalesce(Alert.armed_at, Alert.created_at))  # NULL armed_at: rows before schema 0006
+    touched = (
+        select(func.max(wicks.c.price) if up else func.min(wicks.c.price))
+        .where(wicks.c.symbol == Alert.symbol, wicks.c.seen_at >= armed)
+        .scalar_subquery()
+    )
+    in_reach = Alert.level <= farthest.c.price if up else Alert.level >= farthest.c.price
+    return (
+        update(Alert)
+        .where(Alert.state == AlertState.ACTIVE, Alert.symbol == farthest.c.symbol, Alert.direction == direction,
+               in_reach, Alert.level <= touched if up else Alert.level >= touched)
+        .values(
+            state=case((Alert.repeat_seconds.is_(None), AlertState.FIRED.value), else_=AlertState.WAITING.value),
+            fired_at=now, fired_price=touched, fire_count=Alert.fire_count + 1,
+            closed_at=case((Alert.repeat_seconds.is_(None), now), else_=None),
+        )
+        .returning(
+            Alert.id, Alert.chat_id, Alert.symbol, Alert.direction, Alert.level, Alert.note,
+            Alert.repeat_seconds, Alert.fired_price,
+        )
+        .execution_options(synchronize_session=False)  # no ORM objects to refresh: skip evaluating the WHERE in Python
     )
 
 
@@ -256,6 +274,25 @@ _NEXT_SYMBOLS = text(
 )
 
 
+_LIVE_SYMBOLS = text(
+    "WITH RECURSIVE symbols(symbol) AS ("
+    " SELECT (SELECT MIN(symbol) FROM alerts WHERE state = :state)"
+    " UNION ALL"
+    " SELECT (SELECT MIN(symbol) FROM alerts WHERE state = :state AND symbol > symbols.symbol)"
+    " FROM symbols WHERE symbols.symbol IS NOT NULL"
+    ") SELECT symbol FROM symbols"
+)
+
+
+@dataclass(frozen=True)
+class EndedAlerts:
+    """A chat's live alerts on a symbol that is no longer traded: one message says so."""
+
+    chat_id: int
+    symbol: str
+    ids: list[int]
+
+
 class TickQueries(StoreBase):
     async def fire_crossed(
         self, prices: Mapping[str, Decimal], render: Callable[[FiredAlert, str], str],
@@ -273,16 +310,20 @@ class TickQueries(StoreBase):
         fired: list[FiredAlert] = []
         async with self._write() as session:
             dialect = session.bind.dialect.name
-            if extremes:
-                table, wicks = reach_table(dialect, storable, extremes), wick_table(dialect, storable, extremes)
-            else:
-                table, wicks = price_table(dialect, storable), None
+            table = price_table(dialect, storable)
             for direction in LEVEL_DIRECTIONS:
-                for row in await session.execute(fire_statement(table, direction, now, wicks)):
+                for row in await session.execute(fire_statement(table, direction, now)):
                     # The exchange's own spelling of the price ("65000.10"), same value as stored.
-                    last = prices[row.symbol]
-                    touched = row.fired_price if row.fired_price != last else None
-                    fired.append(FiredAlert(*row[:6], price=last, repeat_seconds=row.repeat_seconds, touched=touched))
+                    fired.append(FiredAlert(*row[:6], price=prices[row.symbol], repeat_seconds=row.repeat_seconds))
+            # The same rule for wicks between checks: a level the last price did not reach, but
+            # the highest (lowest) trade since the alert was armed did. Nothing to do, no query.
+            for direction in LEVEL_DIRECTIONS if extremes else ():
+                wicks = wick_table(dialect, storable, extremes, direction)
+                if wicks is None:
+                    continue
+                for row in await session.execute(wick_statement(wicks, direction, now)):
+                    fired.append(FiredAlert(*row[:6], price=prices[row.symbol], repeat_seconds=row.repeat_seconds,
+                                            touched=row.fired_price))
             await self._after_firing(session, now, fired, render)
             await session.commit()
         return fired
@@ -299,6 +340,43 @@ class TickQueries(StoreBase):
                 rows = await session.execute(_NEXT_SYMBOLS, {"state": state.value})
                 found.update(symbol for (symbol,) in rows if symbol is not None)
         return found
+
+    async def live_symbols(self) -> set[str]:
+        """Every symbol a live alert (of any kind or state) is about: one index seek per symbol
+        and state on ix_alerts_firing (state, symbol, ...), not a read of every alert."""
+        found: set[str] = set()
+        async with self._sessions() as session:
+            for state in LIVE:
+                rows = await session.execute(_LIVE_SYMBOLS, {"state": state.value})
+                found.update(symbol for (symbol,) in rows if symbol is not None)
+        return found
+
+    async def end_symbols(self, symbols: Sequence[str], render: Callable[[EndedAlerts, str], str]) -> list[EndedAlerts]:
+        """The live alerts on symbols that stopped trading end (ENDED), and each chat is told once
+        per symbol, in the same transaction."""
+        if not symbols:
+            return []
+        now = utcnow()
+        async with self._write() as session:
+            rows = await session.execute(
+                update(Alert).where(Alert.symbol.in_(symbols), Alert.state.in_(LIVE))
+                .values(state=AlertState.ENDED, closed_at=now)
+                .returning(Alert.id, Alert.chat_id, Alert.symbol)
+            )
+            by_chat: dict[tuple[int, str], list[int]] = {}
+            for alert_id, chat_id, symbol in rows:
+                by_chat.setdefault((chat_id, symbol), []).append(alert_id)
+            ended = [EndedAlerts(chat, symbol, sorted(ids)) for (chat, symbol), ids in sorted(by_chat.items())]
+            if ended:
+                languages = await chat_languages(session, {e.chat_id for e in ended})
+                await session.execute(insert(OutboxMessage), [
+                    {"chat_id": e.chat_id, "alert_id": e.ids[0], "kind": MessageKind.EXPIRED,  # no buttons
+                     "text": render(e, languages.get(e.chat_id, DEFAULT)), "state": OutboxState.PENDING,
+                     "created_at": now, "attempts": 0}
+                    for e in ended
+                ])
+            await session.commit()
+        return ended
 
     async def watched_windows(self) -> list[tuple[str, int]]:
         """The (symbol, window) pairs active move alerts ask for, from ix_alerts_moves."""

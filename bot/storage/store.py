@@ -8,22 +8,24 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.storage.alerts import AlertQueries
+from bot.storage.alerts import AlertListQueries, AlertPage, AlertQueries
 from bot.storage.base import DELETABLE, LIVE, RECENT, WATCHING, utcnow
 from bot.storage.chats import ChatQueries
 from bot.storage.guides import GuideQueries
-from bot.storage.firing import ExpiredAlert, FiredAlert, TickQueries, fire_statement, price_table
+from bot.storage.firing import EndedAlerts, ExpiredAlert, FiredAlert, TickQueries, fire_statement, price_table
 from bot.storage.models import Alert, AlertState, OutboxMessage, OutboxState
 from bot.storage.outbox import OutboxQueries, PendingMessage
 from bot.storage.retention import RetentionQueries
 
 __all__ = [
-    "AlertStore", "DELETABLE", "ExpiredAlert", "FiredAlert", "LIVE", "PendingMessage", "RECENT", "WATCHING",
+    "AlertPage", "AlertStore", "DELETABLE", "EndedAlerts", "ExpiredAlert", "FiredAlert", "LIVE", "PendingMessage",
+    "RECENT", "WATCHING",
     "fire_statement", "price_table", "utcnow",
 ]
 
 
-class AlertStore(AlertQueries, TickQueries, OutboxQueries, ChatQueries, RetentionQueries, GuideQueries):
+class AlertStore(AlertQueries, AlertListQueries, TickQueries, OutboxQueries, ChatQueries, RetentionQueries,
+                 GuideQueries):
     async def stats(self) -> dict[str, int]:
         """Figures for /stats: chats with alerts, active alerts, messages by state."""
         async with self._sessions() as session:

@@ -7,13 +7,15 @@ import time
 from telegram import Bot, Chat, ChatMember, Update
 
 CACHE_SECONDS = 300.0  # a demoted admin keeps rights at most this long
+MAX_ENTRIES = 10_000  # (group, user) answers kept at once, about 200 bytes each: 2 MB at most
 _ADMIN = {ChatMember.ADMINISTRATOR, ChatMember.OWNER}
 
 
 class AdminCheck:
-    def __init__(self, bot: Bot, ttl: float = CACHE_SECONDS) -> None:
+    def __init__(self, bot: Bot, ttl: float = CACHE_SECONDS, max_entries: int = MAX_ENTRIES) -> None:
         self._bot = bot
         self._ttl = ttl
+        self._max = max_entries
         self._cache: dict[tuple[int, int], tuple[bool, float]] = {}
 
     async def may_change(self, update: Update) -> bool:
@@ -33,7 +35,10 @@ class AdminCheck:
             return cached[0]
         member = await self._bot.get_chat_member(chat.id, user.id)
         allowed = member.status in _ADMIN
-        if len(self._cache) > 10_000:
+        if len(self._cache) >= self._max:  # drop the expired answers, then the oldest: never more than max
             self._cache = {k: v for k, v in self._cache.items() if now - v[1] < self._ttl}
+            while len(self._cache) >= self._max:
+                del self._cache[next(iter(self._cache))]
+        self._cache.pop(key, None)  # re-inserted last: insertion order is age order
         self._cache[key] = (allowed, now)
         return allowed

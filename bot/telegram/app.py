@@ -72,9 +72,11 @@ async def prune_old_rows(context: ContextTypes.DEFAULT_TYPE) -> None:
              pruned.alerts, pruned.messages, days)
 
 
-def start_work(application: Application, still_working: Callable[[], Awaitable[bool]] | None = None) -> None:
-    """The singleton work, ticks and the outbox sender, on the working process only: bot.runtime
-    starts it, and gives `still_working`, asked before every tick."""
+async def start_work(application: Application, still_working: Callable[[], Awaitable[bool]] | None = None) -> None:
+    """The singleton work (ticks, the market streams they read, the outbox sender, retention), on
+    the working process only: bot.runtime starts it, and gives `still_working`, asked before every tick."""
+    if application.bot_data["streams"] is not None:
+        await application.bot_data["streams"].start()
     sender = OutboxSender(application.bot_data["store"], application.bot)
     application.bot_data["sender"] = sender
     sender.start()
@@ -102,6 +104,8 @@ async def stop_work(application: Application) -> None:
     sender = application.bot_data.pop("sender", None)
     if sender is not None:
         await sender.stop()
+    if application.bot_data["streams"] is not None:
+        await application.bot_data["streams"].close()
     await application.bot_data["exchange"].close()  # a standby holds no connection to Binance
 
 
@@ -122,6 +126,7 @@ def build_application(settings: Settings) -> Application:
     alerts = AlertService(
         store, PriceFeed(client), poll_interval=settings.poll_interval, stale_after=settings.stale_after,
         max_alerts_per_chat=settings.max_alerts_per_chat, streams=streams, extremes=extremes if streams else None,
+        allowed_chat_ids=settings.allowed_chat_ids, symbol_gone_after=settings.symbol_gone_after,
     )
     charts = ChartService(KlineClient(  # REST and WebSocket share the IP's weight: charts wait when ticks must
         settings.binance_rest_url, timeout=settings.exchange_timeout,
@@ -132,13 +137,9 @@ def build_application(settings: Settings) -> Application:
         for language in LANGUAGES:  # the menu in each language; English is also the default
             commands = [BotCommand(name, text) for name, text in Texts(language).commands()]
             await application.bot.set_my_commands(commands, language_code=None if language == DEFAULT else language)
-        if streams is not None:
-            await streams.start()
 
     async def on_stop(application: Application) -> None:
         await stop_work(application)
-        if streams is not None:
-            await streams.close()
 
     async def on_shutdown(application: Application) -> None:
         await client.close()
@@ -164,7 +165,8 @@ def build_application(settings: Settings) -> Application:
         .build()
     )
     application.bot_data["alerts"] = alerts
-    application.bot_data.update(store=store, exchange=client, poll_interval=settings.poll_interval, ticking=asyncio.Lock())
+    application.bot_data.update(store=store, exchange=client, poll_interval=settings.poll_interval, ticking=asyncio.Lock(),
+                                streams=streams)
     application.bot_data["charts"] = charts
     application.bot_data["admins"] = AdminCheck(application.bot)
     application.bot_data["admin_ids"] = settings.admin_ids

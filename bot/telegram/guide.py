@@ -25,9 +25,9 @@ from bot.alerts.commands import AlertRequest, CommandError, parse_alert
 from bot.alerts.rules import LEVEL_DIRECTIONS, needs_confirmation
 from bot.alerts.service import alert_targets
 from bot.alerts.symbols import normalize_symbol, suggest
-from bot.exchange.client import ExchangeError
-from bot.storage.guides import GuideQueries
+from bot.exchange.client import ExchangeError, RestrictedLocation
 from bot.storage.base import utcnow
+from bot.storage.guides import GuideQueries
 from bot.telegram.handlers import create_alert, may_change, reply, service, texts_for
 from bot.texts import Texts, price
 
@@ -74,11 +74,12 @@ async def _ask(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts, tex
         # gets the reply field; the others can go on chatting.
         asked = await message.reply_html(f"{update.effective_user.mention_html()} {text}",
                                          reply_markup=ForceReply(selective=True), disable_web_page_preview=True)
+        await _guides(context).set_guide_prompt(*_who(update), asked.message_id)
         if buttons is not None:
             await message.reply_html(t.guide_or_pick(), reply_markup=buttons)
     else:
         asked = await message.reply_html(text, reply_markup=buttons, disable_web_page_preview=True)
-    await _guides(context).set_guide_prompt(*_who(update), asked.message_id)
+        await _guides(context).set_guide_prompt(*_who(update), asked.message_id)
 
 
 async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -91,8 +92,8 @@ async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     try:
         listed = (await service(context).snapshot()).prices
-    except ExchangeError:
-        await reply(update, t.exchange_unavailable())
+    except ExchangeError as exc:
+        await reply(update, t.exchange_restricted() if isinstance(exc, RestrictedLocation) else t.exchange_unavailable())
         return
     await _guides(context).start_guide(*_who(update), SYMBOL, since=_since())
     choices = [s for s in POPULAR if s in listed]
@@ -194,8 +195,8 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _symbol(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts, typed_text: str) -> None:
     try:
         listed = (await service(context).snapshot()).prices
-    except ExchangeError:
-        await reply(update, t.exchange_unavailable())
+    except ExchangeError as exc:
+        await reply(update, t.exchange_restricted() if isinstance(exc, RestrictedLocation) else t.exchange_unavailable())
         return
     symbol = normalize_symbol(typed_text) or typed_text.strip()
     if symbol not in listed:

@@ -12,7 +12,7 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.alerts.commands import AlertRequest, CommandError, parse_alert, parse_alert_id, parse_price_symbols
+from bot.alerts.commands import AlertRequest, CommandError, parse_alert_id, parse_price_symbols
 from bot.storage.chats import Resumed
 from bot.storage.models import AlertState
 from bot.alerts.service import AlertService, PastExpiry, TooManyAlerts, UnknownSymbol
@@ -22,6 +22,7 @@ from bot.i18n import LANGUAGES, pick_language
 from bot.telegram.buttons import (
     DELETE, LANGUAGE, NOTICE_DELETE, NOTICE_REARM, PAGE, REARM, parse_button, symbol_chart_keyboard,
 )
+from bot.storage.alerts import AlertPage
 from bot.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -83,18 +84,6 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await reply(update, (await texts_for(update, context)).help())
 
 
-async def alert(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    t = await texts_for(update, context)
-    if not await may_change(update, context, t):
-        return
-    try:
-        request = parse_alert(context.args or [])
-    except CommandError as exc:
-        await reply(update, t.usage_error(exc.reason, exc.value))
-        return
-    await create_alert(update, context, t, request)
-
-
 async def create_alert(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts, request: AlertRequest) -> bool:
     """Creates what the request asks and replies; False when it could not."""
     try:
@@ -117,32 +106,52 @@ async def create_alert(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Te
 
 
 async def _alert_list(
-    context: ContextTypes.DEFAULT_TYPE, t: Texts, chat_id: int, page: int
+    context: ContextTypes.DEFAULT_TYPE, t: Texts, chat_id: int, after: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """One page of the chat's alerts: live ones first, then those that fired lately."""
-    live, fired = await service(context).list(chat_id)
-    items = [*live, *fired]
-    pages = max(1, -(-len(items) // PAGE_SIZE))
-    page = min(max(page, 0), pages - 1)
-    shown = items[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
-    shown_live = [a for a in shown if a in live]
-    shown_fired = [a for a in shown if a not in shown_live]
+    """The page of the chat's alerts that starts after the list key `after` (storage.alerts):
+    live ones first, then those that fired lately. Buttons carry keys, not page numbers, so
+    every alert is reachable whatever their number, and each page fits one message."""
+    limit = PAGE_SIZE
+    while True:
+        page = await service(context).list_page(chat_id, after, limit)
+        if not page.live and not page.fired and page.previous is not None:
+            after = page.previous  # the page's alerts are gone: show the one before
+            continue
+        text, markup = await _render_page(context, t, page, after)
+        if _utf16_len(text) <= MAX_MESSAGE or limit == 1:  # the HTML is at least as long as what shows
+            return text, markup
+        limit -= 1  # long notes: fewer per page; the next page starts after the last one shown
+
+
+MAX_MESSAGE = 4096  # Telegram's limit on a message's text
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2  # how Telegram counts characters
+
+
+async def _render_page(
+    context: ContextTypes.DEFAULT_TYPE, t: Texts, page: AlertPage, after: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
     try:
-        prices = (await service(context).snapshot()).prices if shown_live else {}
+        prices = (await service(context).snapshot()).prices if page.live else {}
     except ExchangeError:
         prices = {}  # the list is still useful without distances
-    rows = [[InlineKeyboardButton(t.delete_button(a.id, a.symbol), callback_data=f"{DELETE}{a.id}:{page}")]
-            for a in shown_live]
-    rows += [[InlineKeyboardButton(f"{t.rearm_button()} #{a.id} {a.symbol}", callback_data=f"{REARM}{a.id}:{page}")]
-             for a in shown_fired]
+    rows = [[InlineKeyboardButton(t.delete_button(a.id, a.symbol), callback_data=f"{DELETE}{a.id}:{after}")]
+            for a in page.live]
+    rows += [[InlineKeyboardButton(f"{t.rearm_button()} #{a.id} {a.symbol}", callback_data=f"{REARM}{a.id}:{after}")]
+             for a in page.fired]
     navigation = []
-    if page > 0:
-        navigation.append(InlineKeyboardButton(t.page_button(False), callback_data=f"{PAGE}{page - 1}"))
-    if page < pages - 1:
-        navigation.append(InlineKeyboardButton(t.page_button(True), callback_data=f"{PAGE}{page + 1}"))
+    if page.previous is not None:
+        navigation.append(InlineKeyboardButton(t.page_button(False), callback_data=f"{PAGE}{page.previous}"))
+    if page.next is not None:
+        navigation.append(InlineKeyboardButton(t.page_button(True), callback_data=f"{PAGE}{page.next}"))
     if navigation:
         rows.append(navigation)
-    return t.alert_list(shown_live, shown_fired, prices, page, pages), InlineKeyboardMarkup(rows) if rows else None
+    pages = max(1, -(-page.total // PAGE_SIZE))
+    number = min(-(-page.before // PAGE_SIZE), pages - 1)  # 0-based; a page after deletions rounds up
+    text = t.alert_list(page.live, page.fired, prices, number, pages, live_count=page.live_total)
+    return text, InlineKeyboardMarkup(rows) if rows else None
 
 
 async def alerts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -582,12 +582,15 @@ class FakeTelegram:
                                                 "length": _utf16_len(caption.split()[0])}]
         return await self._deliver(message)
 
-    async def upgrade_group(self, chat_id: int, *, user_id: int | None = None) -> int:
+    async def upgrade_group(self, chat_id: int, *, user_id: int | None = None, announce: bool = True) -> int:
         """Telegram turns the group into a supergroup with a new id: sending to the old id is then
         refused (400, migrate_to_chat_id), and the bot gets both service messages (which privacy
-        mode never withholds). Returns the new id."""
+        mode never withholds; `announce=False`: the bot missed them, e.g. it was offline longer
+        than Telegram keeps updates). Returns the new id."""
         new_id = -1_000_000_000_000 + chat_id  # supergroup ids look like -100xxxxxxxxxx
         self.migrated[chat_id] = new_id
+        if not announce:
+            return new_id
         user = {"id": user_id or 1, "is_bot": False, "first_name": "Tester"}
         now = int(time.time())
         await self._push({"message": {"message_id": next(self._message_ids), "date": now, "from": user,
