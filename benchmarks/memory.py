@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import signal
 import sys
@@ -260,7 +259,7 @@ def print_growth(first: Path, last: Path, top: int = 25) -> None:
 
 
 async def run(minutes: float, database_url: str, trace: bool, workdir: Path,
-              first_snapshot_at: float = FIRST_SNAPSHOT_AT) -> None:
+              first_snapshot_at: float = FIRST_SNAPSHOT_AT, keep_log: Path | None = None) -> None:
     if database_url.startswith("postgresql"):
         await _reset_postgres(database_url)
     exchange, telegram, streams, rest = FakeExchange(), FakeTelegram(), FakeStreams(), FakeBinanceRest()
@@ -332,6 +331,16 @@ async def run(minutes: float, database_url: str, trace: bool, workdir: Path,
     print("user actions: " + ", ".join(f"{name} {count}" for name, count in sorted(actions.items())))
     print(f"bot messages {len(telegram.sent)}, notifications {sum('🔔' in m.plain for m in telegram.sent)}, "
           f"replies awaited {load.replies}, timeouts {load.timeouts}, Telegram errors {len(telegram.rejected)}")
+    refused: dict[str, int] = {}
+    for method, status, description in telegram.rejected:
+        refused[f"{method} {status} {description[:60]}"] = refused.get(f"{method} {status} {description[:60]}", 0) + 1
+    for what, count in sorted(refused.items(), key=lambda item: -item[1])[:5]:
+        print(f"  {count} x {what}")
+    logged = log_path.read_text(errors="replace")
+    print(f"bot log: {logged.count(' WARNING ')} warnings, {logged.count(' ERROR ')} errors, "
+          f"{logged.count('Traceback')} tracebacks")
+    if keep_log is not None:
+        keep_log.write_text(logged)
     if len(snapshots) == 2:
         print_growth(*snapshots)
 
@@ -357,6 +366,7 @@ def main() -> None:
     parser.add_argument("--database", default="", help="database URL (default: a temporary SQLite file)")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="snapshot the bot's allocations at minute 5 and at the end, and print the growth")
+    parser.add_argument("--log", type=Path, help="keep the bot's log (stderr) in this file")
     parser.add_argument("--first-snapshot", type=float, default=FIRST_SNAPSHOT_AT, help=argparse.SUPPRESS)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pricealert-memory-") as directory:
@@ -364,9 +374,7 @@ def main() -> None:
         database = args.database or f"sqlite+aiosqlite:///{workdir / 'pricealert.db'}"
         if args.tracemalloc and args.minutes * 60 <= args.first_snapshot:
             parser.error("--tracemalloc needs more than 5 minutes")
-        asyncio.run(run(args.minutes, database, args.tracemalloc, workdir, args.first_snapshot))
-        if os.environ.get("KEEP_LOG"):
-            print((workdir / "bot.log").read_text()[-5000:])
+        asyncio.run(run(args.minutes, database, args.tracemalloc, workdir, args.first_snapshot, args.log))
 
 
 if __name__ == "__main__":

@@ -87,17 +87,21 @@ async def median_ms(action: Callable[[], Awaitable[object]], repeat: int, reset:
 
 
 async def median_pair_ms(first: Callable[[], Awaitable[object]], second: Callable[[], Awaitable[object]], repeat: int,
-                         reset: Callable[[], Awaitable[None]] | None = None) -> tuple[float, float]:
-    """Both actions, alternated, so that a busy machine slows both alike: a fair ratio."""
-    times: tuple[list[float], list[float]] = ([], [])
+                         reset: Callable[[], Awaitable[None]] | None = None) -> tuple[float, float, float, float]:
+    """Both actions, alternated, so that a busy machine slows both alike: wall and CPU
+    milliseconds (this process, SQLite's thread included) of the first, then of the second."""
+    wall: tuple[list[float], list[float]] = ([], [])
+    cpu: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeat):
-        for action, spent in ((first, times[0]), (second, times[1])):
-            started = time.perf_counter()
+        for action, spent, used in ((first, wall[0], cpu[0]), (second, wall[1], cpu[1])):
+            started, started_cpu = time.perf_counter(), time.process_time()
             await action()
             spent.append((time.perf_counter() - started) * 1000)
+            used.append((time.process_time() - started_cpu) * 1000)
             if reset is not None:
                 await reset()
-    return statistics.median(times[0]), statistics.median(times[1])
+    return (statistics.median(wall[0]), statistics.median(wall[1]),
+            statistics.median(cpu[0]), statistics.median(cpu[1]))
 
 
 def wicks(symbols: list[str], points: int, highs: dict[str, Decimal] | None = None) -> dict[str, Extremes]:
@@ -166,7 +170,8 @@ async def run(database_url: str, alerts: int, symbol_count: int, repeat: int, sk
         for points in (1, 2):
             none_reached = wicks(symbols, points)
             assert await store.fire_crossed(flat, render_fired, none_reached) == []
-            figures[f"plain_0_{points}"], figures[f"wick_0_{points}"] = await median_pair_ms(
+            (figures[f"plain_0_{points}"], figures[f"wick_0_{points}"],
+             figures[f"plain_0_{points}_cpu"], figures[f"wick_0_{points}_cpu"]) = await median_pair_ms(
                 lambda: store.fire_crossed(flat, render_fired),
                 lambda: store.fire_crossed(flat, render_fired, none_reached), repeat, reset)
         reached = wicks(symbols, 1, {s: p for s, p in (await prices_firing(10)).items() if p != BASE})
@@ -176,7 +181,8 @@ async def run(database_url: str, alerts: int, symbol_count: int, repeat: int, sk
         figures["wick_10"] = await median_ms(lambda: store.fire_crossed(flat, render_fired, reached), repeat, reset)
         extremes_figures = (
             f"fire_0_ms(no wicks/1 point/2 points)={figures['plain_0_1']:.1f}/{figures['wick_0_1']:.1f}/"
-            f"{figures['wick_0_2']:.1f} fire_10_by_wicks_ms={figures['wick_10']:.1f} ")
+            f"{figures['wick_0_2']:.1f} cpu_ms={figures['plain_0_1_cpu']:.1f}/{figures['wick_0_1_cpu']:.1f}/"
+            f"{figures['wick_0_2_cpu']:.1f} fire_10_by_wicks_ms={figures['wick_10']:.1f} ")
 
     prices = await prices_firing(10)
 
@@ -203,9 +209,10 @@ async def run(database_url: str, alerts: int, symbol_count: int, repeat: int, sk
             await store.watched_windows()
             await store.watched_symbols()  # at most every 30 s in the bot; counted every tick here
 
-        plain, with_wicks = await median_pair_ms(full_tick, full_tick_with_wicks, repeat, reset)
+        plain, with_wicks, plain_cpu, with_wicks_cpu = await median_pair_ms(full_tick, full_tick_with_wicks, repeat, reset)
         extremes_figures += (f"full_tick_ms(fire 10; without/with a new minute's wicks)={plain:.1f}/{with_wicks:.1f} "
-                             f"ratio={with_wicks / plain:.2f}x ")
+                             f"ratio={with_wicks / plain:.2f}x cpu_ms={plain_cpu:.1f}/{with_wicks_cpu:.1f} "
+                             f"cpu_ratio={with_wicks_cpu / plain_cpu:.2f}x ")
 
     async def naive() -> int:
         async with sessions() as session:

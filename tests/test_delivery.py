@@ -72,7 +72,11 @@ async def test_server_errors_are_retried_with_backoff(bot, exchange: FakeExchang
     await telegram.wait_for_message(USER, "🔔", timeout=15)
     failures = [t for (m, _), t in zip(telegram.calls, range(len(telegram.calls))) if m == "sendMessage"]
     assert len(alerts_received(telegram, USER)) == 1 and len(failures) >= 3
-    [row] = await outbox(database_url)
+    for _ in range(100):  # Telegram accepted it; "sent" is committed right after
+        [row] = await outbox(database_url)
+        if row.state is not OutboxState.PENDING:
+            break
+        await asyncio.sleep(0.05)
     assert row.state is OutboxState.SENT and row.attempts == 3
 
 

@@ -17,6 +17,7 @@ from bot.alerts.commands import (
 )
 from bot.alerts.delisting import GoneSymbols
 from bot.alerts.extremes import ExtremesTracker
+from bot.alerts import moves
 from bot.alerts.moves import MoveTracker
 from bot.alerts.rules import Direction, level_from_percent, rearm_level, rearm_threshold
 from bot.texts import Texts
@@ -310,6 +311,23 @@ def test_a_rise_and_a_fall_of_the_same_size_report_the_rise_and_a_fall_says_so()
     assert (tie.percent, tie.reference, tie.rising) == (D("10"), D("90"), True)
     fall = tracker.observe(3, {"BTCUSDT": D("88")}, windows)[("BTCUSDT", 900)]
     assert (fall.percent, fall.reference, fall.rising) == (D("20"), D("110"), False)
+
+
+@pytest.mark.parametrize("step", [1, -1], ids=["rise", "fall"])
+def test_a_history_is_thinned_only_past_half_its_cap_and_keeps_the_extreme_and_the_recent_half(
+        step: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(moves, "MAX_ENTRIES_PER_SYMBOL", 20)  # 10 entries a deque
+    tracker = MoveTracker()
+    windows = [("BTCUSDT", 3600), ("BTCUSDT", 100)]
+    tracker.watch(windows)
+    for tick in range(10):  # a steady trend: every price stays in one deque
+        tracker.observe(tick * 20.0, {"BTCUSDT": D(1000 + step * tick)}, windows)
+    assert tracker.size() == 10 + 1
+    result = tracker.observe(200.0, {"BTCUSDT": D(1000 + step * 10)}, windows)
+    assert tracker.size() <= 10 + 1
+    whole, recent = result[("BTCUSDT", 3600)], result[("BTCUSDT", 100)]
+    assert (whole.reference, whole.percent, whole.rising) == (D(1000), D(1), step > 0)  # the extreme stays
+    assert recent.reference == D(1000 + step * 5)  # the newer half is kept whole
 
 
 # -- extremes -----------------------------------------------------------------------------------

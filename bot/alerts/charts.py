@@ -31,8 +31,8 @@ from bot.storage.store import AlertStore, utcnow
 log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 30.0
-MAX_BARS_KEPT = 256  # (symbol, interval) klines kept at once: 96 bars each, about 30 KB, 8 MB at most
-MAX_PICTURES_KEPT = 64  # pictures kept at once: about 60 KB each, 4 MB at most
+MAX_BARS_KEPT = 256  # (symbol, interval) klines kept at once: 96 bars, about 45 KB each, 12 MB at most
+MAX_PICTURES_KEPT = 64  # pictures kept at once: about 40 KB each, 3 MB at most
 V = TypeVar("V")
 
 

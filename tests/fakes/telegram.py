@@ -6,7 +6,10 @@ characters (captions over 1024), takes photos as multipart/form-data uploads (PN
 Telegram's limits), refuses blocked chats with 403 and enforces 30 messages per second with 429 + retry_after. Like Telegram,
 it refuses a reply to a deleted message ("message to be replied not found") unless the bot allows
 sending without it, and an edit that changes nothing ("message is not modified"); in groups it
-keeps privacy mode (only commands, replies to the bot and mentions reach it). Tests act as users
+keeps privacy mode (only commands, replies to the bot and mentions reach it). After `setWebhook`
+it POSTs each update to the webhook (or to `webhook_routes`, a load balancer's replicas, in turn)
+with the `X-Telegram-Bot-Api-Secret-Token` header, and refuses `getUpdates` with 409; two
+`getUpdates` at once end the earlier one with 409 ("terminated by other getUpdates request"). Tests act as users
 with `user_sends`, `user_replies`, `user_answers` (a ForceReply answered), `delete_message` and
 `press_button`, and read what the bot sent with `wait_for_message`.
 """
