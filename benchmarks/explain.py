@@ -16,7 +16,7 @@ from bot.alerts.extremes import Extremes
 from bot.alerts.rules import Direction
 from bot.storage.db import make_engine
 from bot.storage.models import Alert, AlertState
-from bot.storage.firing import _NEXT_SYMBOLS, wick_statement, wick_table
+from bot.storage.firing import _NEXT_SYMBOLS, reach_table, wick_table
 from bot.storage.store import LIVE, fire_statement, price_table, utcnow
 
 
@@ -33,8 +33,9 @@ async def explain(database_url: str) -> None:
         "expiry": select(Alert.id).where(Alert.state.in_(LIVE), Alert.expires_at <= utcnow()),
         "move alerts watched": select(Alert.symbol, Alert.window_seconds)
         .where(Alert.state == AlertState.ACTIVE, Alert.direction == Direction.EITHER).distinct(),
-        "tick (rising alerts a wick reached)": wick_statement(
-            wick_table(dialect.name, prices, wicks, Direction.UP), Direction.UP, utcnow()),  # type: ignore[arg-type]
+        "tick with wicks (rising alerts)": fire_statement(
+            reach_table(dialect.name, prices, wicks), Direction.UP, utcnow(),
+            wick_table(dialect.name, prices, wicks, Direction.UP)),
         "symbols the market stream reads": _NEXT_SYMBOLS.bindparams(state=AlertState.ACTIVE.value),
     }
     prefix = "EXPLAIN QUERY PLAN " if dialect.name == "sqlite" else "EXPLAIN "

@@ -37,6 +37,16 @@ async def outbox(database_url: str) -> list[OutboxMessage]:
     return rows
 
 
+async def settled_outbox(database_url: str) -> list[OutboxMessage]:
+    """The outbox once nothing is pending: "sent" is committed just after Telegram accepts."""
+    for _ in range(100):
+        rows = await outbox(database_url)
+        if all(r.state is not OutboxState.PENDING for r in rows):
+            break
+        await asyncio.sleep(0.05)
+    return rows
+
+
 async def test_alerts_of_one_chat_firing_together_arrive_as_one_message(bot, exchange: FakeExchange, telegram: FakeTelegram) -> None:
     exchange.set_price("BTCUSDT", "64000.00")
     await create_alerts(telegram, USER, "/alert BTCUSDT 65000 first", "/alert BTCUSDT 65500 second",
@@ -59,7 +69,7 @@ async def test_telegram_flood_limit_is_waited_out_and_the_message_arrives_once(
     assert message.at - refused_at >= 1.0
     assert [r[1] for r in telegram.rejected] == [429]
     assert len(alerts_received(telegram, USER)) == 1
-    [row] = await outbox(database_url)
+    [row] = await settled_outbox(database_url)
     assert (row.state, row.telegram_message_id) == (OutboxState.SENT, message.message_id)
 
 
@@ -72,11 +82,7 @@ async def test_server_errors_are_retried_with_backoff(bot, exchange: FakeExchang
     await telegram.wait_for_message(USER, "🔔", timeout=15)
     failures = [t for (m, _), t in zip(telegram.calls, range(len(telegram.calls))) if m == "sendMessage"]
     assert len(alerts_received(telegram, USER)) == 1 and len(failures) >= 3
-    for _ in range(100):  # Telegram accepted it; "sent" is committed right after
-        [row] = await outbox(database_url)
-        if row.state is not OutboxState.PENDING:
-            break
-        await asyncio.sleep(0.05)
+    [row] = await settled_outbox(database_url)
     assert row.state is OutboxState.SENT and row.attempts == 3
 
 
@@ -114,7 +120,7 @@ async def test_a_message_telegram_refuses_is_dropped_without_blocking_others(bot
     telegram.fail_next("sendMessage", 400, "Bad Request: chat not found")
     exchange.set_price("BTCUSDT", "65000.00")
     await telegram.wait_for_message(other, "🔔")
-    rows = await outbox(database_url)
+    rows = await settled_outbox(database_url)
     assert sorted(r.state.value for r in rows) == ["dropped", "sent"]
     dropped = next(r for r in rows if r.state is OutboxState.DROPPED)
     assert "chat not found" in (dropped.last_error or "").lower()
@@ -186,4 +192,4 @@ async def test_a_refused_combined_message_is_retried_part_by_part(bot, exchange:
     await telegram.wait_for_message(USER, "two", after=before)
     received = alerts_received(telegram, USER)
     assert len(received) == 2 and "one" in received[0] and "two" in received[1]
-    assert sorted(r.state.value for r in await outbox(database_url)) == ["sent", "sent"]
+    assert sorted(r.state.value for r in await settled_outbox(database_url)) == ["sent", "sent"]

@@ -115,99 +115,108 @@ def _epoch_postgresql(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
     return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
 
 
+def reach_table(dialect: str, prices: Mapping[str, Decimal], extremes: Mapping[str, Extremes]) -> CTE:
+    """price_table plus how far each symbol went since the last tick: `high` is the highest wick
+    the market stream saw when it is beyond the last price, else the price; `low` likewise. The
+    firing scan runs from the level to there, in the same pass as the last price."""
+    sqlite = dialect == "sqlite"
+    rows: dict[str, list[object]] = {}
+    for symbol, price in prices.items():
+        stored = scaled(price) if sqlite else str(price)
+        high = low = stored
+        seen = extremes.get(symbol)
+        if seen is not None:
+            if seen.high is not None and seen.high > price and (farthest := _scaled(seen.high)) is not None:
+                high = farthest if sqlite else str(seen.high)
+            if seen.low is not None and seen.low < price and (farthest := _scaled(seen.low)) is not None:
+                low = farthest if sqlite else str(seen.low)
+        rows[symbol] = [stored, high, low]
+    if sqlite:
+        sql = ("SELECT key AS symbol, json_extract(value, '$[0]') AS price, json_extract(value, '$[1]') AS high, "
+               "json_extract(value, '$[2]') AS low FROM json_each(:prices)")
+    else:
+        sql = ("SELECT key AS symbol, CAST(value->>0 AS NUMERIC(28, 10)) AS price, "
+               "CAST(value->>1 AS NUMERIC(28, 10)) AS high, CAST(value->>2 AS NUMERIC(28, 10)) AS low "
+               "FROM jsonb_each(CAST(:prices AS JSONB))")
+    return (
+        text(sql)
+        .bindparams(bindparam("prices", json.dumps(rows), type_=String))
+        .columns(column("symbol", String), column("price", ExactDecimal()), column("high", ExactDecimal()),
+                 column("low", ExactDecimal()))
+        .cte("prices")
+    )
+
+
 def wick_table(dialect: str, prices: Mapping[str, Decimal], extremes: Mapping[str, Extremes],
                direction: Direction) -> CTE | None:
-    """The wicks since the last tick on one side as (symbol, price, seen_at epoch seconds, first)
-    rows: the suffix extremes (alerts.extremes), so that "the highest price seen since this alert
-    was armed" is a MAX over the rows seen at or after armed_at; `first` marks each symbol's
-    farthest. Only wicks beyond the last price: the others fire nothing the price does not.
-    None when there is none (no query at all)."""
+    """The wicks since the last tick on one side as (symbol, price, seen_at epoch seconds) rows:
+    the suffix extremes (alerts.extremes), so that "the highest price seen since this alert was
+    armed" is a MAX over the rows seen at or after armed_at. Only wicks beyond the last price:
+    the others fire nothing the price does not. None when there is none."""
     sqlite, up = dialect == "sqlite", direction is Direction.UP
     rows = []
     for symbol, seen in extremes.items():
         price = prices.get(symbol)
         if price is None:
             continue
-        first = 1
         for wick, at in seen.highs if up else seen.lows:
             if (wick > price) if up else (wick < price):
-                stored = _scaled(wick)  # 4 times cheaper than fits() + scaled(): 2,400 rows at 600 symbols
+                stored = _scaled(wick)  # 4 times cheaper than fits() + scaled(): 1,200 rows at 600 symbols
                 if stored is not None:
-                    rows.append([symbol, stored if sqlite else str(wick), at, first])
-                    first = 0
+                    rows.append([symbol, stored if sqlite else str(wick), at])
     if not rows:
         return None
     if sqlite:
         sql = ("SELECT json_extract(value, '$[0]') AS symbol, json_extract(value, '$[1]') AS price, "
-               "json_extract(value, '$[2]') AS seen_at, json_extract(value, '$[3]') AS first FROM json_each(:wicks)")
+               "json_extract(value, '$[2]') AS seen_at FROM json_each(:wicks)")
     else:
         sql = ("SELECT value->>0 AS symbol, CAST(value->>1 AS NUMERIC(28, 10)) AS price, "
-               "CAST(value->>2 AS DOUBLE PRECISION) AS seen_at, CAST(value->>3 AS INTEGER) AS first "
-               "FROM jsonb_array_elements(CAST(:wicks AS JSONB))")
+               "CAST(value->>2 AS DOUBLE PRECISION) AS seen_at FROM jsonb_array_elements(CAST(:wicks AS JSONB))")
     return (
         text(sql)
         .bindparams(bindparam("wicks", json.dumps(rows), type_=String))
-        .columns(column("symbol", String), column("price", ExactDecimal()), column("seen_at", Float()),
-                 column("first", Integer))
+        .columns(column("symbol", String), column("price", ExactDecimal()), column("seen_at", Float()))
         .cte("wicks")
     )
 
 
-def fire_statement(table: CTE, direction: Direction, now: datetime) -> Update:
+def fire_statement(table: CTE, direction: Direction, now: datetime, wicks: CTE | None = None) -> Update:
     """Fires the active alerts of one direction whose level the table's price reached.
 
     Per (symbol, direction) this is a range scan on ix_alerts_firing (state, symbol, direction,
     level): it reads the alerts that fire and no others. Once-alerts end FIRED; repeating ones
     go WAITING for the price to come back.
+
+    With a reach_table and the side's wick_table, the same scan goes on to the farthest wick
+    since the last tick: an alert there fires when the last price reached it, or a wick seen
+    since the alert was armed did (a wick older than the alert never fires it). Its
+    fired_price is what reached it: the last price, else the farthest wick since it was armed.
     """
-    reached = Alert.level <= table.c.price if direction is Direction.UP else Alert.level >= table.c.price
+    up = direction is Direction.UP
+    by_price = Alert.level <= table.c.price if up else Alert.level >= table.c.price
+    reached, fired_price = by_price, table.c.price
+    if wicks is not None:
+        armed = epoch_seconds(func.coalesce(Alert.armed_at, Alert.created_at))  # NULL armed_at: rows before 0006
+        touched = (
+            select(func.max(wicks.c.price) if up else func.min(wicks.c.price))
+            .where(wicks.c.symbol == Alert.symbol, wicks.c.seen_at >= armed)
+            .scalar_subquery()
+        )
+        in_reach = Alert.level <= table.c.high if up else Alert.level >= table.c.low
+        reached = in_reach & or_(by_price, Alert.level <= touched if up else Alert.level >= touched)
+        fired_price = case((by_price, table.c.price), else_=touched)
     return (
         update(Alert)
         .where(Alert.state == AlertState.ACTIVE, Alert.symbol == table.c.symbol, Alert.direction == direction, reached)
         .values(
             state=case((Alert.repeat_seconds.is_(None), AlertState.FIRED.value), else_=AlertState.WAITING.value),
-            fired_at=now, fired_price=table.c.price, fire_count=Alert.fire_count + 1,
+            fired_at=now, fired_price=fired_price, fire_count=Alert.fire_count + 1,
             closed_at=case((Alert.repeat_seconds.is_(None), now), else_=None),
         )
         .returning(
             Alert.id, Alert.chat_id, Alert.symbol, Alert.direction, Alert.level, Alert.note,
             Alert.repeat_seconds, Alert.fired_price,
         )
-    )
-
-
-def wick_statement(wicks: CTE, direction: Direction, now: datetime) -> Update:
-    """After fire_statement, in the same transaction: the active alerts a wick between two checks
-    reached, when it was seen after the alert was armed (a wick older than the alert never fires
-    it). fired_price is the farthest wick since then: the price it touched.
-
-    The same range scan on ix_alerts_firing, from each symbol's farthest wick; the alerts the last
-    price reached are no longer ACTIVE, so what is left lies between the price and the wick.
-    """
-    up = direction is Direction.UP
-    # Each symbol's farthest wick is its first row (rows are suffix extremes, oldest first).
-    farthest = select(wicks.c.symbol, wicks.c.price).where(wicks.c.first == 1).subquery("farthest")
-    armed = epoch_seconds(func.coalesce(Alert.armed_at, Alert.created_at))  # NULL armed_at: rows before schema 0006
-    touched = (
-        select(func.max(wicks.c.price) if up else func.min(wicks.c.price))
-        .where(wicks.c.symbol == Alert.symbol, wicks.c.seen_at >= armed)
-        .scalar_subquery()
-    )
-    in_reach = Alert.level <= farthest.c.price if up else Alert.level >= farthest.c.price
-    return (
-        update(Alert)
-        .where(Alert.state == AlertState.ACTIVE, Alert.symbol == farthest.c.symbol, Alert.direction == direction,
-               in_reach, Alert.level <= touched if up else Alert.level >= touched)
-        .values(
-            state=case((Alert.repeat_seconds.is_(None), AlertState.FIRED.value), else_=AlertState.WAITING.value),
-            fired_at=now, fired_price=touched, fire_count=Alert.fire_count + 1,
-            closed_at=case((Alert.repeat_seconds.is_(None), now), else_=None),
-        )
-        .returning(
-            Alert.id, Alert.chat_id, Alert.symbol, Alert.direction, Alert.level, Alert.note,
-            Alert.repeat_seconds, Alert.fired_price,
-        )
-        .execution_options(synchronize_session=False)  # no ORM objects to refresh: skip evaluating the WHERE in Python
     )
 
 
@@ -310,20 +319,16 @@ class TickQueries(StoreBase):
         fired: list[FiredAlert] = []
         async with self._write() as session:
             dialect = session.bind.dialect.name
-            table = price_table(dialect, storable)
+            # Wicks between checks (the market stream's extremes since the last tick) widen the
+            # same scan; without them it is the last prices alone, as before.
+            table = reach_table(dialect, storable, extremes) if extremes else price_table(dialect, storable)
             for direction in LEVEL_DIRECTIONS:
-                for row in await session.execute(fire_statement(table, direction, now)):
+                wicks = wick_table(dialect, storable, extremes, direction) if extremes else None
+                for row in await session.execute(fire_statement(table, direction, now, wicks)):
                     # The exchange's own spelling of the price ("65000.10"), same value as stored.
-                    fired.append(FiredAlert(*row[:6], price=prices[row.symbol], repeat_seconds=row.repeat_seconds))
-            # The same rule for wicks between checks: a level the last price did not reach, but
-            # the highest (lowest) trade since the alert was armed did. Nothing to do, no query.
-            for direction in LEVEL_DIRECTIONS if extremes else ():
-                wicks = wick_table(dialect, storable, extremes, direction)
-                if wicks is None:
-                    continue
-                for row in await session.execute(wick_statement(wicks, direction, now)):
-                    fired.append(FiredAlert(*row[:6], price=prices[row.symbol], repeat_seconds=row.repeat_seconds,
-                                            touched=row.fired_price))
+                    last = prices[row.symbol]
+                    fired.append(FiredAlert(*row[:6], price=last, repeat_seconds=row.repeat_seconds,
+                                            touched=row.fired_price if row.fired_price != last else None))
             await self._after_firing(session, now, fired, render)
             await session.commit()
         return fired

@@ -21,7 +21,7 @@ MAX_BATCH = 1000  # rows per transaction, at most
 # What the daily job uses (benchmarks/retention.py): short transactions with a pause between
 # them keep a tick from ever waiting long for the write lock.
 BATCH = 250
-PAUSE = 0.05  # seconds
+PAUSE = 0.1  # seconds
 # Alerts that can never fire again by themselves. A FIRED once-alert can be re-armed, but only
 # from the last week's list (RECENT), which a retention of at least 7 days keeps.
 CLOSED = (AlertState.FIRED, AlertState.DELETED, AlertState.EXPIRED, AlertState.ENDED)
