@@ -11,7 +11,7 @@ switch languages. Every 30 s it reads the process's resident memory (VmRSS in
 /proc/PID/status) and prints it; at the end, the RSS over time and the growth over the last
 20 minutes (the goal: under 1 MiB).
 
-    python -m benchmarks.memory [--minutes 30] [--database URL] [--tracemalloc]
+    python -m benchmarks.memory [--minutes 30] [--database URL] [--tracemalloc] [--log FILE]
 
 `--database` defaults to a new SQLite file in a temporary directory; a PostgreSQL URL
 (`postgresql+asyncpg://postgres@127.0.0.1:5432/bench_memory`) has its public schema dropped
@@ -19,6 +19,7 @@ and rebuilt first. `--tracemalloc` sets `PRICEALERT_TRACEMALLOC=DIR` for the bot
 bot/memtrace.py: the bot starts tracemalloc and writes a snapshot on each SIGUSR1), asks for a
 snapshot at minute 5 and at the end, and prints the allocations that grew most between the two,
 by file:line. Tracing makes the process bigger and slower: read RSS from runs without it.
+`--log` keeps the bot's log (its stderr), whose warnings, errors and tracebacks are counted.
 """
 
 from __future__ import annotations

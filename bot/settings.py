@@ -6,8 +6,11 @@ import hashlib
 import re
 from typing import Annotated, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+OFFICIAL_API = "https://api.telegram.org"
 
 
 class SettingsError(Exception):
@@ -43,7 +46,7 @@ class Settings(ExchangeSettings):
     telegram_bot_token: SecretStr
     # Market streams for wicks between checks (kline_1m); empty turns that off.
     binance_stream_url: str = "wss://fstream.binance.com/market/stream"
-    telegram_api_url: str = "https://api.telegram.org"
+    telegram_api_url: str = OFFICIAL_API
     database_url: str = "sqlite+aiosqlite:///pricealert.db"
     # Each tick costs 2 of the 2400 weight per minute; 0.5 s is 10 % of the budget.
     poll_interval: float = Field(default=2.0, ge=0.5, le=3600)
@@ -68,9 +71,13 @@ class Settings(ExchangeSettings):
 
     @field_validator("webhook_url")
     @classmethod
-    def _webhook_url(cls, value: str) -> str:
+    def _webhook_url(cls, value: str, info: ValidationInfo) -> str:
+        """Telegram posts updates only to HTTPS; a self-hosted Bot API server (TELEGRAM_API_URL
+        set elsewhere) also to plain HTTP."""
         value = value.strip()
-        if value and not value.startswith(("https://", "http://")):
+        official = info.data.get("telegram_api_url", OFFICIAL_API) == OFFICIAL_API
+        schemes = ("https://",) if official else ("https://", "http://")
+        if value and not value.startswith(schemes):
             raise ValueError("expected the public https:// URL Telegram posts to, like https://bot.example.com/telegram, or empty")
         return value
 

@@ -449,6 +449,9 @@ class Texts:
         return self._("⚠️ Binance does not serve charts where this bot runs; its owner can fix that. "
                       "Your alerts keep working.")
 
+    def chart_failed(self) -> str:
+        return self._("⚠️ The chart is unavailable right now. Please try again later; your alerts keep working.")
+
     # -- chat controls --------------------------------------------------------------------------
     def paused(self, count: int) -> str:
         if not count:
@@ -546,6 +549,10 @@ class Texts:
     def import_created(self, line: int, alert: AlertLike) -> str:
         return self._("Line {line}: ✅ {alert}").format(line=line, alert=self._line(alert) + self._options(alert))
 
+    def import_far_level(self, level: Decimal, current: Decimal) -> str:
+        return self._("{level} is more than 10 times away from the price ({price}): create it with /alert, "
+                      "which asks you to confirm.").format(level=price(level), price=price(current))
+
     def import_refused(self, line: int, reason: str) -> str:
         return self._("Line {line}: ✖ {reason}").format(line=line, reason=reason)
 
@@ -567,3 +574,6 @@ class Texts:
     def internal_error(self) -> str:
         return self._("😵 Something went wrong on my side. Please try again; "
                       "if it keeps happening, tell the bot's owner.")
+
+    def internal_error_short(self) -> str:
+        return self._("😵 Something went wrong. Please try again.")

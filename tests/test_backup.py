@@ -149,17 +149,20 @@ async def test_import_answers_line_by_line_and_creates_what_passes(
 ) -> None:
     exchange.set_price("BTCUSDT", "64000.00")
     data = csv_bytes("BTCUSDT,above,70000,ok,,", "BTCUSDT,above,lots,,,", "NOSUCHUSDT,above,1,,,",
-                     "ETHUSDT,below,1500,,,2020-01-01", "BTCUSDT,below,50000,<b>also ok</b>,,")
+                     "ETHUSDT,below,1500,,,2020-01-01", "BTCUSDT,below,50000,<b>also ok</b>,,",
+                     "BTCUSDT,above,700000,,,")
     message_id = await telegram.user_sends_document(USER, "mine.csv", data)
     await telegram.user_replies(USER, message_id, "/import")  # /import in reply to the file
     answer = await telegram.wait_for_message(USER, "Import")
-    assert "2 created, 3 refused" in answer.plain
+    assert "2 created, 4 refused" in answer.plain
     lines = answer.plain.splitlines()
     assert lines[1].startswith("Line 2: ✅ #1 BTCUSDT rises to ≥ 70000")
     assert lines[2].startswith("Line 3: ✖") and "lots is not a price" in lines[2]
     assert lines[3].startswith("Line 4: ✖") and "NOSUCHUSDT is not a Binance" in lines[3]
     assert lines[4].startswith("Line 5: ✖") and "already passed" in lines[4]
     assert lines[5].startswith("Line 6: ✅ #2 BTCUSDT falls to ≤ 50000")
+    # A level 10x away is confirmed in chat, which a file cannot do: refused with the reason.
+    assert lines[6].startswith("Line 7: ✖") and "700000 is more than 10 times away from the price (64000.00)" in lines[6]
     await telegram.user_sends(USER, "/alerts")
     listing = await telegram.wait_for_message(USER, "Your alerts")
     assert "(2)" in listing.plain and "<b>also ok</b>" in listing.plain  # typed text stays text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.telegram import FakeTelegram

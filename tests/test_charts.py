@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import time
 import warnings
 from dataclasses import dataclass
@@ -13,20 +14,22 @@ from decimal import Decimal
 
 import pytest
 from hypothesis import given, strategies as st
+from matplotlib.text import Text
 from PIL import Image
 
 from bot.alerts.charts import Shared
 from bot.alerts.rules import Direction
 from bot.charts.intervals import ChartUsage, interval_showing, parse_chart_args, parse_interval
 from bot.charts.render import (
-    HEIGHT, WIDTH, ChartSpec, Level, Mark, format_price, precision_of, render_chart,
+    HEIGHT, WIDTH, ChartSpec, Level, Mark, draw_chart, format_price, precision_of, render_chart,
 )
-from bot.exchange.client import ExchangeUnavailable, RateLimited, RequestRefused
+from bot.exchange.client import BinanceClient, ClientOptions, ExchangeUnavailable, RateLimited, RequestRefused
 from bot.exchange.rest import ExchangeError, KlineClient, RestrictedLocation, parse_klines
 from bot.storage.models import MessageKind
 from bot.storage.store import PendingMessage
 from bot.telegram.buttons import notification_keyboard, symbol_chart_keyboard
 from bot.texts import Texts
+from tests.fakes.exchange import FakeExchange
 from tests.fakes.rest import FakeBinanceRest, generate_klines
 from tests.fakes.telegram import parse_html
 
@@ -118,6 +121,25 @@ def test_every_interval_draws_without_font_warnings_even_for_non_ascii_symbols(i
     assert png.startswith(b"\x89PNG")
 
 
+@pytest.mark.parametrize("interval", ["1m", "1h", "1d"])
+def test_the_picture_holds_no_words_only_numbers_utc_and_marks(interval: str) -> None:
+    """Words belong in the caption, in the chat's language; the picture reads the same in any."""
+    candles = bars(interval=interval)
+    outside = (Level(Decimal("990000"), True, 14), Level(Decimal("1"), False, 15), Level(Decimal("65000"), True, 16))
+    for mark in (Mark(candles[-5].open_time, candles[-5].high), Mark(candles[-5].open_time)):
+        spec = ChartSpec("BTCUSDT", interval, candles, outside, mark)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a glyph DejaVu Sans lacks is a warning in matplotlib
+            render_chart(spec)
+            figure = draw_chart(spec)
+            figure.canvas.draw()
+        shown = [t.get_text() for t in figure.findobj(Text) if t.get_text().strip()]
+        words = [text for text in shown if not re.fullmatch(r"[0-9.:#\- ▲▼✕]*|UTC|BTCUSDT  " + interval, text)]
+        assert words == []
+        assert any(text.endswith(" ▲") for text in shown) and any(text.endswith(" ▼") for text in shown)
+        assert any("✕" in text for text in shown)
+
+
 def test_a_chart_needs_bars() -> None:
     with pytest.raises(ValueError):
         render_chart(ChartSpec("BTCUSDT", "1h", ()))
@@ -176,6 +198,45 @@ async def test_klines_client_waits_while_the_websocket_client_must(rest: FakeBin
         await client.klines("BTCUSDT", "1h", 96)
     await client.close()
     assert rest.requests == []
+
+
+@pytest.mark.parametrize("status", [429, 418])
+async def test_after_a_klines_429_or_418_no_ticker_price_is_sent_before_retry_after(
+        rest: FakeBinanceRest, exchange: FakeExchange, status: int) -> None:
+    """The limit is the IP's: a ban earned by charts stops the ticks' requests too."""
+    klines = KlineClient(rest.url)
+    client = BinanceClient(exchange.url, ClientOptions(request_timeout=2.0),
+                           shared_block=lambda: klines.rate_limited_until)
+    try:
+        rest.fail_next(status, retry_after=1)
+        with pytest.raises(RateLimited):
+            await klines.klines("BTCUSDT", "1h", 96)
+        refused_at = rest.requests[0].at
+        with pytest.raises(RateLimited) as caught:
+            await client.request("ticker.price", {"symbol": "BTCUSDT"})
+        assert caught.value.until == pytest.approx(refused_at + 1, abs=0.5)
+        assert exchange.ticker_requests() == []
+        await asyncio.sleep(max(0.0, caught.value.until - time.time()))  # the time Binance asked for
+        assert (await client.request("ticker.price", {"symbol": "BTCUSDT"}))["symbol"] == "BTCUSDT"
+        assert [r.at >= refused_at + 1 for r in exchange.ticker_requests()] == [True]
+    finally:
+        await client.close()
+        await klines.close()
+
+
+async def test_a_restricted_location_for_klines_does_not_stop_the_ticks(
+        rest: FakeBinanceRest, exchange: FakeExchange) -> None:
+    klines = KlineClient(rest.url)
+    client = BinanceClient(exchange.url, ClientOptions(request_timeout=2.0),
+                           shared_block=lambda: klines.rate_limited_until)
+    try:
+        rest.fail_next(451)
+        with pytest.raises(RestrictedLocation):
+            await klines.klines("BTCUSDT", "1h", 96)
+        assert (await client.request("ticker.price", {"symbol": "BTCUSDT"}))["symbol"] == "BTCUSDT"
+    finally:
+        await client.close()
+        await klines.close()
 
 
 @pytest.mark.parametrize("status", [451, 403])

@@ -10,10 +10,10 @@ import itertools
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from bot.alerts.delisting import GoneSymbols
-from bot.alerts.rules import Direction, crossed, rearm_threshold
+from bot.alerts.rules import DEFAULT_MARGIN, Direction, crossed, rearm_level, rearm_threshold
 from bot.alerts.service import render_fired
 from bot.storage.models import AlertState
 from bot.storage.store import AlertStore
@@ -24,43 +24,73 @@ from tests.fakes.telegram import FakeTelegram
 LEVEL = Decimal("100")
 _chats = itertools.count(1)
 
-# A price path around the level, with Re-arm presses and pauses in between.
-_step = st.one_of(
-    st.decimals(min_value=Decimal("98"), max_value=Decimal("102"), places=1).map(lambda p: ("price", p)),
-    st.just(("rearm", None)), st.just(("pause", None)), st.just(("resume", None)),
-)
+# A price path around the level (and its 0.5 % margins: 99.5, 100.5), with Re-arm presses and pauses.
+_PRICES = [Decimal(p) for p in ("98", "99", "99.4", "99.5", "99.6", "99.9", "100", "100.1", "100.4", "100.5",
+                                 "100.6", "101", "102")]
+_price = st.sampled_from(_PRICES).map(lambda p: ("price", p))
+_step = st.one_of(_price, _price, _price, st.just(("rearm", None)), st.just(("pause", None)),
+                  st.just(("resume", None)))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def _model_step(state: tuple, action: str, price: Decimal, direction: Direction, repeat: bool,
+                margin_level: Decimal) -> tuple[tuple, bool]:
+    """The rule, written out plainly: (next state, whether a notice is due). States: ("armed",),
+    ("arming", threshold), ("fired",), ("waiting",) for a repeat waiting for the price to go back,
+    ("cooling",) for a repeat in its cooldown (60 s: longer than a test), ("paused", state)."""
+    up = direction is Direction.UP
+    if action == "price":
+        kind = state[0]
+        if kind == "arming" and (price < state[1] if up else price > state[1]):
+            state = ("armed",)  # strictly back on the waiting side
+        elif kind == "waiting" and (price <= margin_level if up else price >= margin_level):
+            return ("cooling",), False
+        if state[0] == "armed" and crossed(direction, LEVEL, price):
+            return (("waiting",) if repeat else ("fired",)), True
+        return state, False
+    if action == "rearm":
+        if state[0] != "fired":
+            return state, False
+        threshold = rearm_threshold(direction, LEVEL, price)
+        return (("armed",) if threshold is None else ("arming", threshold)), False
+    if action == "pause":
+        return (("paused", state) if state[0] in ("armed", "arming", "waiting", "cooling") else state), False
+    if state[0] != "paused":
+        return state, False
+    before = state[1]
+    if before[0] == "armed" and crossed(direction, LEVEL, price):  # passed during the pause
+        return ("arming", margin_level if repeat else LEVEL), False
+    return before, False
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@example(direction=Direction.UP, repeat=False, start=Decimal("101"), steps=[("price", Decimal("100"))])
+@example(direction=Direction.DOWN, repeat=False, start=Decimal("101"),
+         steps=[("pause", None), ("price", Decimal("99")), ("resume", None), ("price", Decimal("99"))])
 @given(direction=st.sampled_from([Direction.UP, Direction.DOWN]), repeat=st.booleans(),
-       start=st.decimals(min_value=Decimal("98"), max_value=Decimal("102"), places=1),
-       steps=st.lists(_step, max_size=25))
-async def test_never_two_notices_without_the_price_going_back_and_never_one_unarmed(
+       start=st.sampled_from(_PRICES), steps=st.lists(_step, max_size=30))
+async def test_an_alert_fires_exactly_when_an_armed_alert_sees_its_level(
     store: AlertStore, direction: Direction, repeat: bool, start: Decimal, steps: list[tuple[str, Decimal | None]]
 ) -> None:
+    """Over random price paths with Re-arm presses and pauses: a notice exactly when the plain
+    rule says so, hence never two without the price going back in between, never one for an
+    alert that was never armed, and none missed."""
     chat = next(_chats)
     symbol = "BTCUSDT"
-    margin_level = LEVEL * (Decimal("0.995") if direction is Direction.UP else Decimal("1.005"))
+    margin_level = rearm_level(direction, LEVEL, DEFAULT_MARGIN)
     alert = await store.create_alert(
         chat, symbol, direction, LEVEL, "", passed=crossed(direction, LEVEL, start),
         repeat_seconds=60 if repeat else None, rearm_level=margin_level if repeat else None,
     )
+    state: tuple = ("arming", margin_level if repeat else LEVEL) if crossed(direction, LEVEL, start) else ("armed",)
     price = start
-    waiting_side_seen = not crossed(direction, LEVEL, start)  # armed at creation
-    fires = 0
     for action, value in steps:
-        if action == "price":
-            price = value
+        price = value if action == "price" else price
+        state, due = _model_step(state, action, price, direction, repeat, margin_level)
+        if action == "price":  # what a tick does, in its order
             await store.start_cooldowns({symbol: price})
             await store.end_cooldowns()
-            fired = [a for a in await store.fire_crossed({symbol: price}, render_fired) if a.id == alert.id]
-            if fired:
-                fires += 1
-                assert crossed(direction, LEVEL, price)  # it reached the level
-                assert waiting_side_seen, f"fire #{fires} at {price} without a crossing"
-                waiting_side_seen = False
-            elif not crossed(direction, LEVEL, price):
-                waiting_side_seen = True
+            fired = [a.id for a in await store.fire_crossed({symbol: price}, render_fired) if a.id == alert.id]
+            assert fired == ([alert.id] if due else []), f"{action} {price}: model {state}"
         elif action == "rearm":
             await store.rearm_alert(chat, alert.id, rearm_threshold(direction, LEVEL, price))
         elif action == "pause":
@@ -85,6 +115,8 @@ async def test_an_alert_made_past_its_level_waits_for_a_crossing(store: AlertSto
     (Direction.DOWN, "590", "603"),
     (Direction.DOWN, "601", None),
     (Direction.UP, None, "600"),  # no price: armed once strictly on the waiting side
+    (Direction.EITHER, "0.12", None),  # a move alert (`3% 15m`, level 3 %) re-arms at once
+    (Direction.EITHER, None, None),
 ])
 def test_rearm_threshold(direction: Direction, current: str | None, expected: str | None) -> None:
     got = rearm_threshold(direction, Decimal("600"), Decimal(current) if current else None)
@@ -140,6 +172,8 @@ async def test_a_symbol_that_stops_trading_ends_its_alerts_and_tells_each_chat_o
         live, _, recent = listing.partition("Fired lately")
         assert "#3 ETHUSDT" in live and "#1" not in live and "#2" not in live
         assert "#1 BTCUSDT_261225 rises to ≥ 80000 🏁 ended: no longer traded" in recent
+        listed = telegram.sent[-1]
+        assert not [b for b in listed.buttons() if "#1" in b["text"] or "#2" in b["text"]]  # nothing to re-arm
     finally:
         await stop_bot(application)
 
@@ -194,3 +228,25 @@ async def test_a_chat_outside_the_allowlist_gets_nothing_and_gets_its_alerts_bac
         assert "mine" in (await telegram.wait_for_message(USER, "🔔")).plain
     finally:
         await stop_bot(application)
+
+
+async def test_a_chat_outside_the_allowlist_is_not_told_that_a_symbol_ended(store: AlertStore) -> None:
+    from bot.alerts.service import render_ended
+
+    outside = await store.create_alert(1, "BTCUSDT_261225", Direction.UP, Decimal("80000"), "")
+    inside = await store.create_alert(2, "BTCUSDT_261225", Direction.UP, Decimal("80000"), "")
+    await store.apply_allowlist(frozenset({2}), None, "not allowed")
+    ended = await store.end_symbols(["BTCUSDT_261225"], render_ended)
+    assert [(e.chat_id, e.ids) for e in ended] == [(2, [inside.id])]
+    assert (await store.get_alert(1, outside.id)).state is AlertState.ENDED
+    assert [m.chat_id for m in await store.pending_messages()] == [2]
+
+
+async def test_a_fired_move_alert_rearms_at_once(store: AlertStore) -> None:
+    from bot.alerts.rules import rearm_threshold as threshold
+
+    alert = await store.create_alert(1, "DOGEUSDT", Direction.EITHER, Decimal("3"), "", window_seconds=900)
+    await store.fire_moves({("DOGEUSDT", 900): (Decimal("3.5"), Decimal("0.116"))}, {"DOGEUSDT": Decimal("0.12")},
+                           render_fired)
+    again = await store.rearm_alert(1, alert.id, threshold(alert.direction, alert.level, Decimal("0.12")))
+    assert again is not None and again.state is AlertState.ACTIVE

@@ -182,3 +182,19 @@ def test_an_extreme_reaches_a_level_iff_a_new_trade_after_the_baseline_reached_i
         got = extremes.get("X", Extremes(None, None, None, None))
         assert (got.high is not None and got.high >= level) == any(p >= level for p in news_highs)
         assert (got.low is not None and got.low <= level) == any(p <= level for p in news_lows)
+
+
+def test_extremes_given_back_after_a_failed_tick_are_seen_by_the_next_one() -> None:
+    from decimal import Decimal
+
+    from bot.alerts.extremes import ExtremesTracker
+
+    tracker = ExtremesTracker()
+    tracker.update("BTCUSDT", 0, "100", "100", 1.0)  # the baseline of the bar
+    tracker.update("BTCUSDT", 0, "105", "99", 2.0)  # a wick both ways
+    taken = tracker.take()
+    tracker.update("BTCUSDT", 0, "106", "99", 3.0)  # meanwhile the high rose again
+    tracker.give_back(taken)  # the tick that took them failed
+    again = tracker.take()["BTCUSDT"]
+    assert (again.high, again.high_at, again.low, again.low_at) == (Decimal("106"), 3.0, Decimal("99"), 2.0)
+    assert again.highs == ((Decimal("106"), 3.0),)

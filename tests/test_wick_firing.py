@@ -6,7 +6,6 @@ import time
 from datetime import timedelta, timezone
 from decimal import Decimal
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import update

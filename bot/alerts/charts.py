@@ -111,16 +111,19 @@ class ChartService:
         return self._pictures.made
 
     async def chart(self, chat_id: int, symbol: str, interval: str = DEFAULT_INTERVAL) -> Chart:
-        """`symbol` at `interval` with the chat's live alerts on it; raises ExchangeError."""
+        """`symbol` at `interval` with the chat's live alerts on it; raises ExchangeError, or
+        whatever the drawing raised (a dead drawing process, a matplotlib error)."""
         alerts = await self._live_alerts(chat_id, symbol)
         return await self._draw(symbol, interval, alerts, None)
 
-    async def alert_chart(self, chat_id: int, alert_id: int) -> Chart | None:
-        """The chart a notification's button asks for: an interval that shows the crossing, the
-        alert's level and the crossing price marked. None when the chat has no such alert."""
-        alert = await self._store.get_alert(chat_id, alert_id)
-        if alert is None:
-            return None
+    async def alert(self, chat_id: int, alert_id: int) -> Alert | None:
+        """The chat's own alert a notification's button names (any state); None for another's.
+        Quick (one row), so a button press learns at once whether there is a chart to make."""
+        return await self._store.get_alert(chat_id, alert_id)
+
+    async def alert_chart(self, chat_id: int, alert: Alert) -> Chart:
+        """The chart a notification's button asks for (`alert` from `alert()`): an interval that
+        shows the crossing, the alert's level and the crossing price marked."""
         alerts = [a for a in await self._live_alerts(chat_id, alert.symbol) if a.id != alert.id]
         if alert.direction in LEVEL_DIRECTIONS:
             alerts.append(alert)
@@ -130,8 +133,7 @@ class ChartService:
         return await self._draw(alert.symbol, interval, alerts, alert)
 
     async def _live_alerts(self, chat_id: int, symbol: str) -> list[Alert]:
-        return [a for a in await self._store.list_active(chat_id)
-                if a.symbol == symbol and a.direction in LEVEL_DIRECTIONS]
+        return [a for a in await self._store.list_live_on(chat_id, symbol) if a.direction in LEVEL_DIRECTIONS]
 
     async def _draw(self, symbol: str, interval: str, alerts: Sequence[Alert], focus: Alert | None) -> Chart:
         bars = await self._bars.get((symbol, interval), lambda: self._klines.klines(symbol, interval, BARS))

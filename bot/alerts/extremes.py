@@ -121,6 +121,17 @@ class ExtremesTracker:
             interval = self._interval[symbol] = _Interval()
         return interval
 
+    def give_back(self, taken: dict[str, Extremes]) -> None:
+        """A tick that took these extremes failed before it could use them: they join the
+        interval again, before what was seen since, so the next tick still sees those wicks."""
+        for symbol, old in taken.items():
+            merged, current = _Interval(), self._interval.get(symbol)
+            for price, at in [*old.highs, *(current.highs if current else [])]:
+                merged.raise_high(price, at)
+            for price, at in [*old.lows, *(current.lows if current else [])]:
+                merged.lower_low(price, at)
+            self._interval[symbol] = merged
+
     def take(self) -> dict[str, Extremes]:
         """The extremes seen since the previous call, by symbol (only symbols with news); starts a new interval."""
         taken, self._interval = self._interval, {}

@@ -68,7 +68,10 @@ def rearm_threshold(direction: Direction, level: Decimal, current: Decimal | Non
     """Re-arm pressed on a fired alert: None when the price is on the waiting side (armed at
     once); else the price it must go back strictly past first, so that the alert fires on the
     next crossing and never twice for one: the level with the default margin while the price is
-    still past the level, the level itself when the price is unknown."""
+    still past the level, the level itself when the price is unknown. A move alert has no
+    level to be past: it is armed at once."""
+    if direction not in LEVEL_DIRECTIONS:
+        return None
     if current is None:
         return level
     if crossed(direction, level, current):

@@ -14,7 +14,7 @@ from bot.alerts.extremes import Extremes, ExtremesTracker
 from bot.alerts.moves import MoveTracker
 from bot.alerts.rules import (
     DEFAULT_MARGIN, LEVEL_DIRECTIONS, Direction, crossed, direction_for, level_from_percent, rearm_level,
-    rearm_threshold,
+    needs_confirmation, rearm_threshold,
 )
 from bot.alerts.symbols import suggest
 from bot.exchange.feed import PriceFeed, PriceSnapshot
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 WINDOWS_REFRESH = 30.0  # seconds between reads of which (symbol, window) pairs move alerts watch
 LIVE_SYMBOLS_REFRESH = 60.0  # seconds between reads of which symbols live alerts are about
 MAX_CACHED_LANGUAGES = 50_000  # chats whose language is cached, about 100 bytes each: 5 MB at most
+# A replica learns another replica's /language within this many seconds.
+LANGUAGE_CACHE_SECONDS = 60.0
 
 
 class UnknownSymbol(Exception):
@@ -47,6 +49,14 @@ class TooManyAlerts(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(limit)
         self.limit = limit
+
+
+class FarLevel(Exception):
+    """A level more than 10x away from the price: created only after the user confirms it."""
+
+    def __init__(self, level: Decimal, current: Decimal) -> None:
+        super().__init__(level, current)
+        self.level, self.current = level, current
 
 
 class PastExpiry(Exception):
@@ -127,7 +137,7 @@ class AlertService:
         self._fresh_since = time.time()  # the start counts as fresh; then each snapshot
         self._stale_warned_at = 0.0
         self.ticks = 0  # ticks that asked the exchange, since start
-        self._languages: dict[int, str] = {}
+        self._languages: dict[int, tuple[str, float]] = {}  # chat -> (language, monotonic time read)
         self._moves = MoveTracker()
         self._windows: list[tuple[str, int]] = []
         self._windows_read_at = 0.0
@@ -169,14 +179,13 @@ class AlertService:
         targets = alert_targets(request, current)
         if await self._store.count_active(chat_id) + len(targets) > self._max_alerts:
             raise TooManyAlerts(self._max_alerts)
-        created = []
-        for spec in alert_specs(request, current, targets):
-            alert = await self._store.create_alert(chat_id, **spec)
-            self._windows_dirty = self._windows_dirty or spec["window_seconds"] is not None
-            self._symbols_dirty = True
+        specs = alert_specs(request, current, targets)
+        created = await self._store.create_alerts(chat_id, specs)  # `±2%`: both or neither
+        self._windows_dirty = self._windows_dirty or any(spec["window_seconds"] is not None for spec in specs)
+        self._symbols_dirty = True
+        for alert in created:
             log.info("chat %d created alert #%d %s %s %s", chat_id, alert.id, alert.symbol, alert.direction.value,
                      alert.level)
-            created.append(alert)
         return created, snapshot
 
     async def import_alerts(
@@ -196,10 +205,14 @@ class AlertService:
                 if current is None:
                     raise UnknownSymbol(request.symbol, suggest(request.symbol, snapshot.prices))
                 targets = alert_targets(request, current)
+                far = [level for direction, level in targets
+                       if direction in LEVEL_DIRECTIONS and needs_confirmation(level, current)]
+                if far:  # a file cannot answer "are you sure?": such a line is refused with the reason
+                    raise FarLevel(far[0], current)
                 if len(targets) > room:
                     raise TooManyAlerts(self._max_alerts)
                 specs = alert_specs(request, current, targets)
-            except (UnknownSymbol, TooManyAlerts, PastExpiry) as exc:
+            except (UnknownSymbol, TooManyAlerts, PastExpiry, FarLevel) as exc:
                 refused.append((line, exc))
                 continue
             room -= len(specs)
@@ -252,8 +265,8 @@ class AlertService:
         """The chat's language: chosen with /language, else guessed from the user's Telegram
         language and remembered, so that notifications speak it too."""
         cached = self._languages.get(chat_id)
-        if cached is not None:
-            return cached
+        if cached is not None and time.monotonic() - cached[1] < LANGUAGE_CACHE_SECONDS:
+            return cached[0]
         stored = await self._store.chat_language(chat_id)
         if stored is not None and (stored[1] or user_language is None):
             language = stored[0]
@@ -273,7 +286,7 @@ class AlertService:
     def _remember_language(self, chat_id: int, language: str) -> None:
         if len(self._languages) >= MAX_CACHED_LANGUAGES:  # a cache, not a copy of the table
             self._languages.clear()
-        self._languages[chat_id] = language
+        self._languages[chat_id] = (language, time.monotonic())
 
     async def migrate_chat(self, old_id: int, new_id: int) -> int:
         """A group became a supergroup (a new id): its alerts, settings and pending messages move there."""
@@ -352,9 +365,14 @@ class AlertService:
         snapshot = await self._feed.refresh()
         ended = await self._end_gone_symbols(snapshot)
         extremes = self._extremes_since_last_tick()
-        await self._store.start_cooldowns(snapshot.prices)  # repeats whose price went back
-        # One evaluation: the last price, or a wick since the last tick seen after the alert was armed.
-        fired = await self._store.fire_crossed(snapshot.prices, render_fired, extremes)
+        try:
+            await self._store.start_cooldowns(snapshot.prices)  # repeats whose price went back
+            # One evaluation: the last price, or a wick since the last tick seen after the alert was armed.
+            fired = await self._store.fire_crossed(snapshot.prices, render_fired, extremes)
+        except BaseException:
+            if self._extremes is not None:  # nothing was fired: the next tick must still see these wicks
+                self._extremes.give_back(extremes)
+            raise
         fired += await self._fire_moves(snapshot)  # moves keep using the last prices
         self._symbols_dirty = self._symbols_dirty or bool(fired)  # a symbol's last alert may have fired
         await self._follow_streams(snapshot)
@@ -379,7 +397,7 @@ class AlertService:
     async def _end_gone_symbols(self, snapshot: PriceSnapshot) -> list[EndedAlerts]:
         """Alerts on a symbol missing from the all-symbol answer for SYMBOL_GONE_AFTER seconds end."""
         now = time.monotonic()
-        if self._symbols_dirty or now - self._live_symbols_read_at > LIVE_SYMBOLS_REFRESH:
+        if now - self._live_symbols_read_at > LIVE_SYMBOLS_REFRESH:  # a gone symbol takes minutes anyway
             self._live_symbols, self._live_symbols_read_at = await self._store.live_symbols(), now
         gone = self._gone.observe(now, snapshot.prices.keys(), self._live_symbols)
         if not gone:

@@ -2,8 +2,9 @@
 
 Pure: bars and levels in, bytes out; run it off the event loop (it takes about a tenth of a
 second). Only the Figure API is used, never pyplot, so no global state is shared between
-calls and no GUI backend is ever chosen. Every text in the picture is ASCII (symbol names
-like 币安人生USDT and notes go in the caption), so no missing glyph can garble it.
+calls and no GUI backend is ever chosen. The picture holds no words, only numbers, "UTC" and
+marks (▲ ▼ ✕) that DejaVu Sans draws, so it reads the same in every language and no missing
+glyph can garble it; words (and symbol names like 币安人生USDT, and notes) go in the caption.
 
 Prices stay Decimal until they become pixel coordinates; every number printed in the picture
 is formatted from the Decimal, at the symbol's own precision.
@@ -34,8 +35,7 @@ BACKGROUND, GRID, TEXT, MUTED = "#ffffff", "#eceff1", "#263238", "#78909c"
 UP_CANDLE, DOWN_CANDLE = "#26a69a", "#ef5350"
 RISING_ALERT, FALLING_ALERT, CROSSING = "#1e88e5", "#f57c00", "#8e24aa"
 
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-# Time-axis ticks: (step in seconds, label) per interval; labels never depend on the locale.
+# Time-axis ticks: (step in seconds, label) per interval; labels are numbers, never month names.
 _TICKS: dict[str, tuple[int, str]] = {
     "1m": (15 * 60, "time"), "5m": (3600, "time"), "15m": (3 * 3600, "time"),
     "1h": (12 * 3600, "day time"), "4h": (2 * 86_400, "day"), "1d": (14 * 86_400, "day"),
@@ -100,9 +100,9 @@ def _utc(ms: int) -> datetime:
 
 
 def _time_label(moment: datetime, style: str, first: bool) -> str:
-    day = f"{_MONTHS[moment.month - 1]} {moment.day}"
+    day = f"{moment.month:02d}-{moment.day:02d}"  # ISO order, as in 2026-01-15
     if style == "day":
-        return day if moment.month != 1 or moment.day > 14 else f"{day} {moment.year}"
+        return day if moment.month != 1 or moment.day > 14 else f"{moment.year}-{day}"
     clock = f"{moment.hour:02d}:{moment.minute:02d}"
     if style == "day time" or first or (moment.hour, moment.minute) == (0, 0):
         return f"{day} {clock}"
@@ -149,6 +149,13 @@ def _spread(positions: list[float], gap: float) -> list[float]:
 
 def render_chart(spec: ChartSpec) -> bytes:
     """The chart as PNG bytes, WIDTH x HEIGHT pixels."""
+    output = io.BytesIO()
+    draw_chart(spec).savefig(output, format="png", dpi=DPI, facecolor=BACKGROUND)
+    return output.getvalue()
+
+
+def draw_chart(spec: ChartSpec) -> Figure:
+    """The chart as a matplotlib Figure (render_chart makes the PNG of it)."""
     if not spec.bars:
         raise ValueError("a chart needs at least one bar")
     bars = spec.bars
@@ -181,7 +188,7 @@ def render_chart(spec: ChartSpec) -> bytes:
     ticks, labels = _time_ticks(bars, spec.interval)
     axes.xaxis.set_major_locator(FixedLocator(ticks))
     axes.set_xticklabels(labels)
-    axes.set_xlabel("time (UTC)", color=MUTED, fontsize=10)
+    axes.set_xlabel("UTC", color=MUTED, fontsize=10)
     axes.tick_params(colors=TEXT, labelsize=11, length=0, pad=6)
     axes.grid(True, color=GRID, linewidth=0.8, zorder=0)
     for side in ("top", "left", "bottom", "right"):
@@ -200,8 +207,8 @@ def render_chart(spec: ChartSpec) -> bytes:
         if 0 <= where <= 1:
             axes.axhline(float(level.price), color=colour, linestyle=(0, (6, 4)),
                          linewidth=2.4 if level.highlight else 1.4, zorder=4)
-        else:  # beyond the view: a label at the edge says where it is
-            text += " (above)" if where > 1 else " (below)"
+        else:  # beyond the view: a label at the edge points to where it is
+            text += " ▲" if where > 1 else " ▼"
         labels_at.append((min(max(where, 0.0), 1.0), text, colour))
     gap = 24 / (HEIGHT * 0.85)
     for (_, text, colour), where in zip(labels_at, _spread([w for w, _, _ in labels_at], gap)):
@@ -227,7 +234,7 @@ def render_chart(spec: ChartSpec) -> bytes:
                 axes.plot([x], [y], marker="o", markersize=13, markerfacecolor="none",
                           markeredgecolor=CROSSING, markeredgewidth=2.5, zorder=8)
                 above = to_axes(spec.mark.price) < 0.8
-                axes.annotate(f"crossed {format_price(spec.mark.price, max(precision, precision_of([spec.mark.price])))}", xy=(x, y), xytext=(-14, 26 if above else -26),
+                axes.annotate(f"✕ {format_price(spec.mark.price, max(precision, precision_of([spec.mark.price])))}", xy=(x, y), xytext=(-14, 26 if above else -26),
                               textcoords="offset points", ha="right", va="center", fontsize=11, color=CROSSING,
                               fontweight="bold", zorder=8,
                               bbox={"boxstyle": "round,pad=0.2", "facecolor": BACKGROUND, "edgecolor": "none",
@@ -235,12 +242,9 @@ def render_chart(spec: ChartSpec) -> bytes:
                               arrowprops={"arrowstyle": "-", "color": CROSSING, "linewidth": 1.2})
             else:
                 axes.axvline(x, color=CROSSING, linestyle=(0, (3, 3)), linewidth=1.4, zorder=4)
-                axes.text(x, 0.98, " fired", transform=axes.get_xaxis_transform(), color=CROSSING,
+                axes.text(x, 0.98, " ✕", transform=axes.get_xaxis_transform(), color=CROSSING,
                           fontsize=11, fontweight="bold", va="top", zorder=8)
-
-    output = io.BytesIO()
-    figure.savefig(output, format="png", dpi=DPI, facecolor=BACKGROUND)
-    return output.getvalue()
+    return figure
 
 
 def warm_up() -> None:

@@ -2,7 +2,8 @@
 
 Requests are matched to answers by `id`, so a /price command may run during a tick. A dead
 connection is rebuilt on the next request after a backoff, never in a tight loop: each
-handshake costs 5 weight. After a 429 or 418 nothing is sent until the exchange says so.
+handshake costs 5 weight. After a 429 or 418 nothing is sent until the exchange says so,
+whether the WebSocket API said it or the REST API did (`shared_block`: they share the IP's weight).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,8 +76,12 @@ class ClientOptions:
 
 
 class BinanceClient:
-    def __init__(self, url: str, options: ClientOptions | None = None) -> None:
+    def __init__(self, url: str, options: ClientOptions | None = None, *,
+                 shared_block: Callable[[], float] = lambda: 0.0) -> None:
+        """`shared_block` returns until when (epoch seconds) the REST client was told not to send
+        (a 429 or 418 there): the ban is the IP's, so this client waits too."""
         self._url = url
+        self._shared_block = shared_block
         self._options = options or ClientOptions()
         self._connection: ClientConnection | None = None
         self._connected_at = 0.0
@@ -102,6 +108,9 @@ class BinanceClient:
         """Sends one request and returns its `result`, or raises an ExchangeError."""
         if time.time() < self.blocked_until:
             raise RateLimited(f"rate limited, not sending until {self.blocked_until:.0f}", self.blocked_until)
+        shared = self._shared_block()
+        if time.time() < shared:
+            raise RateLimited(f"the REST API is rate limited; not sending until {shared:.0f}", shared)
         connection = await self._connected()
         request_id = f"{next(self._ids)}"
         answer_future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()

@@ -3,8 +3,10 @@
 The same discipline as the WebSocket client: after a 429 nothing is sent before `Retry-After`,
 after a 418 nothing until the ban ends, and while the WebSocket API client is told to wait
 (REST and WebSocket share the IP's weight budget) charts wait too, so a chart can never cost
-the ticks a ban. 451 and 403 mean Binance does not serve this machine; the log says so once
-per attempt and charts rest for a while. None of this touches alerts: charts fail alone.
+the ticks a ban; a 429 or 418 answered here makes the WebSocket client wait as well
+(`rate_limited_until`), since the limit is the IP's. 451 and 403 mean Binance does not serve
+this machine; the log says so once per attempt and charts rest for a while. That touches no
+alert: charts fail alone.
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ class KlineClient:
         self._warning_share = weight_warning_share
         self._shared_block = shared_block
         self.blocked_until = 0.0  # epoch seconds; after a 429, 418, 451 or 403
+        self.rate_limited_until = 0.0  # epoch seconds; after a 429 or 418 only: the WebSocket client waits too
         self._restriction: RestrictedLocation | None = None
         self.weight_used: int | None = None
         self._weight_minute = 0
@@ -140,6 +143,7 @@ class KlineClient:
                 wait = DEFAULT_BAN_MS / 1000 if status == 418 else (now // 60 + 1) * 60 - now
             self._restriction = None
             self.blocked_until = max(self.blocked_until, now + wait)
+            self.rate_limited_until = max(self.rate_limited_until, now + wait)
             log.log(logging.ERROR if status == 418 else logging.WARNING,
                     "klines answered %d (%s): sending nothing for %.0f s", status, message, wait)
             return RateLimited(f"klines: status {status}", self.blocked_until)

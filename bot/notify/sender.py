@@ -18,6 +18,7 @@ import enum
 import logging
 import random
 import time
+from collections.abc import Callable
 
 from telegram import Bot
 from telegram.constants import ParseMode
@@ -43,9 +44,10 @@ class Outcome(enum.Enum):
 class OutboxSender:
     def __init__(
         self, store: AlertStore, bot: Bot, *, concurrency: int = 8, per_chat_interval: float = 1.0,
-        batch: int = 1000,
+        batch: int = 1000, on_migrated: Callable[[int, int], None] | None = None,
     ) -> None:
         self._store = store
+        self._on_migrated = on_migrated  # ALLOWED_CHAT_IDS follows the group (telegram.allowlist)
         self._bot = bot
         self._slots = asyncio.Semaphore(concurrency)
         self._per_chat_interval = per_chat_interval
@@ -185,6 +187,8 @@ class OutboxSender:
             return await self._refused(delivery, ChatMigrated(new_chat_id))
         moved = await self._store.migrate_chat(delivery.chat_id, new_chat_id)
         log.info("chat %d became supergroup %d: %d alerts moved", delivery.chat_id, new_chat_id, moved)
+        if self._on_migrated is not None:
+            self._on_migrated(delivery.chat_id, new_chat_id)
         return await self._send(Delivery(new_chat_id, delivery.messages))
 
     async def _refused(self, delivery: Delivery, exc: TelegramError) -> Outcome:

@@ -14,14 +14,18 @@ class HealthState:
     prices_age: float | None  # seconds since the last prices; None before the first
     working_for: float  # seconds since this process became the working one (0 on a standby)
     restricted: bool = False  # Binance refuses this machine's location (HTTP 451)
+    webhook_refused: bool = False  # setWebhook got BadRequest: Telegram posts no updates to anyone
 
 
 def judge(state: HealthState, stale_after: float) -> tuple[int, str]:
     """(HTTP status, one-line JSON body): 503 when the database is unreachable, or when the
-    working process watches alerts and has had no fresh prices for `stale_after` seconds."""
+    working process watches alerts and has had no fresh prices for `stale_after` seconds, or
+    Telegram refused its WEBHOOK_URL (the bot would be deaf while it looks alive)."""
     problem = None
     if not state.database_ok:
         problem = "database unreachable"
+    elif state.webhook_refused:
+        problem = "Telegram refused WEBHOOK_URL"
     elif state.role == "working" and state.active_alerts:
         age = state.prices_age if state.prices_age is not None else state.working_for
         if age > stale_after:

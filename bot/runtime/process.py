@@ -55,6 +55,7 @@ class Replica:
         self._working_since = 0.0
         self._lost = asyncio.Event()
         self._updates_task: asyncio.Task[None] | None = None
+        self.webhook_refused = False  # /healthz says 503 until a setWebhook succeeds
 
     async def still_working(self) -> bool:
         """Asked before every tick: a lost lock ends the work before the tick, not after."""
@@ -136,9 +137,12 @@ class Replica:
                 await bot.set_webhook(self._settings.webhook_url, secret_token=self._settings.webhook_token(),
                                       allowed_updates=ALLOWED_UPDATES)
                 log.info("webhook set: Telegram posts updates to %s", self._settings.webhook_url)
+                self.webhook_refused = False
                 return
             except BadRequest as exc:  # Telegram will not take this URL: retrying cannot help
-                log.error("Telegram refused WEBHOOK_URL %s: %s", self._settings.webhook_url, exc)
+                log.error("Telegram refused WEBHOOK_URL %s: %s; no updates arrive, /healthz says 503",
+                          self._settings.webhook_url, exc)
+                self.webhook_refused = True
                 return
             except TelegramError as exc:
                 log.warning("cannot set the webhook (%s); trying again in %g s", exc, delay)
@@ -157,6 +161,7 @@ class Replica:
             role=self.role, database_ok=database_ok, active_alerts=active, prices_age=alerts.prices_age(),
             working_for=time.time() - self._working_since if self.role == "working" else 0.0,
             restricted=exchange.restricted is not None,  # Binance answered 451/403 to the handshake
+            webhook_refused=self.webhook_refused,
         )
         return judge(state, self._settings.stale_after)
 

@@ -72,6 +72,14 @@ class AlertQueries(StoreBase):
             )
             return (await session.scalars(query)).all()
 
+    async def list_live_on(self, chat_id: int, symbol: str) -> Sequence[Alert]:
+        """The chat's live alerts on one symbol, oldest first, all of them (a chart draws every one;
+        a chat holds at most its alert limit)."""
+        async with self._sessions() as session:
+            query = select(Alert).where(Alert.chat_id == chat_id, Alert.symbol == symbol,
+                                        Alert.state.in_(LIVE)).order_by(Alert.id)
+            return (await session.scalars(query)).all()
+
     async def list_recently_fired(self, chat_id: int, limit: int = 100) -> Sequence[Alert]:
         """Once-alerts that fired in the last week, newest first (they can be re-armed), and alerts
         that ended in the last week because their symbol is no longer traded (shown as ended)."""

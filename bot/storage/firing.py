@@ -366,11 +366,12 @@ class TickQueries(StoreBase):
             rows = await session.execute(
                 update(Alert).where(Alert.symbol.in_(symbols), Alert.state.in_(LIVE))
                 .values(state=AlertState.ENDED, closed_at=now)
-                .returning(Alert.id, Alert.chat_id, Alert.symbol)
+                .returning(Alert.id, Alert.chat_id, Alert.symbol, Alert.paused_by)
             )
             by_chat: dict[tuple[int, str], list[int]] = {}
-            for alert_id, chat_id, symbol in rows:
-                by_chat.setdefault((chat_id, symbol), []).append(alert_id)
+            for alert_id, chat_id, symbol, paused_by in rows:
+                if paused_by is not PauseReason.ALLOWLIST:  # a chat outside ALLOWED_CHAT_IDS is told nothing
+                    by_chat.setdefault((chat_id, symbol), []).append(alert_id)
             ended = [EndedAlerts(chat, symbol, sorted(ids)) for (chat, symbol), ids in sorted(by_chat.items())]
             if ended:
                 languages = await chat_languages(session, {e.chat_id for e in ended})

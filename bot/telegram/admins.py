@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from telegram import Bot, Chat, ChatMember, Update
+from telegram.error import TelegramError
+
+log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 300.0  # a demoted admin keeps rights at most this long
 MAX_ENTRIES = 10_000  # (group, user) answers kept at once, about 200 bytes each: 2 MB at most
@@ -33,7 +37,12 @@ class AdminCheck:
         cached = self._cache.get(key)
         if cached is not None and now - cached[1] < self._ttl:
             return cached[0]
-        member = await self._bot.get_chat_member(chat.id, user.id)
+        try:
+            member = await self._bot.get_chat_member(chat.id, user.id)
+        except TelegramError as exc:  # the network, or a sender Telegram will not look up (a linked channel)
+            log.warning("cannot ask Telegram whether user %d administers chat %d: %s; treated as not allowed",
+                        user.id, chat.id, exc)
+            return False  # nothing cached: the next try asks again
         allowed = member.status in _ADMIN
         if len(self._cache) >= self._max:  # drop the expired answers, then the oldest: never more than max
             self._cache = {k: v for k, v in self._cache.items() if now - v[1] < self._ttl}

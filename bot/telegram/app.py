@@ -30,6 +30,7 @@ from bot.telegram.buttons import BUTTONS, CHART_BUTTONS
 from bot.alerts.charts import ChartService
 from bot.exchange.rest import KlineClient
 from bot.telegram.admins import AdminCheck
+from bot.telegram.allowlist import AllowedChats
 from bot.telegram import backup, supergroups
 from bot.telegram.flood import CommandLimiter, flood_guard
 from bot.storage.store import utcnow
@@ -54,6 +55,9 @@ async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
                 log.warning("tick without prices: %s", exc)
                 alerts.warn_if_stale()
                 recorded = 1  # expiry notices may have been recorded before the exchange failed
+            except Exception:  # a database that is locked, full or gone: the tick was all or nothing
+                log.exception("tick failed; the next one tries again")
+                recorded = 1
         sender = context.bot_data.get("sender")
         if recorded and sender is not None:
             sender.wake()
@@ -77,7 +81,9 @@ async def start_work(application: Application, still_working: Callable[[], Await
     the working process only: bot.runtime starts it, and gives `still_working`, asked before every tick."""
     if application.bot_data["streams"] is not None:
         await application.bot_data["streams"].start()
-    sender = OutboxSender(application.bot_data["store"], application.bot)
+    allowed = application.bot_data.get("allowed_chats")
+    sender = OutboxSender(application.bot_data["store"], application.bot,
+                          on_migrated=allowed.follow if allowed is not None else None)
     application.bot_data["sender"] = sender
     sender.start()
     application.job_queue.run_repeating(
@@ -112,9 +118,10 @@ async def stop_work(application: Application) -> None:
 def build_application(settings: Settings) -> Application:
     engine = make_engine(settings.database_url)
     store = AlertStore(make_sessions(engine))
+    # REST and WebSocket share the IP's weight: after a 429/418 on either, neither sends.
     client = BinanceClient(settings.binance_ws_url, ClientOptions(
         request_timeout=settings.exchange_timeout, weight_warning_share=settings.weight_warning_share,
-    ))
+    ), shared_block=lambda: klines.rate_limited_until)
     # Wicks between checks: one market-stream reader feeding the extremes tracker the tick uses.
     extremes = ExtremesTracker()
     streams = KlineStreams(settings.binance_stream_url, extremes, StreamOptions(
@@ -128,10 +135,11 @@ def build_application(settings: Settings) -> Application:
         max_alerts_per_chat=settings.max_alerts_per_chat, streams=streams, extremes=extremes if streams else None,
         allowed_chat_ids=settings.allowed_chat_ids, symbol_gone_after=settings.symbol_gone_after,
     )
-    charts = ChartService(KlineClient(  # REST and WebSocket share the IP's weight: charts wait when ticks must
+    klines = KlineClient(  # charts wait when ticks must, and ticks when charts must (see client above)
         settings.binance_rest_url, timeout=settings.exchange_timeout,
         weight_warning_share=settings.weight_warning_share, shared_block=lambda: client.blocked_until,
-    ), store)
+    )
+    charts = ChartService(klines, store)
 
     async def on_start(application: Application) -> None:
         for language in LANGUAGES:  # the menu in each language; English is also the default
@@ -173,8 +181,10 @@ def build_application(settings: Settings) -> Application:
     application.bot_data["retention_days"] = settings.retention_days
 
     if settings.allowed_chat_ids:
-        # Runs before every other handler (group -1) and stops the update for other chats.
-        application.add_handler(TypeHandler(Update, handlers.only_chats(settings.allowed_chat_ids)), group=-2)
+        # Runs before every other handler (group -2) and stops the update for other chats, which
+        # are refused once a minute at most; an allowed group's supergroup is let in (allowlist).
+        allowed = application.bot_data["allowed_chats"] = AllowedChats(settings.allowed_chat_ids)
+        application.add_handler(TypeHandler(Update, handlers.only_chats(allowed)), group=-2)
     # Then (group -1) the flood guard: a chat over COMMANDS_PER_MINUTE is answered once, then ignored.
     application.add_handler(TypeHandler(Update, flood_guard(
         CommandLimiter(settings.commands_per_minute), settings.admin_ids, handlers.texts_for)), group=-1)

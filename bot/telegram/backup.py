@@ -11,7 +11,7 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes, filters
 
 from bot.alerts.backup import MAX_BYTES, BackupError, parse_csv, export_csv
-from bot.alerts.service import PastExpiry, TooManyAlerts, UnknownSymbol
+from bot.alerts.service import FarLevel, PastExpiry, TooManyAlerts, UnknownSymbol
 from bot.exchange.client import ExchangeError, RestrictedLocation
 from bot.telegram.handlers import may_change, reply, service, texts_for
 from bot.texts import Texts
@@ -105,6 +105,8 @@ def _reason(t: Texts, exc: Exception) -> str:
         return t.too_many_alerts(exc.limit)
     if isinstance(exc, PastExpiry):
         return t.past_expiry()
+    if isinstance(exc, FarLevel):
+        return t.import_far_level(exc.level, exc.current)
     return str(exc)
 
 

@@ -7,11 +7,9 @@ A chart that cannot be had gets a short answer; alerts and ticks never notice.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from html import unescape
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -60,11 +58,12 @@ async def chart_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     chat = update.effective_chat
     t = await texts_for(update, context)
     data = query.data or ""
-    make: Callable[[], Awaitable[Chart | None]] | None = None
+    make: Callable[[], Awaitable[Chart]] | None = None
     symbol = ""
     if chat is not None and data.startswith(NOTICE_CHART) and data[len(NOTICE_CHART):].isdigit():
-        alert_id = int(data[len(NOTICE_CHART):][:18])
-        make = lambda: chart_service(context).alert_chart(chat.id, alert_id)  # noqa: E731
+        alert = await chart_service(context).alert(chat.id, int(data[len(NOTICE_CHART):][:18]))
+        if alert is not None:
+            make = lambda: chart_service(context).alert_chart(chat.id, alert)  # noqa: E731
     elif chat is not None and data.startswith(SYMBOL_CHART):
         symbol = normalize_symbol(data[len(SYMBOL_CHART):]) or ""
         if symbol:
@@ -72,8 +71,12 @@ async def chart_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if make is None:
         await query.answer(t.button_stale())
         return
+    # Answered before drawing: Telegram refuses an answer that comes too late ("query is too
+    # old"), and the spinner on the button stops at once. A problem comes as a message instead.
+    await query.answer()
     problem = await _send(context, t, chat.id, symbol, make)
-    await query.answer(_plain(problem) if problem else None)
+    if problem:
+        await reply(update, problem)
 
 
 async def _listed(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts, symbol: str) -> bool:
@@ -89,7 +92,7 @@ async def _listed(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts, 
 
 
 async def _send(context: ContextTypes.DEFAULT_TYPE, t: Texts, chat_id: int, symbol: str,
-                make: Callable[[], Awaitable[Chart | None]]) -> str:
+                make: Callable[[], Awaitable[Chart]]) -> str:
     """Sends the chart with sendPhoto; returns what to tell the user instead, or ""."""
     try:
         made = await make()
@@ -105,8 +108,9 @@ async def _send(context: ContextTypes.DEFAULT_TYPE, t: Texts, chat_id: int, symb
     except ExchangeError as exc:
         log.warning("chart without klines: %s", exc)
         return t.exchange_unavailable()
-    if made is None:
-        return t.button_stale()
+    except Exception:  # a dead drawing process, a matplotlib error: this chart fails, nothing else
+        log.error("chart of %s failed", symbol or "an alert", exc_info=True)
+        return t.chart_failed()
     focus = made.focus
     crossed = ((focus.id, _at_precision(focus.fired_price, made.precision), focus.fired_at)
                if focus is not None and focus.fired_price is not None and focus.fired_at is not None else None)
@@ -119,8 +123,3 @@ async def _send(context: ContextTypes.DEFAULT_TYPE, t: Texts, chat_id: int, symb
 def _at_precision(value: Decimal, precision: int) -> Decimal:
     """65000.1 stored -> 65000.10, as the exchange writes it; never fewer decimals than stored."""
     return value if -value.as_tuple().exponent >= precision else value.quantize(Decimal(1).scaleb(-precision))  # type: ignore[operator]
-
-
-def _plain(html: str) -> str:
-    """A callback answer shows plain text (at most 200 characters)."""
-    return unescape(re.sub(r"<[^>]+>", "", html))[:200]

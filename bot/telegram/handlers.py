@@ -6,7 +6,7 @@ Every reply speaks the chat's language (`texts_for`) and comes from the text cat
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Container
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -19,6 +19,7 @@ from bot.alerts.service import AlertService, PastExpiry, TooManyAlerts, UnknownS
 from bot.alerts.symbols import suggest
 from bot.exchange.client import ExchangeError, RestrictedLocation
 from bot.i18n import LANGUAGES, pick_language
+from bot.telegram.flood import CommandLimiter, Verdict
 from bot.telegram.buttons import (
     DELETE, LANGUAGE, NOTICE_DELETE, NOTICE_REARM, PAGE, REARM, parse_button, symbol_chart_keyboard,
 )
@@ -67,7 +68,12 @@ async def may_change(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Text
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The greeting; it also resumes what a block paused, which in a group only an admin may do
+    (anyone else is greeted, without the admins-only answer: /start is not asking for a change)."""
     t = await texts_for(update, context)
+    if not await context.bot_data["admins"].may_change(update):
+        await reply(update, t.start())
+        return
     resumed = await service(context).welcome(update.effective_chat.id)
     back = t.alerts_resumed(len(resumed.alerts)) if resumed.alerts else ""
     await reply(update, t.start() + back + await _waiting(context, t, resumed))
@@ -140,7 +146,7 @@ async def _render_page(
     rows = [[InlineKeyboardButton(t.delete_button(a.id, a.symbol), callback_data=f"{DELETE}{a.id}:{after}")]
             for a in page.live]
     rows += [[InlineKeyboardButton(f"{t.rearm_button()} #{a.id} {a.symbol}", callback_data=f"{REARM}{a.id}:{after}")]
-             for a in page.fired]
+             for a in page.fired if a.state is AlertState.FIRED]  # an ended one cannot come back
     navigation = []
     if page.previous is not None:
         navigation.append(InlineKeyboardButton(t.page_button(False), callback_data=f"{PAGE}{page.previous}"))
@@ -288,13 +294,24 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, t.stats(await service(context).stats()))
 
 
-def only_chats(allowed: frozenset[int]) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
-    """A guard for ALLOWED_CHAT_IDS: other chats get a polite refusal and nothing else."""
+def only_chats(allowed: Container[int]) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
+    """A guard for ALLOWED_CHAT_IDS: other chats get a polite refusal and nothing else.
+
+    `allowed` may grow (telegram.allowlist: a group upgraded to a supergroup). It runs before the
+    flood guard, so the refusal is sent at most once per chat per minute: a stranger's burst
+    costs one message of the shared ~30/s, not one per command.
+    """
+    refused = CommandLimiter(1)
 
     async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
         if chat is not None and chat.id in allowed:
             return
+        message = update.effective_message
+        if message is not None and message.migrate_from_chat_id in allowed:
+            return  # an allowed group, upgraded: the migration handler lets the new id in
+        if chat is not None and refused.check(chat.id) is not Verdict.PASS:
+            raise ApplicationHandlerStop
         user = update.effective_user
         t = Texts(pick_language(user.language_code if user else None))  # nothing is stored for strangers
         if update.callback_query is not None:
@@ -312,6 +329,11 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("error while handling %s", type(update).__name__, exc_info=context.error)
+    if isinstance(update, Update) and update.callback_query is not None:
+        try:  # else the button spins until Telegram gives up on it
+            await update.callback_query.answer(Texts().internal_error_short())
+        except Exception:  # already answered, too old, or the network is what failed
+            log.debug("could not answer the button press", exc_info=True)
     if isinstance(update, Update) and update.effective_message is not None:
         try:
             await reply(update, Texts().internal_error())

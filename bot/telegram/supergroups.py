@@ -20,6 +20,12 @@ async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if message is None:
         return
     if message.migrate_to_chat_id:
-        await service(context).migrate_chat(message.chat.id, message.migrate_to_chat_id)
+        old_id, new_id = message.chat.id, message.migrate_to_chat_id
     elif message.migrate_from_chat_id:
-        await service(context).migrate_chat(message.migrate_from_chat_id, message.chat.id)
+        old_id, new_id = message.migrate_from_chat_id, message.chat.id
+    else:
+        return
+    await service(context).migrate_chat(old_id, new_id)
+    allowed = context.bot_data.get("allowed_chats")
+    if allowed is not None:
+        allowed.follow(old_id, new_id)
