@@ -8,12 +8,18 @@ import io
 import logging
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import Executor, Future
+from concurrent.futures.process import BrokenProcessPool
+from decimal import Decimal
 
 import pytest
 from PIL import Image
 from telegram.ext import Application
 
+from bot.alerts.charts import ChartService
+from bot.alerts.rules import Direction
 from bot.charts.render import DOWN_CANDLE, FALLING_ALERT, RISING_ALERT, UP_CANDLE
+from bot.exchange.rest import KlineClient
 from tests.conftest import bot_settings, start_bot, stop_bot
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.rest import FakeBinanceRest
@@ -73,8 +79,9 @@ async def test_chart_draws_the_chats_own_alerts_with_their_notes(
     exchange.set_price("BTCUSDT", "64000.00")
     for chat, command in [(USER, "/alert BTCUSDT 64500 <b>tp</b> 🚀"), (USER, "/alert BTCUSDT 63500"),
                           (2002, "/alert BTCUSDT 64400 someone else's")]:
+        before = len(telegram.sent)  # each command's own confirmation, not an earlier one
         await telegram.user_sends(chat, command)
-        await telegram.wait_for_message(chat, "✅")
+        await telegram.wait_for_message(chat, "✅", after=before)
     await telegram.user_sends(USER, "/chart BTCUSDT 15m")
     photo = await wait_for_photo(telegram, USER)
     assert "BTCUSDT · 15m" in photo.plain
@@ -102,6 +109,72 @@ async def test_the_chart_button_on_a_notification_shows_the_crossing(
 
     forged = await telegram.press_button(fired, "nchart:1", from_chat=2002)  # not that chat's alert
     assert "no longer exists" in await telegram.wait_for_answer(forged)
+
+
+async def test_a_chart_draws_the_chats_alerts_on_its_symbol_however_many_it_has_elsewhere(
+        chart_bot, exchange: FakeExchange, telegram: FakeTelegram) -> None:
+    exchange.set_price("BTCUSDT", "64000.00")
+    store = chart_bot.bot_data["store"]
+    await store.create_alerts(USER, [dict(symbol="ETHUSDT", direction=Direction.UP, level=Decimal(5000 + i), note="")
+                                     for i in range(150)])
+    (btc,) = await store.create_alerts(USER, [dict(symbol="BTCUSDT", direction=Direction.UP,
+                                                   level=Decimal("64500"), note="the 151st")])
+    await telegram.user_sends(USER, "/chart BTCUSDT")
+    photo = await wait_for_photo(telegram, USER)
+    assert f"#{btc.id} rises to ≥ 64500 — the 151st" in photo.plain
+    assert colour_share(photo.photo, RISING_ALERT) > 0.0005
+
+
+async def test_the_chart_button_is_answered_before_the_chart_is_made(
+        chart_bot, exchange: FakeExchange, telegram: FakeTelegram, rest: FakeBinanceRest) -> None:
+    """Telegram refuses a late answer ("query is too old"); the button must not spin meanwhile."""
+    exchange.set_price("BTCUSDT", "64000.00")
+    await telegram.user_sends(USER, "/price BTCUSDT")
+    answer = await telegram.wait_for_message(USER, "BTCUSDT:")
+    rest.delay = 3.0  # slow klines: the chart comes seconds later
+    query = await telegram.press_button(answer, "chart:BTCUSDT")
+    assert await telegram.wait_for_answer(query, timeout=2.0) == ""
+    assert telegram.photos_to(USER) == []
+    await wait_for_photo(telegram, USER)
+    assert telegram.rejected == []
+
+
+class FailingExecutor(Executor):
+    """Draws nothing: every drawing fails, as a dead drawing process or a matplotlib error would."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:  # noqa: ANN001, ANN002, ANN003
+        future: Future = Future()
+        future.set_exception(self.error)
+        return future
+
+
+@pytest.mark.parametrize("error", [BrokenProcessPool("a child process terminated abruptly"),
+                                   ValueError("Image size of 1280x99999999 pixels is too large")],
+                         ids=["dead-process", "matplotlib"])
+async def test_a_chart_that_cannot_be_drawn_gets_a_short_answer_in_the_chats_language(
+        chart_bot, exchange: FakeExchange, telegram: FakeTelegram, rest: FakeBinanceRest,
+        caplog: pytest.LogCaptureFixture, error: Exception) -> None:
+    exchange.set_price("BTCUSDT", "64000.00")
+    broken = ChartService(KlineClient(rest.url), chart_bot.bot_data["store"], executor=FailingExecutor(error))
+    chart_bot.bot_data["charts"] = broken
+    try:
+        await telegram.user_sends(USER, "/price BTCUSDT")
+        answer = await telegram.wait_for_message(USER, "BTCUSDT:")
+        before = len(telegram.sent)
+        query = await telegram.press_button(answer, "chart:BTCUSDT")
+        assert await telegram.wait_for_answer(query) == ""
+        assert "chart is unavailable" in (await telegram.wait_for_message(USER, "⚠️", after=before)).plain
+        await telegram.user_sends(2002, "/chart BTCUSDT", language_code="zh")
+        assert "图表暂时无法生成" in (await telegram.wait_for_message(2002, "⚠️")).plain
+    finally:
+        await broken.close()
+    assert not any("😵" in m.plain for m in telegram.sent)  # not "Something went wrong"
+    failures = [r for r in caplog.records if r.levelno == logging.ERROR and r.name == "bot.telegram.charts"]
+    assert len(failures) == 2 and all(r.exc_info and r.exc_info[1] is error for r in failures)
+    assert telegram.photos_to(USER) == telegram.photos_to(2002) == [] and telegram.rejected == []
 
 
 async def test_price_for_one_symbol_offers_a_chart(chart_bot, exchange: FakeExchange, telegram: FakeTelegram) -> None:

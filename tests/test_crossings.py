@@ -250,3 +250,26 @@ async def test_a_fired_move_alert_rearms_at_once(store: AlertStore) -> None:
                            render_fired)
     again = await store.rearm_alert(1, alert.id, threshold(alert.direction, alert.level, Decimal("0.12")))
     assert again is not None and again.state is AlertState.ACTIVE
+
+
+async def test_a_move_alert_made_through_another_replica_is_watched_at_the_next_tick(
+    bot, exchange: FakeExchange, telegram: FakeTelegram
+) -> None:
+    """Webhook mode: any replica may create an alert; the working process sees it at its next
+    tick (the newest alert id changed), not at its 30-second re-read."""
+    from bot.alerts.commands import parse_alert
+    from bot.telegram.app import build_application
+
+    exchange.set_price("BTCUSDT", "64000.00")
+    await telegram.user_sends(OTHER, "/alert ETHUSDT 19999")  # ticks run, the move windows are read (none)
+    await telegram.wait_for_message(OTHER, "✅")
+    await exchange.wait_for_requests(len(exchange.ticker_requests()) + 2)
+    replica = build_application(bot.settings)  # a second process's services: it does no singleton work
+    try:
+        await replica.bot_data["alerts"].create(USER, parse_alert(["BTCUSDT", "3%", "15m", "via", "B"]))
+    finally:
+        if replica.post_shutdown:
+            await replica.post_shutdown(replica)
+    await exchange.wait_for_requests(len(exchange.ticker_requests()) + 2)  # the working process watches it
+    exchange.set_price("BTCUSDT", "66000.00")  # +3.1 %
+    assert "via B" in (await telegram.wait_for_message(USER, "🔔", timeout=10)).plain

@@ -154,6 +154,7 @@ class AlertService:
         self._max_alerts = max_alerts_per_chat
         self._allowed = allowed_chat_ids
         self._allowlist_applied = False
+        self._newest_alert_id = -1
         # Symbols that stop trading end their alerts; which symbols alerts are about is read like the windows.
         self._gone = GoneSymbols(symbol_gone_after)
         self._live_symbols: set[str] = set()
@@ -238,10 +239,6 @@ class AlertService:
     @property
     def max_alerts_per_chat(self) -> int:
         return self._max_alerts
-
-    async def list(self, chat_id: int) -> tuple[Sequence[Alert], Sequence[Alert]]:
-        """The chat's live alerts, and its once-alerts that fired lately."""
-        return await self._store.list_active(chat_id), await self._store.list_recently_fired(chat_id)
 
     async def snooze(self, chat_id: int, alert_id: int, hours: float = 1) -> Alert | None:
         changed = await self._store.snooze_alert(chat_id, alert_id, utcnow() + timedelta(hours=hours))
@@ -353,6 +350,10 @@ class AlertService:
         the database fires what they crossed. Returns how many messages wait to be sent."""
         if not self._allowlist_applied:
             await self._apply_allowlist()
+        newest = await self._store.newest_alert_id()
+        if newest != self._newest_alert_id:  # maybe created through another replica (webhook mode)
+            self._newest_alert_id = newest
+            self._symbols_dirty = self._windows_dirty = True
         expired = await self._store.expire_due(render_expired)
         woke = await self._store.end_cooldowns()  # repeats and snoozes whose time has come
         self._symbols_dirty = self._symbols_dirty or bool(woke or expired)

@@ -58,6 +58,12 @@ class AlertQueries(StoreBase):
             await session.commit()
         return alerts
 
+    async def newest_alert_id(self) -> int:
+        """The highest alert id (0 for none): one look at the primary key's end. The working
+        process compares it from tick to tick to see alerts another replica created."""
+        async with self._sessions() as session:
+            return (await session.execute(select(func.max(Alert.id)))).scalar_one() or 0
+
     async def count_active(self, chat_id: int) -> int:
         """Live alerts (active, paused, repeating): what a chat's limit counts."""
         async with self._sessions() as session:
