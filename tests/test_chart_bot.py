@@ -7,10 +7,11 @@ import asyncio
 import io
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -115,10 +116,10 @@ async def test_a_chart_draws_the_chats_alerts_on_its_symbol_however_many_it_has_
         chart_bot, exchange: FakeExchange, telegram: FakeTelegram) -> None:
     exchange.set_price("BTCUSDT", "64000.00")
     store = chart_bot.bot_data["store"]
-    await store.create_alerts(USER, [dict(symbol="ETHUSDT", direction=Direction.UP, level=Decimal(5000 + i), note="")
-                                     for i in range(150)])
-    (btc,) = await store.create_alerts(USER, [dict(symbol="BTCUSDT", direction=Direction.UP,
-                                                   level=Decimal("64500"), note="the 151st")])
+    await store.create_alerts(USER, [{"symbol": "ETHUSDT", "direction": Direction.UP, "level": Decimal(5000 + i),
+                                      "note": ""} for i in range(150)])
+    (btc,) = await store.create_alerts(USER, [{"symbol": "BTCUSDT", "direction": Direction.UP,
+                                               "level": Decimal("64500"), "note": "the 151st"}])
     await telegram.user_sends(USER, "/chart BTCUSDT")
     photo = await wait_for_photo(telegram, USER)
     assert f"#{btc.id} rises to ≥ 64500 — the 151st" in photo.plain
@@ -145,8 +146,8 @@ class FailingExecutor(Executor):
     def __init__(self, error: Exception) -> None:
         self.error = error
 
-    def submit(self, fn, /, *args, **kwargs) -> Future:  # noqa: ANN001, ANN002, ANN003
-        future: Future = Future()
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
         future.set_exception(self.error)
         return future
 

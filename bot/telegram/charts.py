@@ -109,7 +109,7 @@ async def _send(context: ContextTypes.DEFAULT_TYPE, t: Texts, chat_id: int, symb
         log.warning("chart without klines: %s", exc)
         return t.exchange_unavailable()
     except Exception:  # a dead drawing process, a matplotlib error: this chart fails, nothing else
-        log.error("chart of %s failed", symbol or "an alert", exc_info=True)
+        log.exception("chart of %s failed", symbol or "an alert")
         return t.chart_failed()
     focus = made.focus
     crossed = ((focus.id, _at_precision(focus.fired_price, made.precision), focus.fired_at)

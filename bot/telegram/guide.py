@@ -149,7 +149,10 @@ async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if _in_group(update):  # only a reply to the question answers it
         replied = message.reply_to_message
-        if replied is None or replied.message_id != step.prompt_message_id:
+        # The question asked for this step, or a newer one of ours: an answer may arrive before
+        # the new question's id is stored (a fast user, another replica).
+        ours = replied is not None and replied.from_user is not None and replied.from_user.id == context.bot.id
+        if not ours or replied.message_id < (step.prompt_message_id or 0):
             return
     t = await texts_for(update, context)
     if step.step == SYMBOL:

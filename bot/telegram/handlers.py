@@ -71,7 +71,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The greeting; it also resumes what a block paused, which in a group only an admin may do
     (anyone else is greeted, without the admins-only answer: /start is not asking for a change)."""
     t = await texts_for(update, context)
-    if False:
+    if not await context.bot_data["admins"].may_change(update):
         await reply(update, t.start())
         return
     resumed = await service(context).welcome(update.effective_chat.id)
