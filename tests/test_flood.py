@@ -88,17 +88,18 @@ def test_the_limiter_follows_the_rule(events: list[tuple[int, float]], limit: in
 
 @settings(max_examples=100, deadline=None)
 @given(events_strategy, st.integers(1, 10), st.integers(1, 4))
-def test_the_cap_holds_and_only_ever_forgets_in_the_chats_favour(
+def test_the_cap_bounds_memory_and_a_forgotten_chat_starts_a_fresh_window(
     events: list[tuple[int, float]], limit: int, cap: int,
 ) -> None:
     clock = Clock()
     limiter = CommandLimiter(limit, max_tracked=cap, clock=clock)
-    passes = 0
     for chat, step in events:
         clock.now += step
-        passes += limiter.check(chat) is Verdict.PASS
+        tracked = chat in limiter._chats
+        verdict = limiter.check(chat)
         assert len(limiter) <= cap
-    assert passes >= expected(events, limit).count(Verdict.PASS)
+        if not tracked:
+            assert verdict is Verdict.PASS  # forgetting is only ever in the chat's favour
 
 
 async def test_one_flooding_chat_does_not_delay_another(bot, telegram: FakeTelegram) -> None:
