@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import TextClause
 
 from bot.alerts.extremes import Extremes
 from bot.alerts.rules import LEVEL_DIRECTIONS, Direction
@@ -272,25 +273,22 @@ def _move_table(dialect: str, moves: Mapping[tuple[str, int], tuple[Decimal, Dec
     )
 
 
-_LEVEL_ALERT = "state = :state AND direction IN ('up', 'down')"
-_NEXT_SYMBOLS = text(
-    "WITH RECURSIVE symbols(symbol) AS ("
-    f" SELECT (SELECT MIN(symbol) FROM alerts WHERE {_LEVEL_ALERT})"
-    " UNION ALL"
-    f" SELECT (SELECT MIN(symbol) FROM alerts WHERE {_LEVEL_ALERT} AND symbol > symbols.symbol)"
-    " FROM symbols WHERE symbols.symbol IS NOT NULL"
-    ") SELECT symbol FROM symbols"
-)
+def _distinct_symbols(where: str) -> TextClause:
+    """The distinct symbols of the alerts matching `where` (with a :state parameter), by a loose
+    index scan on ix_alerts_firing (state, symbol, ...): one index seek per symbol found (the
+    next symbol after the previous one), not a read of every alert."""
+    return text(
+        "WITH RECURSIVE symbols(symbol) AS ("
+        f" SELECT (SELECT MIN(symbol) FROM alerts WHERE {where})"
+        " UNION ALL"
+        f" SELECT (SELECT MIN(symbol) FROM alerts WHERE {where} AND symbol > symbols.symbol)"
+        " FROM symbols WHERE symbols.symbol IS NOT NULL"
+        ") SELECT symbol FROM symbols"
+    )
 
 
-_LIVE_SYMBOLS = text(
-    "WITH RECURSIVE symbols(symbol) AS ("
-    " SELECT (SELECT MIN(symbol) FROM alerts WHERE state = :state)"
-    " UNION ALL"
-    " SELECT (SELECT MIN(symbol) FROM alerts WHERE state = :state AND symbol > symbols.symbol)"
-    " FROM symbols WHERE symbols.symbol IS NOT NULL"
-    ") SELECT symbol FROM symbols"
-)
+_NEXT_SYMBOLS = _distinct_symbols("state = :state AND direction IN ('up', 'down')")  # price-level alerts
+_LIVE_SYMBOLS = _distinct_symbols("state = :state")  # alerts of every kind
 
 
 @dataclass(frozen=True)
