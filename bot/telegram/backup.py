@@ -12,8 +12,8 @@ from telegram.ext import ContextTypes, filters
 
 from bot.alerts.backup import MAX_BYTES, BackupError, parse_csv, export_csv
 from bot.alerts.service import FarLevel, PastExpiry, TooManyAlerts, UnknownSymbol
-from bot.exchange.client import ExchangeError, RestrictedLocation
-from bot.telegram.handlers import may_change, reply, service, texts_for
+from bot.exchange.client import ExchangeError
+from bot.telegram.handlers import exchange_trouble, may_change, reply, service, texts_for
 from bot.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -67,12 +67,8 @@ async def import_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     try:
         created, refused, _ = await alerts.import_alerts(
             update.effective_chat.id, [(line.number, line.request) for line in lines if line.request is not None])
-    except RestrictedLocation:
-        await reply(update, t.exchange_restricted())
-        return
     except ExchangeError as exc:
-        log.warning("/import without prices: %s", exc)
-        await reply(update, t.exchange_unavailable())
+        await reply(update, exchange_trouble(t, exc, "/import"))
         return
     answers: dict[int, list[str]] = {}
     for line in lines:

@@ -25,10 +25,10 @@ from bot.alerts.commands import AlertRequest, CommandError, parse_alert
 from bot.alerts.rules import LEVEL_DIRECTIONS, needs_confirmation
 from bot.alerts.service import alert_targets
 from bot.alerts.symbols import normalize_symbol, suggest
-from bot.exchange.client import ExchangeError, RestrictedLocation
+from bot.exchange.client import ExchangeError
 from bot.storage.base import utcnow
 from bot.storage.guides import GuideQueries
-from bot.telegram.handlers import create_alert, may_change, reply, service, texts_for
+from bot.telegram.handlers import create_alert, exchange_trouble, may_change, reply, service, texts_for
 from bot.texts import Texts, price
 
 SYMBOL, LEVEL, CONFIRM = "symbol", "level", "confirm"  # GuideStep.step
@@ -93,7 +93,7 @@ async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         listed = (await service(context).snapshot()).prices
     except ExchangeError as exc:
-        await reply(update, t.exchange_restricted() if isinstance(exc, RestrictedLocation) else t.exchange_unavailable())
+        await reply(update, exchange_trouble(t, exc, "/alert"))
         return
     await _guides(context).start_guide(*_who(update), SYMBOL, since=_since())
     choices = [s for s in POPULAR if s in listed]
@@ -199,7 +199,7 @@ async def _symbol(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts, 
     try:
         listed = (await service(context).snapshot()).prices
     except ExchangeError as exc:
-        await reply(update, t.exchange_restricted() if isinstance(exc, RestrictedLocation) else t.exchange_unavailable())
+        await reply(update, exchange_trouble(t, exc, "/alert"))
         return
     symbol = normalize_symbol(typed_text) or typed_text.strip()
     if symbol not in listed:

@@ -56,6 +56,15 @@ async def edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | N
             raise
 
 
+def exchange_trouble(t: Texts, exc: ExchangeError, command: str) -> str:
+    """What a chat hears when a command found no prices: a blocked region is named (the log says
+    it with the remedy, every 10 minutes at most); anything else is logged and passes."""
+    if isinstance(exc, RestrictedLocation):
+        return t.exchange_restricted()
+    log.warning("%s without prices: %s", command, exc)
+    return t.exchange_unavailable()
+
+
 async def may_change(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts) -> bool:
     """In groups only administrators create, delete, pause or press alert buttons."""
     if await context.bot_data["admins"].may_change(update):
@@ -100,11 +109,8 @@ async def create_alert(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Te
         await reply(update, t.too_many_alerts(exc.limit))
     except PastExpiry:
         await reply(update, t.past_expiry())
-    except RestrictedLocation:  # the log says it once, with the remedy; the chat hears it each time
-        await reply(update, t.exchange_restricted())
     except ExchangeError as exc:
-        log.warning("/alert without prices: %s", exc)
-        await reply(update, t.exchange_unavailable())
+        await reply(update, exchange_trouble(t, exc, "/alert"))
     else:
         await reply(update, t.alerts_created(created, snapshot.prices[created[0].symbol]))
         return True
@@ -256,12 +262,8 @@ async def price(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except CommandError as exc:
         await reply(update, t.usage_error(exc.reason, exc.value))
         return
-    except RestrictedLocation:
-        await reply(update, t.exchange_restricted())
-        return
     except ExchangeError as exc:
-        log.warning("/price without prices: %s", exc)
-        await reply(update, t.exchange_unavailable())
+        await reply(update, exchange_trouble(t, exc, "/price"))
         return
     unknown = [s for s in symbols if s not in snapshot.prices]
     if len(unknown) == len(symbols):
