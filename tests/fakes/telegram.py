@@ -479,11 +479,7 @@ class FakeTelegram:
         self._flood_check()
         message_id = next(self._message_ids)
         sent = Sent(chat_id, message_id, text, plain, params.get("reply_markup"), reply_to=reply_to)
-        self._check_markup(sent.reply_markup)
-        async with self._changed:
-            self.sent.append(sent)
-            self._changed.notify_all()
-        return _message_json(sent)
+        return await self._record(sent)
 
     async def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
         """A photo uploaded as multipart/form-data, as the bot does; file ids and URLs are not served here."""
@@ -506,6 +502,10 @@ class FakeTelegram:
         self._flood_check()
         sent = Sent(chat_id, next(self._message_ids), caption, plain, params.get("reply_markup"), photo=photo,
                     reply_to=reply_to)
+        return await self._record(sent)
+
+    async def _record(self, sent: Sent) -> dict[str, Any]:
+        """A message the bot sent (text, photo or document), once its buttons pass Telegram's checks."""
         self._check_markup(sent.reply_markup)
         async with self._changed:
             self.sent.append(sent)
@@ -537,11 +537,7 @@ class FakeTelegram:
         self._flood_check()
         sent = Sent(chat_id, next(self._message_ids), caption, plain, params.get("reply_markup"),
                     document=document, filename=upload.filename, reply_to=reply_to)
-        self._check_markup(sent.reply_markup)
-        async with self._changed:
-            self.sent.append(sent)
-            self._changed.notify_all()
-        return _message_json(sent)
+        return await self._record(sent)
 
     def documents_to(self, chat_id: int) -> list[Sent]:
         return [m for m in self.sent if m.chat_id == chat_id and m.document is not None]
