@@ -22,7 +22,8 @@ from typing import Generic, TypeVar
 
 from bot.alerts.rules import LEVEL_DIRECTIONS, Direction
 from bot.charts.intervals import BARS, DEFAULT_INTERVAL, interval_showing
-from bot.charts.render import ChartSpec, Level, Mark, bars_precision, format_price, render_chart, warm_up
+from bot.charts import worker
+from bot.charts.spec import ChartSpec, Level, Mark, bars_precision, format_price
 from bot.exchange.client import ExchangeError
 from bot.exchange.rest import Kline, KlineClient
 from bot.storage.models import Alert
@@ -159,10 +160,10 @@ class ChartService:
         if self._executor is None:
             # spawn, not fork: the bot's process has threads and open sockets a fork would copy.
             self._executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=warm_up)
+                                                 initializer=worker.start)
         executor = self._executor
         try:
-            return await asyncio.get_running_loop().run_in_executor(executor, render_chart, spec)
+            return await asyncio.get_running_loop().run_in_executor(executor, worker.draw, spec)
         except BrokenProcessPool:
             log.error("the chart drawing process died; starting a new one")
             if self._own_executor and self._executor is executor:

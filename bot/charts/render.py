@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Protocol
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
@@ -26,9 +25,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
 from bot.charts.intervals import INTERVALS
+from bot.charts.spec import Bar, ChartSpec, Level, Mark, bars_precision, format_price, precision_of
 
 WIDTH, HEIGHT, DPI = 1280, 720, 100  # readable on a phone, and Telegram keeps it sharp
-MAX_PRECISION = 10  # the bot stores prices to 10 decimals
 
 # One style: TradingView's candle colours on white; blue for rising alerts, orange for falling.
 BACKGROUND, GRID, TEXT, MUTED = "#ffffff", "#eceff1", "#263238", "#78909c"
@@ -41,58 +40,6 @@ _TICKS: dict[str, tuple[int, str]] = {
     "1h": (12 * 3600, "day time"), "4h": (2 * 86_400, "day"), "1d": (14 * 86_400, "day"),
 }
 _RIGHT_ROOM = 15  # empty bars right of the last candle, where the alert labels go
-
-
-class Bar(Protocol):
-    """One kline, as bot.exchange.rest.Kline has it."""
-
-    open_time: int  # ms, UTC
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
-
-
-@dataclass(frozen=True)
-class Level:
-    """An alert's level, drawn as a labelled horizontal line."""
-
-    price: Decimal
-    rising: bool
-    alert_id: int | None = None
-    highlight: bool = False  # the alert a notification is about
-
-
-@dataclass(frozen=True)
-class Mark:
-    """Where a notified alert crossed: a moment, and the price then when it is known."""
-
-    at_ms: int
-    price: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class ChartSpec:
-    symbol: str
-    interval: str
-    bars: tuple[Bar, ...]
-    levels: tuple[Level, ...] = ()
-    mark: Mark | None = None
-
-
-def precision_of(values: Sequence[Decimal]) -> int:
-    """Decimals as the exchange writes this symbol's prices ("65000.10" -> 2)."""
-    decimals = [-value.as_tuple().exponent for value in values if value.is_finite()]  # type: ignore[operator]
-    return min(max([0, *decimals]), MAX_PRECISION)
-
-
-def format_price(value: Decimal, precision: int) -> str:
-    """At exactly `precision` decimals, never in exponent form: 65000.1 at 2 -> "65000.10"."""
-    return f"{value.quantize(Decimal(1).scaleb(-precision)):f}"
-
-
-def bars_precision(bars: Sequence[Bar]) -> int:
-    return precision_of([value for bar in bars for value in (bar.open, bar.high, bar.low, bar.close)])
 
 
 def _utc(ms: int) -> datetime:

@@ -1,0 +1,67 @@
+"""What a chart shows: bars, levels, a crossing; and how its prices are written.
+
+Plain data and Decimal arithmetic, without matplotlib: the bot's process builds ChartSpecs and
+formats prices for captions, and only the drawing process (bot/charts/worker.py) imports
+matplotlib, which with numpy weighs about 50 MiB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+MAX_PRECISION = 10  # the bot stores prices to 10 decimals
+
+
+class Bar(Protocol):
+    """One kline, as bot.exchange.rest.Kline has it."""
+
+    open_time: int  # ms, UTC
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+
+
+@dataclass(frozen=True)
+class Level:
+    """An alert's level, drawn as a labelled horizontal line."""
+
+    price: Decimal
+    rising: bool
+    alert_id: int | None = None
+    highlight: bool = False  # the alert a notification is about
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Where a notified alert crossed: a moment, and the price then when it is known."""
+
+    at_ms: int
+    price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    symbol: str
+    interval: str
+    bars: tuple[Bar, ...]
+    levels: tuple[Level, ...] = ()
+    mark: Mark | None = None
+
+
+def precision_of(values: Sequence[Decimal]) -> int:
+    """Decimals as the exchange writes this symbol's prices ("65000.10" -> 2)."""
+    decimals = [-value.as_tuple().exponent for value in values if value.is_finite()]  # type: ignore[operator]
+    return min(max([0, *decimals]), MAX_PRECISION)
+
+
+def format_price(value: Decimal, precision: int) -> str:
+    """At exactly `precision` decimals, never in exponent form: 65000.1 at 2 -> "65000.10"."""
+    return f"{value.quantize(Decimal(1).scaleb(-precision)):f}"
+
+
+def bars_precision(bars: Sequence[Bar]) -> int:
+    return precision_of([value for bar in bars for value in (bar.open, bar.high, bar.low, bar.close)])
