@@ -32,3 +32,6 @@ STREAM_SYMBOLS = Gauge("pricealert_stream_symbols", "Symbols whose kline stream 
 ALERTS_FIRED_BY_WICKS = Counter(
     "pricealert_alerts_fired_by_wicks", "Alerts fired by a wick between two checks (also in alerts_fired)",
 )
+MEMORY_RETURNED = Counter(
+    "pricealert_memory_returned_bytes", "Freed memory handed back to the system by the minutely malloc_trim (RSS drop)",
+)
