@@ -21,9 +21,9 @@ from datetime import datetime
 from typing import Generic, TypeVar
 
 from bot.alerts.rules import LEVEL_DIRECTIONS, Direction
-from bot.charts.intervals import BARS, DEFAULT_INTERVAL, interval_showing
 from bot.charts import worker
-from bot.charts.spec import ChartSpec, Level, Mark, bars_precision, format_price
+from bot.charts.intervals import BARS, DEFAULT_INTERVAL, interval_showing
+from bot.charts.spec import Bar, ChartSpec, Level, Mark, bars_precision, format_price
 from bot.exchange.client import ExchangeError
 from bot.exchange.rest import Kline, KlineClient
 from bot.storage.models import Alert
@@ -148,7 +148,8 @@ class ChartService:
         if focus is not None and focus.fired_at is not None:
             fired_ms = int((focus.fired_at - _EPOCH).total_seconds() * 1000)
             mark = Mark(fired_ms, focus.fired_price)
-        spec = ChartSpec(symbol, interval, tuple(bars), levels, mark)
+        spec = ChartSpec(symbol, interval, tuple(Bar(k.open_time, k.open, k.high, k.low, k.close) for k in bars),
+                         levels, mark)
         last = bars[-1]  # fresher klines make a new picture, so caption and picture agree
         key = (symbol, interval, levels, mark, last.open_time, last.close, last.high, last.low)
         png = await self._pictures.get(key, lambda: self._render(spec))

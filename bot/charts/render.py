@@ -15,7 +15,6 @@ from __future__ import annotations
 import gc
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -201,16 +200,7 @@ def warm_up() -> None:
     a full garbage collection walks them all again, tripling that drawing's time.
     """
     hour = 3_600_000
-    bars = tuple(_WarmBar(i * hour, Decimal(100 + i % 3), Decimal(103), Decimal(99), Decimal(101)) for i in range(8))
+    bars = tuple(Bar(i * hour, Decimal(100 + i % 3), Decimal(103), Decimal(99), Decimal(101)) for i in range(8))
     render_chart(ChartSpec("WARMUP", "1h", bars, (Level(Decimal(102), True, 1),), Mark(3 * hour, Decimal(102))))
     gc.collect()
     gc.freeze()
-
-
-@dataclass(frozen=True)
-class _WarmBar:
-    open_time: int
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal

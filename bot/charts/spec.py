@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
 
 MAX_PRECISION = 10  # the bot stores prices to 10 decimals
 
 
-class Bar(Protocol):
-    """One kline, as bot.exchange.rest.Kline has it."""
+@dataclass(frozen=True)
+class Bar:
+    """One kline. Its own class, not bot.exchange.rest.Kline: unpickling a Kline would make the
+    drawing process import the exchange client (httpx, websockets: about 8 MiB more)."""
 
     open_time: int  # ms, UTC
     open: Decimal
@@ -45,6 +46,8 @@ class Mark:
 
 @dataclass(frozen=True)
 class ChartSpec:
+    """Everything one picture shows; pickled to the drawing process."""
+
     symbol: str
     interval: str
     bars: tuple[Bar, ...]
@@ -64,4 +67,5 @@ def format_price(value: Decimal, precision: int) -> str:
 
 
 def bars_precision(bars: Sequence[Bar]) -> int:
+    """The most decimals any of the bars' prices has: how the chart and its caption write prices."""
     return precision_of([value for bar in bars for value in (bar.open, bar.high, bar.low, bar.close)])
