@@ -7,9 +7,10 @@ private chats and one group, whose admin is asked of Telegram) create alerts of 
 (levels, above/below, % moves, `3% 15m` moves, repeats, expiring ones, notes), list them
 (/alerts and its paging buttons), press the buttons under notifications (snooze, re-arm,
 delete, 📈), delete alerts (/delete and list buttons), ask /price and /chart, pause, resume and
-switch languages. Every 30 s it reads the process's resident memory (VmRSS in
-/proc/PID/status) and prints it; at the end, the RSS over time and the growth over the last
-20 minutes (the goal: under 1 MiB).
+switch languages. Every 30 s it reads the bot process's resident memory (VmRSS in
+/proc/PID/status), and the PSS of the bot with its children (the chart-drawing process,
+multiprocessing's resource tracker), and prints them; at the end, both over time and their
+growth over the last 20 minutes (the goal: under 1 MiB).
 
     python -m benchmarks.memory [--minutes 30] [--database URL] [--tracemalloc] [--log FILE]
 
@@ -230,6 +231,34 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
+def descendants(pid: int) -> list[int]:
+    """The bot's child processes and theirs: the chart-drawing process, multiprocessing's tracker."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, frontier = [], [pid]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
+
+
+def pss_kib(pid: int) -> int:
+    """Proportional set size: resident memory with each shared page divided among its sharers,
+    so that the figures of several processes add up."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:  # the process ended meanwhile
+        pass
+    return 0
+
+
 async def snapshot(process: asyncio.subprocess.Process, folder: Path, number: int) -> Path:
     """Asks the bot for a tracemalloc snapshot (SIGUSR1) and waits until it is written."""
     target = folder / f"snapshot-{number}.pickle"
@@ -283,7 +312,7 @@ async def run(minutes: float, database_url: str, trace: bool, workdir: Path,
     print(f"bot pid {process.pid}, log {log_path}, database {database_url}", flush=True)
     tasks: list[asyncio.Task[None]] = []
     users: list[User] = []
-    samples: list[tuple[float, int]] = []
+    samples: list[tuple[float, int, int]] = []  # (seconds, bot's RSS, PSS of the bot and its children)
     snapshots: list[Path] = []
     try:
         await exchange.wait_for_requests(1, timeout=120)
@@ -303,9 +332,11 @@ async def run(minutes: float, database_url: str, trace: bool, workdir: Path,
                 snapshots.append(await snapshot(process, trace_dir, 1))
             if now >= next_sample:
                 rss = rss_kib(process.pid)
-                samples.append((now - started, rss))
-                print(f"{(now - started) / 60:6.1f} min  RSS {rss / 1024:7.2f} MiB   replies {load.replies}, "
-                      f"timeouts {load.timeouts}, messages {len(telegram.sent)}", flush=True)
+                family = pss_kib(process.pid) + sum(pss_kib(child) for child in descendants(process.pid))
+                samples.append((now - started, rss, family))
+                print(f"{(now - started) / 60:6.1f} min  RSS {rss / 1024:7.2f} MiB   with children (PSS) "
+                      f"{family / 1024:7.2f} MiB   replies {load.replies}, timeouts {load.timeouts}, "
+                      f"messages {len(telegram.sent)}", flush=True)
                 next_sample += SAMPLE_EVERY
             if now >= end:
                 break
@@ -346,19 +377,21 @@ async def run(minutes: float, database_url: str, trace: bool, workdir: Path,
         print_growth(*snapshots)
 
 
-def report(samples: list[tuple[float, int]], minutes: float) -> None:
+def report(samples: list[tuple[float, int, int]], minutes: float) -> None:
     if not samples:
         return
-    print("\nRSS over time (MiB):")
-    for at, rss in samples:
-        if at % 300 < SAMPLE_EVERY or (at, rss) == samples[-1]:
-            print(f"  {at / 60:5.1f} min  {rss / 1024:7.2f}")
-    last_at, last_rss = samples[-1]
+    print("\nover time (MiB):  bot's RSS  with children (PSS)")
+    for at, rss, family in samples:
+        if at % 300 < SAMPLE_EVERY or at == samples[-1][0]:
+            print(f"  {at / 60:5.1f} min  {rss / 1024:9.2f}  {family / 1024:9.2f}")
+    last_at = samples[-1][0]
     window = min(20 * 60, last_at)
-    start_rss = next(rss for at, rss in samples if at >= last_at - window - 1)
-    peak = max(rss for at, rss in samples if at >= last_at - window - 1)
-    print(f"RSS growth over the last {window / 60:.0f} minutes: {(last_rss - start_rss) / 1024:+.2f} MiB "
-          f"({start_rss / 1024:.2f} -> {last_rss / 1024:.2f} MiB, peak {peak / 1024:.2f} MiB)")
+    recent = [sample for sample in samples if sample[0] >= last_at - window - 1]
+    for column, name in ((1, "RSS growth"), (2, "growth with children (PSS)")):
+        first, last = recent[0][column], recent[-1][column]
+        peak = max(sample[column] for sample in recent)
+        print(f"{name} over the last {window / 60:.0f} minutes: {(last - first) / 1024:+.2f} MiB "
+              f"({first / 1024:.2f} -> {last / 1024:.2f} MiB, peak {peak / 1024:.2f} MiB)")
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ a standby's tick and message counters stay at 0 while it waits, so sum them over
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, Summary
 
 TICKS = Counter("pricealert_ticks", "Price checks that asked the exchange")
 TICK_SECONDS = Histogram(
@@ -32,6 +32,6 @@ STREAM_SYMBOLS = Gauge("pricealert_stream_symbols", "Symbols whose kline stream 
 ALERTS_FIRED_BY_WICKS = Counter(
     "pricealert_alerts_fired_by_wicks", "Alerts fired by a wick between two checks (also in alerts_fired)",
 )
-MEMORY_RETURNED = Counter(
-    "pricealert_memory_returned_bytes", "Freed memory handed back to the system by the minutely malloc_trim (RSS drop)",
+MEMORY_RETURNED = Summary(
+    "pricealert_memory_returned_bytes", "Freed memory handed back to the system by each malloc_trim (RSS drop)",
 )

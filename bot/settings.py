@@ -68,6 +68,8 @@ class Settings(ExchangeSettings):
     webhook_listen: str = "0.0.0.0:8080"
     webhook_secret: SecretStr | None = None  # default: derived from the token, so replicas agree
     metrics_listen: str = ""  # host:port for /healthz and /metrics; empty: off
+    # Seconds between two hand-backs of freed memory to the system (bot/memory.py); 0: never.
+    memory_trim_interval: float = Field(default=60.0, ge=0, le=3600)
 
     @field_validator("webhook_url")
     @classmethod

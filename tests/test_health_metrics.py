@@ -10,6 +10,7 @@ from pathlib import Path
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.memory import can_give_back
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.telegram import FakeTelegram
 from tests.processes import WORKING_LINE, free_port, spawn, working_and_standby
@@ -80,7 +81,7 @@ async def test_metrics_on_the_webhook_port_count_the_work_of_each_replica(
     for name, port in ports.items():
         listen = f"127.0.0.1:{port}"  # webhook, /healthz and /metrics on one port
         processes.append(await spawn(tmp_path, name, telegram, exchange, database_url, WEBHOOK_URL=f"http://{listen}/hook",
-                                     WEBHOOK_LISTEN=listen, METRICS_LISTEN=listen))
+                                     WEBHOOK_LISTEN=listen, METRICS_LISTEN=listen, MEMORY_TRIM_INTERVAL="0.5"))
         if name == "first":
             await processes[0].wait_for_line(WORKING_LINE)
     working, standby = await working_and_standby(*processes)
@@ -112,6 +113,9 @@ async def test_metrics_on_the_webhook_port_count_the_work_of_each_replica(
                  "pricealert_exchange_rate_limited_total", "pricealert_telegram_retry_after_total"):
         assert name in work and name in stand
     assert standby_health["role"] == "standby"
+    if can_give_back():  # glibc: both roles hand freed memory back, every MEMORY_TRIM_INTERVAL
+        assert work["pricealert_memory_returned_bytes_count"] >= 1
+        assert stand["pricealert_memory_returned_bytes_count"] >= 1
 
 
 async def test_healthz_says_when_binance_refuses_the_location(

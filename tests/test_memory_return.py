@@ -1,16 +1,20 @@
-"""Freed memory goes back to the system (bot/runtime/memory.py), so RSS follows what the bot holds."""
+"""Freed memory goes back to the system (bot/memory.py), so RSS follows what the bot holds."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from bot.runtime.memory import can_give_back, give_back, resident_bytes
+from bot import memory
+from bot.memory import can_give_back, give_back, keep_giving_back, resident_bytes
 
 MIB = 2**20
 
-pytestmark = pytest.mark.skipif(not can_give_back(), reason="the C library has no malloc_trim (not glibc)")
+glibc_only = pytest.mark.skipif(not can_give_back(), reason="the C library has no malloc_trim (not glibc)")
 
 
+@glibc_only
 def test_memory_freed_in_the_middle_of_the_heap_leaves_the_process() -> None:
     # 80 MiB in blocks of 4,000 bytes, each from malloc (Python's own allocator takes only up to
     # 512 bytes); one block in a hundred stays, so malloc cannot return the freed memory by itself.
@@ -31,6 +35,21 @@ def test_memory_freed_in_the_middle_of_the_heap_leaves_the_process() -> None:
     assert len(kept) == 200
 
 
-def test_giving_back_with_nothing_freed_changes_nothing_much() -> None:
-    give_back()
-    assert give_back() < 4 * MIB
+@glibc_only
+async def test_the_process_gives_back_at_each_interval_and_reports_each_time() -> None:
+    returns: list[int] = []
+    task = asyncio.create_task(keep_giving_back(0.05, returns.append))
+    await asyncio.sleep(0.5)
+    task.cancel()
+    assert 3 <= len(returns) <= 11
+    assert all(amount >= 0 for amount in returns)
+
+
+async def test_an_interval_of_0_or_a_c_library_without_malloc_trim_gives_nothing_back(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    returns: list[int] = []
+    await asyncio.wait_for(keep_giving_back(0, returns.append), 1)  # returns at once: never
+    monkeypatch.setattr(memory, "_malloc_trim", None)  # as on musl or macOS
+    await asyncio.wait_for(keep_giving_back(0.05, returns.append), 1)
+    assert returns == [] and give_back() == 0 and not can_give_back()

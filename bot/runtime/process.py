@@ -21,10 +21,10 @@ from urllib.parse import urlsplit
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application
 
-from bot.metrics import ACTIVE_ALERTS, OUTBOX_PENDING, WORKING
+from bot.memory import keep_giving_back
+from bot.metrics import ACTIVE_ALERTS, MEMORY_RETURNED, OUTBOX_PENDING, WORKING
 from bot.runtime.health import HealthState, judge
 from bot.runtime.lock import WorkLock, migration_lock, work_lock
-from bot.runtime.memory import keep_giving_back
 from bot.runtime.startup import TokenRefused, backoff_delays, wait_for_telegram
 from bot.runtime.web import HttpServer, health_handler, metrics_handler, webhook_handler
 from bot.settings import Settings
@@ -229,7 +229,8 @@ async def _serve(settings: Settings, application: Application, stop: asyncio.Eve
         await http.stop()
         return 1
     gauges = asyncio.create_task(replica.refresh_gauges(), name="gauges")
-    memory = asyncio.create_task(keep_giving_back(), name="memory")
+    memory = asyncio.create_task(keep_giving_back(settings.memory_trim_interval, MEMORY_RETURNED.observe),
+                                 name="memory")
     mode = f"webhook {settings.webhook_url}" if settings.webhook_url else "polling Telegram"
     log.info("pricealert starting: %s, polling Binance every %g s", mode, settings.poll_interval)
     try:
