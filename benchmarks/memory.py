@@ -42,6 +42,7 @@ from tests.fakes.exchange import FakeExchange
 from tests.fakes.rest import FakeBinanceRest
 from tests.fakes.streams import COMBINED, FakeStreams
 from tests.fakes.telegram import FakeTelegram, Sent
+from tests.processes import descendants
 
 SAMPLE_EVERY = 30.0  # seconds between RSS samples
 FIRST_SNAPSHOT_AT = 300.0  # seconds: tracemalloc's first snapshot, after start-up has settled
@@ -229,22 +230,6 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for process {pid}")
-
-
-def descendants(pid: int) -> list[int]:
-    """The bot's child processes and theirs: the chart-drawing process, multiprocessing's tracker."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    found, frontier = [], [pid]
-    while frontier:
-        frontier = [child for child, parent in parents.items() if parent in frontier]
-        found += frontier
-    return found
 
 
 def pss_kib(pid: int) -> int:

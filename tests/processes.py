@@ -1,4 +1,5 @@
-"""Real `pricealert run` processes for the replica tests and the failover benchmark.
+"""Real `pricealert run` processes for the replica tests and the failover benchmark, and what
+/proc says about a process's children (the chart-drawing process).
 
 Each writes its stderr to a file (an unread pipe would block a chatty process), read back to
 learn its role: `working: ...` when it takes the lock, the standby line while it waits.
@@ -104,3 +105,33 @@ async def first_ticker_request_after(exchange: FakeExchange, moment: float, time
             return min(later)
         await asyncio.sleep(0.02)
     raise AssertionError("no price request after the moment")
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid`, read from /proc (ppid is the field after the name)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):  # it ended meanwhile
+                continue
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    found, frontier = [], [pid]
+    while frontier:
+        frontier = [child for parent in frontier for child in children(parent)]
+        found += frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie waiting for a parent (in a container, PID 1 may never reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
