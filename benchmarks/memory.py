@@ -8,7 +8,7 @@ private chats and one group, whose admin is asked of Telegram) create alerts of 
 (/alerts and its paging buttons), press the buttons under notifications (snooze, re-arm,
 delete, 📈), delete alerts (/delete and list buttons), ask /price and /chart, pause, resume and
 switch languages. Every 30 s it reads the bot process's resident memory (VmRSS in
-/proc/PID/status), and the PSS of the bot with its children (the chart-drawing process,
+/proc/PID/status), and the private memory (USS) of its children (the chart-drawing process,
 multiprocessing's resource tracker), and prints them; at the end, both over time and their
 growth over the last 20 minutes (the goal: under 1 MiB).
 
@@ -232,16 +232,14 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
-def pss_kib(pid: int) -> int:
-    """Proportional set size: resident memory with each shared page divided among its sharers,
-    so that the figures of several processes add up."""
+def private_kib(pid: int) -> int:
+    """Memory only this process uses (USS: private pages), what its end would free; unlike PSS,
+    it does not change with the other processes that share its libraries."""
     try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
     except OSError:  # the process ended meanwhile
-        pass
-    return 0
+        return 0
+    return sum(int(line.split()[1]) for line in rollup if line.startswith(("Private_Clean:", "Private_Dirty:")))
 
 
 async def snapshot(process: asyncio.subprocess.Process, folder: Path, number: int) -> Path:
@@ -297,7 +295,7 @@ async def run(minutes: float, database_url: str, trace: bool, workdir: Path,
     print(f"bot pid {process.pid}, log {log_path}, database {database_url}", flush=True)
     tasks: list[asyncio.Task[None]] = []
     users: list[User] = []
-    samples: list[tuple[float, int, int]] = []  # (seconds, bot's RSS, PSS of the bot and its children)
+    samples: list[tuple[float, int, int]] = []  # (seconds, the bot's RSS, its children's USS)
     snapshots: list[Path] = []
     try:
         await exchange.wait_for_requests(1, timeout=120)
@@ -317,10 +315,10 @@ async def run(minutes: float, database_url: str, trace: bool, workdir: Path,
                 snapshots.append(await snapshot(process, trace_dir, 1))
             if now >= next_sample:
                 rss = rss_kib(process.pid)
-                family = pss_kib(process.pid) + sum(pss_kib(child) for child in descendants(process.pid))
-                samples.append((now - started, rss, family))
-                print(f"{(now - started) / 60:6.1f} min  RSS {rss / 1024:7.2f} MiB   with children (PSS) "
-                      f"{family / 1024:7.2f} MiB   replies {load.replies}, timeouts {load.timeouts}, "
+                children = sum(private_kib(child) for child in descendants(process.pid))
+                samples.append((now - started, rss, children))
+                print(f"{(now - started) / 60:6.1f} min  RSS {rss / 1024:7.2f} MiB   children (USS) "
+                      f"{children / 1024:6.2f} MiB   replies {load.replies}, timeouts {load.timeouts}, "
                       f"messages {len(telegram.sent)}", flush=True)
                 next_sample += SAMPLE_EVERY
             if now >= end:
@@ -365,14 +363,14 @@ async def run(minutes: float, database_url: str, trace: bool, workdir: Path,
 def report(samples: list[tuple[float, int, int]], minutes: float) -> None:
     if not samples:
         return
-    print("\nover time (MiB):  bot's RSS  with children (PSS)")
-    for at, rss, family in samples:
+    print("\nover time (MiB):  bot's RSS  children's USS")
+    for at, rss, children in samples:
         if at % 300 < SAMPLE_EVERY or at == samples[-1][0]:
-            print(f"  {at / 60:5.1f} min  {rss / 1024:9.2f}  {family / 1024:9.2f}")
+            print(f"  {at / 60:5.1f} min  {rss / 1024:9.2f}  {children / 1024:9.2f}")
     last_at = samples[-1][0]
     window = min(20 * 60, last_at)
     recent = [sample for sample in samples if sample[0] >= last_at - window - 1]
-    for column, name in ((1, "RSS growth"), (2, "growth with children (PSS)")):
+    for column, name in ((1, "RSS growth"), (2, "children's growth (USS)")):
         first, last = recent[0][column], recent[-1][column]
         peak = max(sample[column] for sample in recent)
         print(f"{name} over the last {window / 60:.0f} minutes: {(last - first) / 1024:+.2f} MiB "

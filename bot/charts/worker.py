@@ -8,6 +8,7 @@ a reference to them, never loads matplotlib.
 from __future__ import annotations
 
 import ctypes
+import gc
 import multiprocessing
 import os
 import signal
@@ -19,11 +20,15 @@ _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def draw(spec: ChartSpec) -> bytes:
-    """One picture, then the drawing's freed buffers (a 1280×720 canvas is 3.5 MiB) go back to
-    the system: malloc would keep them, and this process lives as long as the bot."""
+    """One picture, then its memory goes back to the system at once. A figure and its canvas
+    refer to each other, so the 3.5 MiB pixel buffer of a 1280×720 drawing is freed only when
+    the cycle collector runs, several drawings later; and malloc keeps what is freed. Measured
+    over 120 drawings: 82 to 126 MiB without the two calls, a flat 78 MiB with them, for 3.5 ms
+    per drawing (of about 100)."""
     from bot.charts.render import render_chart
 
     png = render_chart(spec)
+    gc.collect()
     give_back()
     return png
 
