@@ -373,8 +373,20 @@ def report(samples: list[tuple[float, int, int]], minutes: float) -> None:
     for column, name in ((1, "RSS growth"), (2, "children's growth (USS)")):
         first, last = recent[0][column], recent[-1][column]
         peak = max(sample[column] for sample in recent)
+        slope = trend([(sample[0], sample[column]) for sample in recent]) * 3600 / 1024
         print(f"{name} over the last {window / 60:.0f} minutes: {(last - first) / 1024:+.2f} MiB "
-              f"({first / 1024:.2f} -> {last / 1024:.2f} MiB, peak {peak / 1024:.2f} MiB)")
+              f"({first / 1024:.2f} -> {last / 1024:.2f} MiB, peak {peak / 1024:.2f} MiB; "
+              f"least-squares trend {slope:+.2f} MiB per hour)")
+
+
+def trend(points: list[tuple[float, int]]) -> float:
+    """The least-squares slope of the samples (KiB per second): what one sample's noise does not move."""
+    if len(points) < 2:
+        return 0.0
+    mean_at = sum(at for at, _ in points) / len(points)
+    mean_value = sum(value for _, value in points) / len(points)
+    spread = sum((at - mean_at) ** 2 for at, _ in points)
+    return sum((at - mean_at) * (value - mean_value) for at, value in points) / spread
 
 
 def main() -> None:
