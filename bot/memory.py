@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import gc
 import logging
 import os
 import time
@@ -63,16 +64,31 @@ def give_back() -> int:
     return max(0, before - resident_bytes())
 
 
+def settle_start_up() -> None:
+    """Once started: collects start-up's garbage, then freezes what is left (modules, classes,
+    handlers: about 100,000 objects, alive for the life of the process) out of the cycle
+    collector's sight. Python runs a full collection only when the objects that survived since
+    the last one reach a quarter of those it already holds; counting start-up's objects, cyclic
+    garbage (exceptions with their frames, finished tasks) piles up by tens of thousands between
+    two full collections, and the memory of such peaks stays fragmented. Frozen, each full
+    collection walks only what came after start-up: 50 ms becomes well under one."""
+    gc.collect()
+    gc.freeze()
+
+
 async def keep_giving_back(every: float, returned: Callable[[int], object]) -> None:
-    """Gives memory back every `every` seconds for the life of the process, reporting each
-    return to `returned` (a metric). Off the event loop: a large return takes a few ms."""
+    """Every `every` seconds for the life of the process: collects cyclic garbage (on the event
+    loop, where it must run; a few ms once start-up is frozen), then gives the free pages back
+    off the event loop (a large return takes a few ms), reporting each return to `returned`."""
     if _malloc_trim is None or every <= 0:
         log.debug("freed memory is left to malloc (no malloc_trim, or MEMORY_TRIM_INTERVAL=0)")
         return
     while True:
         await asyncio.sleep(every)
         started = time.perf_counter()
+        gc.collect()
+        collected = time.perf_counter()
         amount = await asyncio.to_thread(give_back)
         returned(amount)
-        log.debug("gave %.1f MiB of freed memory back to the system in %.1f ms",
-                  amount / 2**20, (time.perf_counter() - started) * 1000)
+        log.debug("collected garbage in %.1f ms, gave %.1f MiB back to the system in %.1f ms",
+                  (collected - started) * 1000, amount / 2**20, (time.perf_counter() - collected) * 1000)

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application
 
-from bot.memory import keep_giving_back
+from bot.memory import keep_giving_back, settle_start_up
 from bot.metrics import ACTIVE_ALERTS, MEMORY_RETURNED, OUTBOX_PENDING, WORKING
 from bot.runtime.health import HealthState, judge
 from bot.runtime.lock import WorkLock, migration_lock, work_lock
@@ -228,6 +228,7 @@ async def _serve(settings: Settings, application: Application, stop: asyncio.Eve
         log.error("cannot listen: %s", exc)
         await http.stop()
         return 1
+    settle_start_up()
     gauges = asyncio.create_task(replica.refresh_gauges(), name="gauges")
     memory = asyncio.create_task(keep_giving_back(settings.memory_trim_interval, MEMORY_RETURNED.observe),
                                  name="memory")
