@@ -225,11 +225,13 @@ class Load:
                 print(f"user {user.chat_id}: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
-def rss_kib(pid: int) -> int:
+def status_kib(pid: int, name: str) -> int:
+    """A size from /proc/PID/status: VmRSS, or its parts RssAnon (memory the process wrote)
+    and RssFile (pages of its program and libraries, read in as code paths are first used)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{name}:"):
             return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for process {pid}")
+    raise RuntimeError(f"no {name} for process {pid}")
 
 
 def private_kib(pid: int) -> int:
@@ -295,7 +297,7 @@ async def run(minutes: float, database_url: str, trace: bool, workdir: Path,
     print(f"bot pid {process.pid}, log {log_path}, database {database_url}", flush=True)
     tasks: list[asyncio.Task[None]] = []
     users: list[User] = []
-    samples: list[tuple[float, int, int]] = []  # (seconds, the bot's RSS, its children's USS)
+    samples: list[tuple[float, int, int, int]] = []  # (seconds, the bot's RSS, its children's USS, its RssAnon)
     snapshots: list[Path] = []
     try:
         await exchange.wait_for_requests(1, timeout=120)
@@ -314,10 +316,11 @@ async def run(minutes: float, database_url: str, trace: bool, workdir: Path,
             if trace and not snapshots and now - started >= first_snapshot_at:
                 snapshots.append(await snapshot(process, trace_dir, 1))
             if now >= next_sample:
-                rss = rss_kib(process.pid)
+                rss, anon = status_kib(process.pid, "VmRSS"), status_kib(process.pid, "RssAnon")
                 children = sum(private_kib(child) for child in descendants(process.pid))
-                samples.append((now - started, rss, children))
-                print(f"{(now - started) / 60:6.1f} min  RSS {rss / 1024:7.2f} MiB   children (USS) "
+                samples.append((now - started, rss, children, anon))
+                print(f"{(now - started) / 60:6.1f} min  RSS {rss / 1024:7.2f} MiB (anonymous {anon / 1024:7.2f})   "
+                      f"children (USS) "
                       f"{children / 1024:6.2f} MiB   replies {load.replies}, timeouts {load.timeouts}, "
                       f"messages {len(telegram.sent)}", flush=True)
                 next_sample += SAMPLE_EVERY
@@ -360,17 +363,17 @@ async def run(minutes: float, database_url: str, trace: bool, workdir: Path,
         print_growth(*snapshots)
 
 
-def report(samples: list[tuple[float, int, int]], minutes: float) -> None:
+def report(samples: list[tuple[float, int, int, int]], minutes: float) -> None:
     if not samples:
         return
-    print("\nover time (MiB):  bot's RSS  children's USS")
-    for at, rss, children in samples:
+    print("\nover time (MiB):  bot's RSS  its anonymous part  children's USS")
+    for at, rss, children, anon in samples:
         if at % 300 < SAMPLE_EVERY or at == samples[-1][0]:
-            print(f"  {at / 60:5.1f} min  {rss / 1024:9.2f}  {children / 1024:9.2f}")
+            print(f"  {at / 60:5.1f} min  {rss / 1024:9.2f}  {anon / 1024:9.2f}  {children / 1024:9.2f}")
     last_at = samples[-1][0]
     window = min(20 * 60, last_at)
     recent = [sample for sample in samples if sample[0] >= last_at - window - 1]
-    for column, name in ((1, "RSS growth"), (2, "children's growth (USS)")):
+    for column, name in ((1, "RSS growth"), (3, "anonymous RSS growth"), (2, "children's growth (USS)")):
         first, last = recent[0][column], recent[-1][column]
         peak = max(sample[column] for sample in recent)
         slope = trend([(sample[0], sample[column]) for sample in recent]) * 3600 / 1024
