@@ -39,9 +39,12 @@ def test_memory_freed_in_the_middle_of_the_heap_leaves_the_process() -> None:
 async def test_the_process_gives_back_at_each_interval_and_reports_each_time() -> None:
     returns: list[int] = []
     task = asyncio.create_task(keep_giving_back(0.05, returns.append))
-    await asyncio.sleep(0.5)
+    for _ in range(200):  # each round also collects garbage: slow in a test process holding much
+        if len(returns) >= 3:
+            break
+        await asyncio.sleep(0.05)
     task.cancel()
-    assert 3 <= len(returns) <= 11
+    assert len(returns) >= 3
     assert all(amount >= 0 for amount in returns)
 
 
