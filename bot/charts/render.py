@@ -12,7 +12,6 @@ is formatted from the Decimal, at the symbol's own precision.
 
 from __future__ import annotations
 
-import gc
 import io
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -194,13 +193,12 @@ def draw_chart(spec: ChartSpec) -> Figure:
 
 
 def warm_up() -> None:
-    """For a drawing process: draw once (fonts, caches), then freeze what is loaded.
+    """For a drawing process: draw once, so fonts and caches are loaded before the first chart.
 
-    Matplotlib leaves many objects behind at import; without gc.freeze() every few drawings
-    a full garbage collection walks them all again, tripling that drawing's time.
+    The caller then freezes what is loaded (bot.memory.settle_start_up): matplotlib leaves many
+    objects behind at import, and without gc.freeze() every few drawings a full garbage
+    collection walks them all again, tripling that drawing's time.
     """
     hour = 3_600_000
     bars = tuple(Bar(i * hour, Decimal(100 + i % 3), Decimal(103), Decimal(99), Decimal(101)) for i in range(8))
     render_chart(ChartSpec("WARMUP", "1h", bars, (Level(Decimal(102), True, 1),), Mark(3 * hour, Decimal(102))))
-    gc.collect()
-    gc.freeze()

@@ -14,7 +14,7 @@ import os
 import signal
 
 from bot.charts.spec import ChartSpec
-from bot.memory import give_back
+from bot.memory import give_back, settle_start_up
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
@@ -34,12 +34,13 @@ def draw(spec: ChartSpec) -> bytes:
 
 
 def start() -> None:
-    """The drawing process's initializer: tie its life to the bot's, then draw once to load
-    fonts and caches (see warm_up)."""
+    """The drawing process's initializer: tie its life to the bot's, draw once to load fonts and
+    caches (see warm_up), then freeze what is loaded, as the bot's process does after start-up."""
     _follow_parent()
     from bot.charts.render import warm_up
 
     warm_up()
+    settle_start_up()
     give_back()
 
 
