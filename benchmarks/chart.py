@@ -29,8 +29,8 @@ import httpx
 
 from bot.charts.intervals import BARS
 from bot.charts.render import ChartSpec, Level, Mark, render_chart, warm_up
-from bot.memory import settle_start_up
 from bot.exchange.rest import KLINES_PATH, parse_klines
+from bot.memory import settle_start_up
 from bot.storage import migrate
 from tests.conftest import bot_settings, start_bot, stop_bot
 from tests.fakes.exchange import FakeExchange

@@ -107,13 +107,19 @@ async def first_ticker_request_after(exchange: FakeExchange, moment: float, time
     raise AssertionError("no price request after the moment")
 
 
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (which may hold spaces and parentheses):
+    state first, then the parent's pid."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def children(pid: int) -> list[int]:
-    """The processes whose parent is `pid`, read from /proc (ppid is the field after the name)."""
+    """The processes whose parent is `pid`, read from /proc."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                if int(_stat(int(entry.name))[1]) == pid:
                     found.append(int(entry.name))
             except (OSError, IndexError, ValueError):  # it ended meanwhile
                 continue
@@ -131,7 +137,6 @@ def descendants(pid: int) -> list[int]:
 def alive(pid: int) -> bool:
     """Running, not a zombie waiting for a parent (in a container, PID 1 may never reap it)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        return _stat(pid)[0] != "Z"
     except FileNotFoundError:
         return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
