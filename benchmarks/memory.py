@@ -42,7 +42,7 @@ from tests.fakes.exchange import FakeExchange
 from tests.fakes.rest import FakeBinanceRest
 from tests.fakes.streams import COMBINED, FakeStreams
 from tests.fakes.telegram import FakeTelegram, Sent
-from tests.processes import descendants
+from tests.processes import cpu_seconds, descendants
 
 SAMPLE_EVERY = 30.0  # seconds between RSS samples
 FIRST_SNAPSHOT_AT = 300.0  # seconds: tracemalloc's first snapshot, after start-up has settled
@@ -297,11 +297,12 @@ async def run(minutes: float, database_url: str, trace: bool, workdir: Path,
     print(f"bot pid {process.pid}, log {log_path}, database {database_url}", flush=True)
     tasks: list[asyncio.Task[None]] = []
     users: list[User] = []
+    cpu = 0.0  # the bot's CPU seconds over the run
     samples: list[tuple[float, int, int, int]] = []  # (seconds, the bot's RSS, its children's USS, its RssAnon)
     snapshots: list[Path] = []
     try:
         await exchange.wait_for_requests(1, timeout=120)
-        started = time.monotonic()
+        started, cpu_at_start = time.monotonic(), cpu_seconds(process.pid)
         tasks.append(asyncio.create_task(load.walk_prices()))
         tasks.append(asyncio.create_task(load.trim_fakes()))
         users += [User(1001 + i, 1001 + i, "private", random.Random(100 + i)) for i in range(USERS - 1)]
@@ -327,6 +328,7 @@ async def run(minutes: float, database_url: str, trace: bool, workdir: Path,
             if now >= end:
                 break
             await asyncio.sleep(min(next_sample, end) - now + 0.01)
+        cpu = cpu_seconds(process.pid) - cpu_at_start
         if trace:
             snapshots.append(await snapshot(process, trace_dir, len(snapshots) + 1))
     finally:
@@ -354,6 +356,8 @@ async def run(minutes: float, database_url: str, trace: bool, workdir: Path,
         refused[f"{method} {status} {description[:60]}"] = refused.get(f"{method} {status} {description[:60]}", 0) + 1
     for what, count in sorted(refused.items(), key=lambda item: -item[1])[:5]:
         print(f"  {count} x {what}")
+    if samples:
+        print(f"bot CPU: {cpu:.0f} s in {samples[-1][0] / 60:.0f} min ({cpu / max(samples[-1][0], 1) * 100:.1f} % of one core)")
     logged = log_path.read_text(errors="replace")
     print(f"bot log: {logged.count(' WARNING ')} warnings, {logged.count(' ERROR ')} errors, "
           f"{logged.count('Traceback')} tracebacks")

@@ -8,6 +8,7 @@ learn its role: `working: ...` when it takes the lock, the standby line while it
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 import sys
@@ -132,6 +133,12 @@ def descendants(pid: int) -> list[int]:
         frontier = [child for parent in frontier for child in children(parent)]
         found += frontier
     return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time the process has used so far (user and system, fields 14 and 15 of its stat)."""
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def alive(pid: int) -> bool:
