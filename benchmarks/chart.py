@@ -30,7 +30,6 @@ import httpx
 from bot.charts.intervals import BARS
 from bot.charts.render import ChartSpec, Level, Mark, render_chart, warm_up
 from bot.exchange.rest import KLINES_PATH, parse_klines
-from bot.memory import settle_start_up
 from bot.storage import migrate
 from tests.conftest import bot_settings, start_bot, stop_bot
 from tests.fakes.exchange import FakeExchange
@@ -56,7 +55,6 @@ def percentile(values: list[float], share: float) -> float:
 def bench_render(renders: int) -> None:
     spec = sample_spec()
     warm_up()  # fonts and caches warm, and what is loaded frozen, as in the bot's drawing process
-    settle_start_up()
     timings = []
     for _ in range(renders):
         started = time.perf_counter()

@@ -24,6 +24,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
 from bot.charts.intervals import INTERVALS
 from bot.charts.spec import Bar, ChartSpec, Level, Mark, bars_precision, format_price, precision_of
+from bot.memory import settle_start_up
 
 WIDTH, HEIGHT, DPI = 1280, 720, 100  # readable on a phone, and Telegram keeps it sharp
 
@@ -193,12 +194,13 @@ def draw_chart(spec: ChartSpec) -> Figure:
 
 
 def warm_up() -> None:
-    """For a drawing process: draw once, so fonts and caches are loaded before the first chart.
+    """For a drawing process: draw once, so fonts and caches are loaded before the first chart,
+    then freeze what is loaded (bot.memory.settle_start_up).
 
-    The caller then freezes what is loaded (bot.memory.settle_start_up): matplotlib leaves many
-    objects behind at import, and without gc.freeze() every few drawings a full garbage
-    collection walks them all again, tripling that drawing's time.
+    Matplotlib leaves many objects behind at import; without gc.freeze() every few drawings a
+    full garbage collection walks them all again, tripling that drawing's time.
     """
     hour = 3_600_000
     bars = tuple(Bar(i * hour, Decimal(100 + i % 3), Decimal(103), Decimal(99), Decimal(101)) for i in range(8))
     render_chart(ChartSpec("WARMUP", "1h", bars, (Level(Decimal(102), True, 1),), Mark(3 * hour, Decimal(102))))
+    settle_start_up()

@@ -14,7 +14,7 @@ import os
 import signal
 
 from bot.charts.spec import ChartSpec
-from bot.memory import give_back, settle_start_up
+from bot.memory import give_back
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
@@ -35,12 +35,11 @@ def draw(spec: ChartSpec) -> bytes:
 
 def start() -> None:
     """The drawing process's initializer: tie its life to the bot's, draw once to load fonts and
-    caches (see warm_up), then freeze what is loaded, as the bot's process does after start-up."""
+    caches and freeze what is loaded, as the bot's process does after start-up (see warm_up)."""
     _follow_parent()
     from bot.charts.render import warm_up
 
     warm_up()
-    settle_start_up()
     give_back()
 
 
