@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,3 +147,12 @@ async def spawn_bot(cwd: Path, telegram: FakeTelegram, exchange: FakeExchange, d
         sys.executable, "-m", "bot", "run", cwd=cwd, env=bot_env(telegram, exchange, database_url),
         stderr=stderr,
     )
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Waits until `condition()` holds, checking every 20 ms; fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)

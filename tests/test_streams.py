@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed
 
 from bot.alerts.extremes import ExtremesTracker
 from bot.exchange.streams import KlineStreams, StreamOptions, stream_name
+from tests.conftest import eventually
 from tests.fakes.streams import COMBINED, MAX_STREAMS, RAW, FakeStreams
 
 FAST = StreamOptions(backoff_base=0.1, backoff_cap=0.4, silence_after=0.6, open_timeout=2.0)
@@ -44,14 +45,6 @@ async def reader(streams: FakeStreams, tracker: ExtremesTracker) -> AsyncIterato
     reader = await open_reader(streams.url, tracker)
     yield reader
     await reader.close()
-
-
-async def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 def names(*symbols: str) -> set[str]:

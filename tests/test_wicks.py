@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from prometheus_client import REGISTRY
 
 from bot.exchange.streams import stream_name
-from tests.conftest import RunningBot, bot_settings, start_bot, stop_bot
+from tests.conftest import RunningBot, bot_settings, eventually, start_bot, stop_bot
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.streams import FakeStreams
 from tests.fakes.telegram import FakeTelegram
@@ -35,13 +34,6 @@ async def wick_bot(database_url: str, exchange: FakeExchange, telegram: FakeTele
     application = await start_bot(settings)
     yield RunningBot(application, settings)
     await stop_bot(application)
-
-
-async def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 def set_price(exchange: FakeExchange, streams: FakeStreams, symbol: str, price: str) -> None:
