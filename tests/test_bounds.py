@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ from bot.alerts.moves import MoveTracker
 from bot.alerts.service import AlertService
 from bot.exchange.client import BinanceClient
 from bot.exchange.feed import PriceFeed
+from bot.storage.db import POOL_SIZE
 from bot.storage.store import AlertStore
 from bot.telegram.admins import AdminCheck
 from tests.conftest import RunningBot
@@ -161,3 +163,26 @@ async def test_no_chat_or_user_data_is_kept_per_chat(bot: RunningBot, telegram: 
         await telegram.wait_for_message(chat, "BTCUSDT", after=after)
     assert dict(application.chat_data) == {} and dict(application.user_data) == {}
     assert set(application.bot_data) == keys  # shared services only, nothing per chat
+
+
+# -- SQLite connections (bot/storage/db.py) ----------------------------------------------------
+def connection_threads() -> set[int]:
+    """aiosqlite runs each connection in a thread of its own, for as long as the connection lives."""
+    return {thread.ident or 0 for thread in threading.enumerate() if "_connection_worker_thread" in thread.name}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_burst_of_commands_waits_for_the_pooled_sqlite_connections(
+        bot: RunningBot, telegram: FakeTelegram) -> None:
+    """Forty chats at once, twice: every command is answered, by the same few connections. An
+    overflow connection would be a new thread with its own page cache and statements, closed
+    after one command; such churn left the process a few MiB bigger every hour."""
+    chats = range(5001, 5041)
+    for round_ in (1, 2):
+        await asyncio.gather(*(telegram.user_sends(chat, f"/alert BTCUSDT {60000 + round_}") for chat in chats))
+        for chat in chats:
+            await telegram.wait_for_message(chat, f"{60000 + round_}", timeout=30)
+        if round_ == 1:
+            first = connection_threads()
+    assert 1 <= len(first) <= POOL_SIZE
+    assert connection_threads() == first

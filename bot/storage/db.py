@@ -5,16 +5,23 @@ sqlite3 opens a transaction by itself only before INSERT/UPDATE/DELETE, so a sta
 with `WITH` (the tick's firing) would commit on its own. SQLAlchemy's documented recipe turns the
 driver's own BEGIN off and emits BEGIN from the engine's `begin` event; writers say
 BEGIN IMMEDIATE, so they take the write lock first instead of failing on a lock upgrade.
+
+SQLite's pool never overflows: a burst of commands waits for one of its POOL_SIZE connections.
+SQLAlchemy would otherwise open up to ten more and close each after one use, and on aiosqlite a
+connection is a thread with its own page cache, prepared statements and malloc heap: such churn
+left the process a few MiB bigger every hour (benchmarks/memory.py). SQLite has one writer
+anyway, so more connections would only queue on its lock instead of in the pool.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine, AsyncSession
 
 
+POOL_SIZE = 5  # SQLite's connections (SQLAlchemy's default size, without its overflow)
 WRITER = "pricealert_writer"  # an execution option: this engine's transactions write
 
 
@@ -33,6 +40,9 @@ def _sqlite_begin(connection: Connection) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        kwargs = {"pool_size": POOL_SIZE, "max_overflow": 0, **kwargs}
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
