@@ -9,12 +9,14 @@ import sys
 from datetime import datetime, timezone
 
 from bot.logs import configure_logging
+from bot.memory import share_one_heap
 from bot.settings import ExchangeSettings, Settings, SettingsError, load_settings
 
 log = logging.getLogger("pricealert")
 
 
 def main(argv: list[str] | None = None) -> int:
+    share_one_heap()  # before any thread starts (bot/memory.py says why)
     parser = argparse.ArgumentParser(prog="pricealert", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="apply pending migrations, then run the bot until SIGINT/SIGTERM")

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from bot import memory
 from bot.memory import can_give_back, give_back, keep_giving_back, resident_bytes
-from tests.conftest import eventually
+from tests.conftest import ROOT, eventually
+from tests.fakes.exchange import FakeExchange
+from tests.fakes.telegram import FakeTelegram
+from tests.processes import WORKING_LINE, spawn, thread_heaps
 
 MIB = 2**20
 
@@ -56,3 +63,70 @@ async def test_an_interval_of_0_or_a_c_library_without_malloc_trim_gives_nothing
     monkeypatch.setattr(memory, "_malloc_trim", None)  # as on musl or macOS
     await asyncio.wait_for(keep_giving_back(0.05, returns.append), 1)
     assert returns == [] and give_back() == 0 and not can_give_back()
+
+
+# Four threads that live on, as aiosqlite's connection threads do, each in turn allocating and
+# freeing 10 MB of blocks from malloc: how much the process grows. Run in a fresh interpreter,
+# because the heaps must be set before the first thread starts.
+THREADS_IN_TURN = '''
+import sys, threading
+from bot.memory import resident_bytes, share_one_heap
+if sys.argv[1] == "one heap":
+    assert share_one_heap()
+big = bytearray(8 * 2**20)  # a big reply, freed: malloc keeps up to twice that much free memory
+del big
+def burst():
+    blocks = [bytearray(4000) for _ in range(2500)]  # over 512 bytes: from malloc, not pymalloc
+    for block in blocks:
+        block[::1000] = b"xxxx"
+    blocks.reverse()
+    while blocks:
+        blocks.pop()
+turns = [threading.Event() for _ in range(4)]
+finished = [threading.Event() for _ in range(4)]
+def connection(n):
+    turns[n].wait()
+    burst()
+    finished[n].set()
+threads = [threading.Thread(target=connection, args=(n,)) for n in range(4)]
+for thread in threads:
+    thread.start()
+before = resident_bytes()
+for n in range(4):
+    turns[n].set()
+    finished[n].wait()
+print(resident_bytes() - before)
+for thread in threads:
+    thread.join()
+'''
+
+
+def growth_with(heaps: str) -> int:
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    done = subprocess.run([sys.executable, "-c", THREADS_IN_TURN, heaps], env=env, capture_output=True,
+                          text=True, timeout=60, check=True)
+    return int(done.stdout)
+
+
+@glibc_only
+def test_memory_one_thread_freed_serves_the_next_thread() -> None:
+    assert growth_with("one heap") < 15 * MIB  # one burst's 10 MB, reused by each thread in turn
+    assert growth_with("a heap per thread") > 30 * MIB  # glibc's default: each thread keeps its own
+
+
+@glibc_only
+async def test_the_running_bot_allocates_from_one_heap_in_all_its_threads(
+    tmp_path: Path, telegram: FakeTelegram, exchange: FakeExchange, database_url: str
+) -> None:
+    process = await spawn(tmp_path, "bot", telegram, exchange, database_url)
+    try:
+        await process.wait_for_line(WORKING_LINE)
+        for chat in range(6001, 6011):  # commands at once: several connection threads at work
+            await telegram.user_sends(chat, "/alert BTCUSDT 99999")
+        for chat in range(6001, 6011):
+            await telegram.wait_for_message(chat, "✅", timeout=30)
+        heaps = thread_heaps(process.pid)
+    finally:
+        await process.stop()
+    assert heaps == []
+
