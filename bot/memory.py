@@ -1,9 +1,8 @@
 """Giving freed memory back to the system.
 
 glibc's malloc keeps the memory a program frees, to reuse it; it returns only the free end of
-each heap. The bot frees many small blocks in the middle of its heaps (there is one heap per
-thread that allocates: asyncio's executor, aiosqlite's connection threads, besides the main
-one): a reply's rows, a tick's prices, a page of SQLite's cache. That free memory stays counted
+each heap. The bot frees many small blocks in the middle of its heap (one heap for all its
+threads, see `share_one_heap`): a reply's rows, a tick's prices, a page of SQLite's cache. That free memory stays counted
 in the process's RSS, which then creeps up by a few MiB an hour though nothing is kept
 (measured with benchmarks/memory.py: malloc's free bytes grew 4.0 -> 7.1 MiB in 10 minutes
 while the bytes in use grew 0.7 MiB). `malloc_trim(0)` hands every free page of every heap
@@ -23,16 +22,24 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-def _find_malloc_trim() -> Callable[[int], int] | None:
+def c_function(name: str) -> Any:
+    """A function of the C library this process already uses, or None where it has no such name."""
     try:
-        trim = ctypes.CDLL(None).malloc_trim  # the C library this process already uses
-    except (OSError, AttributeError):  # no such symbol: not glibc
+        return getattr(ctypes.CDLL(None), name)
+    except (OSError, AttributeError):  # not there: not glibc
+        return None
+
+
+def _find_malloc_trim() -> Callable[[int], int] | None:
+    trim = c_function("malloc_trim")
+    if trim is None:
         return None
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int
@@ -54,12 +61,14 @@ def share_one_heap() -> bool:
     takes fresh pages. Between two hand-backs RSS holds every thread's own high-water mark, which
     creeps up as each thread meets a bigger query (SQLite, five connection threads: +1.3 to
     +2.1 MiB over the last 20 minutes of benchmarks/memory.py). With one heap, what one thread
-    frees serves the next. Small requests still take no lock: each thread keeps its own cache of
-    small free blocks (tcache). Where the C library has no such `mallopt` (not glibc), nothing
-    changes."""
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
+    frees serves the next. Most small requests still take no lock: each thread keeps its own
+    cache of small free blocks (tcache). An operator's own choice (`MALLOC_ARENA_MAX`, or
+    `arena_max` in `GLIBC_TUNABLES`) is left alone; where the C library has no `mallopt` (not
+    glibc), nothing changes."""
+    if "MALLOC_ARENA_MAX" in os.environ or "arena_max" in os.environ.get("GLIBC_TUNABLES", ""):
+        return False
+    mallopt = c_function("mallopt")
+    if mallopt is None:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int

@@ -154,14 +154,14 @@ HEAP_MAX = 64 * 2**20  # glibc's reservation for each thread's own heap on 64-bi
 
 def thread_heaps(pid: int) -> list[str]:
     """The malloc heaps glibc made for the process's threads: read/write mappings that start on a
-    64 MiB boundary, each followed by its unreadable reserve up to 64 MiB."""
+    64 MiB boundary, each followed by its unreadable reserve (up to 64 MiB, or beyond where it
+    touches the next reserve)."""
     lines = Path(f"/proc/{pid}/maps").read_text().splitlines()
     found = []
     for line, after in zip(lines, lines[1:]):
         start, end = (int(x, 16) for x in line.split()[0].split("-"))
         after_start, after_end = (int(x, 16) for x in after.split()[0].split("-"))
         if (start % HEAP_MAX == 0 and line.split()[1] == "rw-p" and after.split()[1] == "---p"
-                and after_start == end and after_end - start == HEAP_MAX):
+                and after_start == end and after_end - start >= HEAP_MAX):
             found.append(line.split()[0])
     return found
-

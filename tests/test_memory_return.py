@@ -69,8 +69,9 @@ async def test_an_interval_of_0_or_a_c_library_without_malloc_trim_gives_nothing
 # freeing 10 MB of blocks from malloc: how much the process grows. Run in a fresh interpreter,
 # because the heaps must be set before the first thread starts.
 THREADS_IN_TURN = '''
-import sys, threading
+import os, sys, threading
 from bot.memory import resident_bytes, share_one_heap
+from tests.processes import thread_heaps
 if sys.argv[1] == "one heap":
     assert share_one_heap()
 big = bytearray(8 * 2**20)  # a big reply, freed: malloc keeps up to twice that much free memory
@@ -95,23 +96,28 @@ before = resident_bytes()
 for n in range(4):
     turns[n].set()
     finished[n].wait()
-print(resident_bytes() - before)
+print(resident_bytes() - before, len(thread_heaps(os.getpid())))
 for thread in threads:
     thread.join()
 '''
 
 
-def growth_with(heaps: str) -> int:
-    env = {**os.environ, "PYTHONPATH": ROOT}
+def growth_with(heaps: str) -> tuple[int, int]:
+    """The process's growth in bytes, and how many thread heaps `thread_heaps` saw in it."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("MALLOC_", "GLIBC_TUNABLES"))}
+    env["PYTHONPATH"] = ROOT  # glibc's defaults, whatever the shell running the tests set
     done = subprocess.run([sys.executable, "-c", THREADS_IN_TURN, heaps], env=env, capture_output=True,
                           text=True, timeout=60, check=True)
-    return int(done.stdout)
+    growth, thread_heaps_seen = done.stdout.split()
+    return int(growth), int(thread_heaps_seen)
 
 
 @glibc_only
 def test_memory_one_thread_freed_serves_the_next_thread() -> None:
-    assert growth_with("one heap") < 15 * MIB  # one burst's 10 MB, reused by each thread in turn
-    assert growth_with("a heap per thread") > 30 * MIB  # glibc's default: each thread keeps its own
+    growth, heaps = growth_with("one heap")
+    assert growth < 15 * MIB and heaps == 0  # one burst's 10 MB, reused by each thread in turn
+    growth, heaps = growth_with("a heap per thread")
+    assert growth > 30 * MIB and heaps >= 4  # glibc's default: each thread keeps its own
 
 
 @glibc_only
@@ -130,3 +136,12 @@ async def test_the_running_bot_allocates_from_one_heap_in_all_its_threads(
         await process.stop()
     assert heaps == []
 
+
+
+@glibc_only
+@pytest.mark.parametrize("setting", [{"MALLOC_ARENA_MAX": "4"}, {"GLIBC_TUNABLES": "glibc.malloc.arena_max=4"}])
+def test_an_operators_own_heap_setting_is_left_alone(setting: dict[str, str]) -> None:
+    env = {**os.environ, "PYTHONPATH": ROOT, **setting}
+    done = subprocess.run([sys.executable, "-c", "from bot.memory import share_one_heap; print(share_one_heap())"],
+                          env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.split() == ["False"]

@@ -14,7 +14,7 @@ import os
 import signal
 
 from bot.charts.spec import ChartSpec
-from bot.memory import give_back
+from bot.memory import c_function, give_back
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
@@ -49,9 +49,8 @@ def _follow_parent() -> None:
     (SIGKILL, the OOM killer), Linux sends this process SIGTERM, instead of leaving it behind
     holding 70 MiB for nobody."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        prctl = ctypes.CDLL(None).prctl
-    except (OSError, AttributeError):  # not Linux
+    prctl = c_function("prctl")
+    if prctl is None:  # not Linux
         return
     prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGTERM))
     parent = multiprocessing.parent_process()

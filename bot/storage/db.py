@@ -8,9 +8,10 @@ BEGIN IMMEDIATE, so they take the write lock first instead of failing on a lock 
 
 SQLite's pool never overflows: a burst of commands waits for one of its POOL_SIZE connections.
 SQLAlchemy would otherwise open up to ten more and close each after one use, and on aiosqlite a
-connection is a thread with its own page cache, prepared statements and malloc heap: such churn
-left the process a few MiB bigger every hour (benchmarks/memory.py). SQLite has one writer
-anyway, so more connections would only queue on its lock instead of in the pool.
+connection is a thread with its own page cache and prepared statements: such churn, with a malloc
+heap per thread (now one for all, bot/memory.py), kept the process growing (benchmarks/memory.py).
+SQLite has one writer anyway: more connections would let more readers run side by side, but
+writers would queue on its lock instead of in the pool.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ def _sqlite_begin(connection: Connection) -> None:
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+    in_memory = parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory"
+    pool_chosen = "poolclass" in kwargs or "pool" in kwargs
+    if parsed.get_backend_name() == "sqlite" and not in_memory and not pool_chosen:
         kwargs = {"pool_size": POOL_SIZE, "max_overflow": 0, **kwargs}
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
