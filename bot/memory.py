@@ -2,11 +2,11 @@
 
 glibc's malloc keeps the memory a program frees, to reuse it; it returns only the free end of
 each heap. The bot frees many small blocks in the middle of its heap (one heap for all its
-threads, see `share_one_heap`): a reply's rows, a tick's prices, a page of SQLite's cache. That free memory stays counted
-in the process's RSS, which then creeps up by a few MiB an hour though nothing is kept
-(measured with benchmarks/memory.py: malloc's free bytes grew 4.0 -> 7.1 MiB in 10 minutes
-while the bytes in use grew 0.7 MiB). `malloc_trim(0)` hands every free page of every heap
-back (madvise), so RSS follows what the process really holds. It costs about a millisecond
+threads, see `share_one_heap`): a reply's rows, a tick's prices, a page of SQLite's cache. That
+free memory stays counted in the process's RSS, which then creeps up by a few MiB an hour though
+nothing is kept (measured with benchmarks/memory.py: malloc's free bytes grew 4.0 -> 7.1 MiB in
+10 minutes while the bytes in use grew 0.7 MiB). `malloc_trim(0)` hands every free page of every
+heap back (madvise), so RSS follows what the process really holds. It costs about a millisecond
 (17 ms when it returns 190 MiB). Where the C library has no `malloc_trim` (musl, macOS),
 nothing is done.
 

@@ -156,12 +156,12 @@ def thread_heaps(pid: int) -> list[str]:
     """The malloc heaps glibc made for the process's threads: read/write mappings that start on a
     64 MiB boundary, each followed by its unreadable reserve (up to 64 MiB, or beyond where it
     touches the next reserve)."""
-    lines = Path(f"/proc/{pid}/maps").read_text().splitlines()
-    found = []
-    for line, after in zip(lines, lines[1:]):
-        start, end = (int(x, 16) for x in line.split()[0].split("-"))
-        after_start, after_end = (int(x, 16) for x in after.split()[0].split("-"))
-        if (start % HEAP_MAX == 0 and line.split()[1] == "rw-p" and after.split()[1] == "---p"
-                and after_start == end and after_end - start >= HEAP_MAX):
-            found.append(line.split()[0])
-    return found
+    mappings = []  # (start, end, permissions, the line's address range)
+    for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+        addresses, permissions = line.split()[:2]
+        start, end = (int(x, 16) for x in addresses.split("-"))
+        mappings.append((start, end, permissions, addresses))
+    return [addresses for (start, end, permissions, addresses), (after_start, after_end, after_permissions, _)
+            in zip(mappings, mappings[1:])
+            if start % HEAP_MAX == 0 and permissions == "rw-p" and after_permissions == "---p"
+            and after_start == end and after_end - start >= HEAP_MAX]

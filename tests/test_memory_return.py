@@ -137,7 +137,6 @@ async def test_the_running_bot_allocates_from_one_heap_in_all_its_threads(
     assert heaps == []
 
 
-
 @glibc_only
 @pytest.mark.parametrize("setting", [{"MALLOC_ARENA_MAX": "4"}, {"GLIBC_TUNABLES": "glibc.malloc.arena_max=4"}])
 def test_an_operators_own_heap_setting_is_left_alone(setting: dict[str, str]) -> None:
