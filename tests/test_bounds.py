@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+import _sqlite3
 import asyncio
+import ctypes
 import threading
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Bot, Update
 
 from bot.alerts import service as service_module
@@ -19,7 +23,7 @@ from bot.alerts.moves import MoveTracker
 from bot.alerts.service import AlertService
 from bot.exchange.client import BinanceClient
 from bot.exchange.feed import PriceFeed
-from bot.storage.db import POOL_SIZE
+from bot.storage.db import POOL_SIZE, STATEMENT_CACHE, make_engine
 from bot.storage.store import AlertStore
 from bot.telegram.admins import AdminCheck
 from tests.conftest import RunningBot
@@ -189,3 +193,34 @@ async def test_a_burst_of_commands_waits_for_the_pooled_sqlite_connections(
     await burst(60002)
     assert 1 <= len(first) <= POOL_SIZE
     assert connection_threads() == first
+
+
+def sqlite_memory() -> int:
+    """What SQLite has allocated in this process (page caches, prepared statements...), in bytes."""
+    used = ctypes.CDLL(_sqlite3.__file__).sqlite3_memory_used  # found in the library it links
+    used.restype = ctypes.c_int64
+    return int(used())
+
+
+async def test_a_sqlite_connection_keeps_a_bounded_number_of_prepared_statements(tmp_path: Path) -> None:
+    """A connection that has run 348 different statements holds no more memory than after its
+    first 48: it keeps the most recent STATEMENT_CACHE prepared, not every statement it ever ran
+    (the bot runs about 110 different ones, on each of its pooled connections)."""
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'statements.db'}")
+
+    async def run_statements(connection: AsyncConnection, numbers: range) -> int:
+        for number in numbers:
+            await connection.exec_driver_sql(f"SELECT ? + {number} WHERE ? IS NOT NULL", (1, 2))
+        return sqlite_memory()
+
+    try:
+        async with engine.connect() as connection:
+            start = await run_statements(connection, range(1))
+            one_statement = (await run_statements(connection, range(1, 9)) - start) / 8
+            after_48 = await run_statements(connection, range(9, 48))
+            after_348 = await run_statements(connection, range(1000, 1300))
+    finally:
+        await engine.dispose()
+    assert one_statement > 0
+    assert after_348 - after_48 < 2 * one_statement
+    assert after_348 - start < (STATEMENT_CACHE + 2) * one_statement
