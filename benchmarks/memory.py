@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import random
 import signal
 import sys
@@ -37,12 +38,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
+
 from tests.conftest import _reset_postgres, bot_env
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.rest import FakeBinanceRest
 from tests.fakes.streams import COMBINED, FakeStreams
 from tests.fakes.telegram import FakeTelegram, Sent
-from tests.processes import cpu_seconds, descendants
+from tests.processes import cpu_seconds, descendants, free_port
 
 SAMPLE_EVERY = 30.0  # seconds between RSS samples
 FIRST_SNAPSHOT_AT = 300.0  # seconds: tracemalloc's first snapshot, after start-up has settled
@@ -285,8 +288,9 @@ async def run(minutes: float, database_url: str, trace: bool, workdir: Path,
     telegram.group_admins[GROUP_ID] = {GROUP_ADMIN}
     load = Load(telegram, exchange, streams, rest)
     env = bot_env(telegram, exchange, database_url)
+    metrics = f"127.0.0.1:{free_port()}"
     env.update(POLL_INTERVAL=str(POLL_INTERVAL), BINANCE_STREAM_URL=streams.url_for(COMBINED),
-               BINANCE_REST_URL=rest.url, COMMANDS_PER_MINUTE="60", ADMIN_IDS="")
+               BINANCE_REST_URL=rest.url, COMMANDS_PER_MINUTE="60", ADMIN_IDS="", METRICS_LISTEN=metrics)
     trace_dir = workdir / "tracemalloc"
     if trace:
         env.update(PRICEALERT_TRACEMALLOC=str(trace_dir), PRICEALERT_TRACEMALLOC_FRAMES="6")
@@ -320,10 +324,11 @@ async def run(minutes: float, database_url: str, trace: bool, workdir: Path,
                 rss, anon = status_kib(process.pid, "VmRSS"), status_kib(process.pid, "RssAnon")
                 children = sum(private_kib(child) for child in descendants(process.pid))
                 samples.append((now - started, rss, children, anon))
+                moves = await move_history(metrics)
                 print(f"{(now - started) / 60:6.1f} min  RSS {rss / 1024:7.2f} MiB (anonymous {anon / 1024:7.2f})   "
                       f"children (USS) "
                       f"{children / 1024:6.2f} MiB   replies {load.replies}, timeouts {load.timeouts}, "
-                      f"messages {len(telegram.sent)}", flush=True)
+                      f"messages {len(telegram.sent)}, move history {moves}", flush=True)
                 next_sample += SAMPLE_EVERY
             if now >= end:
                 break
@@ -365,6 +370,18 @@ async def run(minutes: float, database_url: str, trace: bool, workdir: Path,
         keep_log.write_text(logged)
     if len(snapshots) == 2:
         print_growth(*snapshots)
+
+
+async def move_history(metrics: str) -> str:
+    """The bot's largest structure that fills with time: prices kept for move alerts (entries,
+    about 200 bytes each), for up to the longest window asked (here 1 hour)."""
+    try:
+        async with httpx.AsyncClient() as client:
+            text = (await client.get(f"http://{metrics}/metrics", timeout=5)).text
+    except httpx.HTTPError as exc:
+        return f"unknown ({exc.__class__.__name__})"
+    found = re.search(r"^pricealert_move_history_entries (\S+)$", text, re.MULTILINE)
+    return f"{float(found.group(1)):.0f}" if found else "unknown"
 
 
 def report(samples: list[tuple[float, int, int, int]], minutes: float) -> None:

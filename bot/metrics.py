@@ -27,6 +27,8 @@ EXCHANGE_RATE_LIMITED = Counter("pricealert_exchange_rate_limited", "429 and 418
 TELEGRAM_RETRY_AFTER = Counter("pricealert_telegram_retry_after", "Flood-limit answers (429) that paused delivery")
 WORKING = Gauge("pricealert_working", "1 on the working process, 0 on a standby")
 ACTIVE_ALERTS = Gauge("pricealert_active_alerts", "Active alerts in the database, refreshed at most once a minute")
+MOVE_HISTORY = Gauge("pricealert_move_history_entries",
+                     "Recent prices kept in memory for % move alerts, all symbols (at most 10,000 per symbol)")
 STREAM_LIVE = Gauge("pricealert_stream_live", "1 while the market stream that catches wicks between checks is live, else 0")
 STREAM_SYMBOLS = Gauge("pricealert_stream_symbols", "Symbols whose kline stream is read for wicks between checks")
 ALERTS_FIRED_BY_WICKS = Counter(

@@ -6,6 +6,7 @@ tick does) over random price paths, and through the running bot for each case a 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from decimal import Decimal
 
@@ -273,3 +274,23 @@ async def test_a_move_alert_made_through_another_replica_is_watched_at_the_next_
     await exchange.wait_for_requests(len(exchange.ticker_requests()) + 2)  # the working process watches it
     exchange.set_price("BTCUSDT", "66000.00")  # +3.1 %
     assert "via B" in (await telegram.wait_for_message(USER, "🔔", timeout=10)).plain
+
+
+async def test_a_move_alert_resumed_after_a_pause_is_watched_again_at_once(
+    bot, exchange: FakeExchange, telegram: FakeTelegram
+) -> None:
+    """While nothing is active the recent prices kept for moves are dropped; /resume makes the
+    next ticks keep them again, without waiting for the 30-second re-read of the windows."""
+    exchange.set_price("BTCUSDT", "64000.00")
+    await telegram.user_sends(USER, "/alert BTCUSDT 3% 15m back")
+    await telegram.wait_for_message(USER, "✅")
+    await exchange.wait_for_requests(len(exchange.ticker_requests()) + 2)
+    await telegram.user_sends(USER, "/pause")
+    await telegram.wait_for_message(USER, "⏸")
+    await asyncio.sleep(1.5)  # ticks find nothing active: no request, the prices for moves are dropped
+    before = len(telegram.sent)
+    await telegram.user_sends(USER, "/resume")
+    await telegram.wait_for_message(USER, "watching again", after=before)
+    await exchange.wait_for_requests(len(exchange.ticker_requests()) + 2)
+    exchange.set_price("BTCUSDT", "66000.00")  # +3.1 % since the resume
+    assert "back" in (await telegram.wait_for_message(USER, "🔔", timeout=10)).plain

@@ -136,3 +136,30 @@ async def test_healthz_says_when_binance_refuses_the_location(
     finally:
         await process.stop()
     assert refused["status"] == "Binance refuses this location" and refused["restricted_location"] is True
+
+
+async def test_metrics_show_the_prices_kept_for_move_alerts_until_none_is_left(
+    tmp_path: Path, telegram: FakeTelegram, exchange: FakeExchange, database_url: str
+) -> None:
+    """A `% over time` alert makes the bot keep that symbol's recent prices in memory; Prometheus
+    sees how many, and sees them go when the last such alert is deleted."""
+    port = free_port()
+    metrics = f"http://127.0.0.1:{port}/metrics"
+    process = await spawn(tmp_path, "bot", telegram, exchange, database_url, METRICS_LISTEN=f"127.0.0.1:{port}")
+    try:
+        await process.wait_for_line(WORKING_LINE)
+        await telegram.user_sends(USER, "/alert BTCUSDT 5% 1h")
+        await telegram.wait_for_message(USER, "✅", timeout=30)
+        for price in ("64000.00", "64100.00", "63900.00", "64050.00"):
+            exchange.set_price("BTCUSDT", price)
+            await exchange.wait_for_requests(len(exchange.ticker_requests()) + 2)
+        kept = samples((await get(metrics))[1])["pricealert_move_history_entries"]
+        await telegram.user_sends(USER, "/delete 1")
+        await telegram.wait_for_message(USER, "🗑", timeout=30)
+        deadline = time.monotonic() + 10  # the next tick finds no active alert: it asks Binance nothing
+        while (left := samples((await get(metrics))[1])["pricealert_move_history_entries"]) and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+    finally:
+        await process.stop()
+    assert kept >= 3  # 63900 is the window's low; 64050 after it; 64100 its high
+    assert left == 0

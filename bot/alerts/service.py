@@ -19,7 +19,7 @@ from bot.alerts.rules import (
 from bot.alerts.symbols import suggest
 from bot.exchange.feed import PriceFeed, PriceSnapshot
 from bot.i18n import LANGUAGES, pick_language
-from bot.metrics import ALERTS_FIRED, ALERTS_FIRED_BY_WICKS, STREAM_LIVE, STREAM_SYMBOLS, TICKS
+from bot.metrics import ALERTS_FIRED, ALERTS_FIRED_BY_WICKS, MOVE_HISTORY, STREAM_LIVE, STREAM_SYMBOLS, TICKS
 from bot.storage.models import Alert
 from bot.exchange.client import ExchangeError
 from bot.storage.chats import Resumed
@@ -359,6 +359,7 @@ class AlertService:
         self._symbols_dirty = self._symbols_dirty or bool(woke or expired)
         if not await self._store.has_active_alerts():
             self._extremes_since_last_tick()  # nothing they could fire
+            self._forget_moves()
             await self._follow_streams(None)
             return len(expired)  # nothing to watch: no request, no weight
         self.ticks += 1
@@ -435,11 +436,21 @@ class AlertService:
             self._windows_read_at, self._windows_dirty = now, False
             self._moves.watch(self._windows)
         if not self._windows:
+            MOVE_HISTORY.set(0)
             return []
         moves = self._moves.observe(now, snapshot.prices, self._windows)
+        MOVE_HISTORY.set(self._moves.size())
         return await self._store.fire_moves(
             {key: (move.percent, move.reference) for key, move in moves.items()}, snapshot.prices, render_fired
         )
+
+    def _forget_moves(self) -> None:
+        """No active alert: the recent prices kept for move alerts are dropped, not kept until the next
+        tick; a move alert resumed later measures from then, as one just created does."""
+        if self._windows:
+            self._moves.watch(())
+            self._windows, self._windows_dirty = [], True
+            MOVE_HISTORY.set(0)
 
     def warn_if_stale(self) -> None:
         """After a failed tick: says so when prices have been missing for `stale_after` seconds."""
