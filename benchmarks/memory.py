@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import random
+import re
 import signal
 import sys
 import tempfile

@@ -6,19 +6,19 @@ tick does) over random price paths, and through the running bot for each case a 
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
+from prometheus_client import REGISTRY
 
 from bot.alerts.delisting import GoneSymbols
 from bot.alerts.rules import DEFAULT_MARGIN, Direction, crossed, rearm_level, rearm_threshold
 from bot.alerts.service import render_fired
 from bot.storage.models import AlertState
 from bot.storage.store import AlertStore
-from tests.conftest import bot_settings, start_bot, stop_bot
+from tests.conftest import bot_settings, eventually, start_bot, stop_bot
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.telegram import FakeTelegram
 
@@ -276,21 +276,42 @@ async def test_a_move_alert_made_through_another_replica_is_watched_at_the_next_
     assert "via B" in (await telegram.wait_for_message(USER, "🔔", timeout=10)).plain
 
 
-async def test_a_move_alert_resumed_after_a_pause_is_watched_again_at_once(
+async def test_a_move_made_during_a_pause_does_not_fire_and_the_next_one_does_at_once(
     bot, exchange: FakeExchange, telegram: FakeTelegram
 ) -> None:
-    """While nothing is active the recent prices kept for moves are dropped; /resume makes the
-    next ticks keep them again, without waiting for the 30-second re-read of the windows."""
+    """While nothing is active the recent prices kept for moves are dropped: a rise of 3 % while
+    the alert was paused does not fire it on /resume, as it would not fire one just created; the
+    next 3 % does, without waiting for the 30-second re-read of the windows."""
     exchange.set_price("BTCUSDT", "64000.00")
     await telegram.user_sends(USER, "/alert BTCUSDT 3% 15m back")
     await telegram.wait_for_message(USER, "✅")
     await exchange.wait_for_requests(len(exchange.ticker_requests()) + 2)
+    assert REGISTRY.get_sample_value("pricealert_move_history_entries") > 0
     await telegram.user_sends(USER, "/pause")
     await telegram.wait_for_message(USER, "⏸")
-    await asyncio.sleep(1.5)  # ticks find nothing active: no request, the prices for moves are dropped
+    await eventually(lambda: REGISTRY.get_sample_value("pricealert_move_history_entries") == 0)
+    exchange.set_price("BTCUSDT", "66000.00")  # +3.1 % while paused
     before = len(telegram.sent)
     await telegram.user_sends(USER, "/resume")
     await telegram.wait_for_message(USER, "watching again", after=before)
-    await exchange.wait_for_requests(len(exchange.ticker_requests()) + 2)
-    exchange.set_price("BTCUSDT", "66000.00")  # +3.1 % since the resume
-    assert "back" in (await telegram.wait_for_message(USER, "🔔", timeout=10)).plain
+    await exchange.wait_for_requests(len(exchange.ticker_requests()) + 3)
+    assert not [m for m in telegram.sent[before:] if "🔔" in m.plain]
+    exchange.set_price("BTCUSDT", "68000.00")  # +3.03 % since the resume
+    assert "back" in (await telegram.wait_for_message(USER, "🔔", after=before, timeout=10)).plain
+
+
+async def test_a_process_that_stops_ticking_drops_the_prices_kept_for_moves(
+    database_url: str, exchange: FakeExchange, telegram: FakeTelegram
+) -> None:
+    """A standby (or a stopped bot) keeps no move history: it would be stale when the process
+    works again, and Prometheus would count it twice across replicas."""
+    application = await start_bot(bot_settings(database_url, exchange, telegram))
+    try:
+        exchange.set_price("BTCUSDT", "64000.00")
+        await telegram.user_sends(USER, "/alert BTCUSDT 3% 15m")
+        await telegram.wait_for_message(USER, "✅")
+        await exchange.wait_for_requests(len(exchange.ticker_requests()) + 2)
+        assert REGISTRY.get_sample_value("pricealert_move_history_entries") > 0
+    finally:
+        await stop_bot(application)
+    assert REGISTRY.get_sample_value("pricealert_move_history_entries") == 0

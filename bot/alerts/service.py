@@ -333,7 +333,7 @@ class AlertService:
 
     async def delete(self, chat_id: int, alert_id: int) -> Alert | None:
         changed = await self._store.delete_alert(chat_id, alert_id)
-        self._symbols_dirty = True  # after the change: a tick reading before it would miss it
+        self._symbols_dirty = self._windows_dirty = True  # after the change: a tick reading before it would miss it
         return changed
 
     def prices_age(self) -> float | None:
@@ -359,7 +359,8 @@ class AlertService:
         self._symbols_dirty = self._symbols_dirty or bool(woke or expired)
         if not await self._store.has_active_alerts():
             self._extremes_since_last_tick()  # nothing they could fire
-            self._forget_moves()
+            if self._windows:
+                self.forget_moves()
             await self._follow_streams(None)
             return len(expired)  # nothing to watch: no request, no weight
         self.ticks += 1
@@ -444,13 +445,14 @@ class AlertService:
             {key: (move.percent, move.reference) for key, move in moves.items()}, snapshot.prices, render_fired
         )
 
-    def _forget_moves(self) -> None:
-        """No active alert: the recent prices kept for move alerts are dropped, not kept until the next
-        tick; a move alert resumed later measures from then, as one just created does."""
-        if self._windows:
-            self._moves.watch(())
-            self._windows, self._windows_dirty = [], True
-            MOVE_HISTORY.set(0)
+    def forget_moves(self) -> None:
+        """Drops the recent prices kept for move alerts: when no alert is active, and when this
+        process stops ticking (a standby). A move alert resumed, or watched again after a
+        take-over, measures from then, as one just created does: no move made while it was not
+        watched fires it."""
+        self._moves.watch(())
+        self._windows, self._windows_dirty = [], True
+        MOVE_HISTORY.set(0)
 
     def warn_if_stale(self) -> None:
         """After a failed tick: says so when prices have been missing for `stale_after` seconds."""

@@ -48,11 +48,14 @@ def _sqlite_begin(connection: Connection) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An engine for `url`; on SQLite with the pool, statement cache and pragmas this module
+    describes, unless the caller or the URL chose otherwise."""
     parsed = make_url(url)
     in_memory = parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory"
     pool_chosen = "poolclass" in kwargs or "pool" in kwargs
     if parsed.get_backend_name() == "sqlite":
-        kwargs["connect_args"] = {"cached_statements": STATEMENT_CACHE, **kwargs.get("connect_args", {})}
+        if "cached_statements" not in parsed.query:
+            kwargs["connect_args"] = {"cached_statements": STATEMENT_CACHE, **(kwargs.get("connect_args") or {})}
         if not in_memory and not pool_chosen:
             kwargs = {"pool_size": POOL_SIZE, "max_overflow": 0, **kwargs}
     engine = create_async_engine(url, **kwargs)

@@ -107,6 +107,7 @@ async def stop_work(application: Application) -> None:
         job.schedule_removal()
     async with application.bot_data["ticking"]:
         pass
+    application.bot_data["alerts"].forget_moves()
     sender = application.bot_data.pop("sender", None)
     if sender is not None:
         await sender.stop()
