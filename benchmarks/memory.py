@@ -9,8 +9,10 @@ private chats and one group, whose admin is asked of Telegram) create alerts of 
 delete, 📈), delete alerts (/delete and list buttons), ask /price and /chart, pause, resume and
 switch languages. Every 30 s it reads the bot process's resident memory (VmRSS in
 /proc/PID/status), and the private memory (USS) of its children (the chart-drawing process,
-multiprocessing's resource tracker), and prints them; at the end, both over time and their
-growth over the last 20 minutes (the goal: under 1 MiB).
+multiprocessing's resource tracker), and prints them with the prices the bot keeps for move
+alerts (`pricealert_move_history_entries`, read from its /metrics: the bot runs with
+METRICS_LISTEN, as a monitored deployment does); at the end, both over time and their growth
+over the last 20 minutes (the goal: under 1 MiB).
 
     python -m benchmarks.memory [--minutes 30] [--database URL] [--tracemalloc] [--log FILE]
 
