@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import re
 import signal
 import sys
 import tempfile
@@ -40,13 +39,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
+import aiohttp
 
 from tests.conftest import _reset_postgres, bot_env
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.rest import FakeBinanceRest
 from tests.fakes.streams import COMBINED, FakeStreams
 from tests.fakes.telegram import FakeTelegram, Sent
+from tests.test_health_metrics import get as get_page, samples as metric_samples
 from tests.processes import cpu_seconds, descendants, free_port
 
 SAMPLE_EVERY = 30.0  # seconds between RSS samples
@@ -378,12 +378,11 @@ async def move_history(metrics: str) -> str:
     """The bot's largest structure that fills with time: prices kept for move alerts (entries,
     about 200 bytes each), for up to the longest window asked (here 1 hour)."""
     try:
-        async with httpx.AsyncClient() as client:
-            text = (await client.get(f"http://{metrics}/metrics", timeout=5)).text
-    except httpx.HTTPError as exc:
+        _, text = await get_page(f"http://{metrics}/metrics")
+    except aiohttp.ClientError as exc:
         return f"unknown ({exc.__class__.__name__})"
-    found = re.search(r"^pricealert_move_history_entries (\S+)$", text, re.MULTILINE)
-    return f"{float(found.group(1)):.0f}" if found else "unknown"
+    entries = metric_samples(text).get("pricealert_move_history_entries")
+    return "unknown" if entries is None else f"{entries:.0f}"
 
 
 def report(samples: list[tuple[float, int, int, int]], minutes: float) -> None:
