@@ -14,7 +14,7 @@ from tests.fakes.exchange import FakeExchange
 from tests.fakes.telegram import FakeTelegram
 
 USER = 1001
-TEXTS = Path(__file__).resolve().parent.parent / "bot" / "texts.py"
+TEXTS = Path(__file__).resolve().parent.parent / "bot" / "texts"  # the catalogue, one module per subject
 
 
 @pytest.mark.parametrize(("code", "lang"), [("zh-hans", "zh"), ("zh-CN", "zh"), ("zh", "zh"), ("en-US", "en"),
@@ -24,7 +24,8 @@ def test_telegram_language_codes_map_to_ours(code: str | None, lang: str) -> Non
 
 
 def test_every_text_has_a_chinese_translation_with_the_same_placeholders() -> None:
-    messages = extract_from_file("python", str(TEXTS), keywords={"_": None, "N_": None, "_n": (1, 2)})
+    messages = [message for module in sorted(TEXTS.glob("*.py"))
+                for message in extract_from_file("python", str(module), keywords={"_": None, "N_": None, "_n": (1, 2)})]
     msgids = {m[1] if isinstance(m[1], str) else m[1][0] for m in messages}
     zh = catalog("zh")
     assert msgids - zh.keys() == set()
