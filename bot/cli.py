@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def show_prices(settings: ExchangeSettings, typed: list[str]) -> int:
     """One all-symbol request, printed as `SYMBOL PRICE TIME`: a health check of the feed."""
-    from bot.alerts.symbols import normalize_symbol
+    from bot.symbols import normalize_symbol
     from bot.exchange.client import BinanceClient, ClientOptions, ExchangeError, RestrictedLocation
     from bot.exchange.feed import PriceFeed
 

@@ -10,7 +10,7 @@ from hypothesis import given, strategies as st
 from bot.alerts.rules import (
     LEVEL_DIRECTIONS, Direction, crossed, direction_for, distance_percent, has_gone_back, level_from_percent, rearm_level,
 )
-from bot.alerts.symbols import normalize_symbol, suggest
+from bot.symbols import normalize_symbol, suggest
 
 KNOWN = ["BTCUSDT", "BTCUSDC", "BTCDOMUSDT", "BTCUSDT_261225", "ETHUSDT", "ETHBTC", "1INCHUSDT",
          "1000PEPEUSDT", "币安人生USDT", "XAUUSDT"]

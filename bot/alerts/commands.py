@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
 from bot.alerts.rules import Direction
-from bot.alerts.symbols import normalize_symbol
+from bot.symbols import normalize_symbol
 
 MAX_NOTE_LENGTH = 200
 MAX_PRICE_SYMBOLS = 10

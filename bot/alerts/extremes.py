@@ -12,30 +12,8 @@ its low is not seen: it touched nothing the minute had not touched already (the 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import NamedTuple
 
-
-class Extremes(NamedTuple):
-    """One symbol's extremes within one check interval; a side is None when nothing new was seen.
-
-    `highs` answers "the highest price seen at or after time A" for an alert armed at A within
-    the interval: (price, seen at) pairs, later ones lower (a suffix maximum each); `highs[0]` is
-    (high, high_at). `lows` likewise, later ones higher.
-    """
-
-    high: Decimal | None
-    high_at: float | None  # epoch seconds when the high was first seen
-    low: Decimal | None
-    low_at: float | None
-    highs: tuple[tuple[Decimal, float], ...] = ()
-    lows: tuple[tuple[Decimal, float], ...] = ()
-
-    def high_since(self, armed_at: float) -> Decimal | None:
-        """The highest price seen at or after `armed_at` in this interval."""
-        return next((price for price, at in self.highs if at >= armed_at), None)
-
-    def low_since(self, armed_at: float) -> Decimal | None:
-        return next((price for price, at in self.lows if at >= armed_at), None)
+from bot.crossing import Extremes
 
 
 class _Bar:

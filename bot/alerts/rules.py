@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import enum
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from bot.crossing import LEVEL_DIRECTIONS, Direction, crossed
 
-class Direction(str, enum.Enum):
-    """Which way the price must move to reach the level."""
-
-    UP = "up"  # fires when price >= level
-    DOWN = "down"  # fires when price <= level
-    EITHER = "either"  # a move alert: fires when the price moved `level` % within its window (alerts.moves)
-
-
-LEVEL_DIRECTIONS = (Direction.UP, Direction.DOWN)  # the ones a price level fires
+__all__ = [  # Direction and crossed live below storage and the domain, which both apply them
+    "DEFAULT_MARGIN", "FAR_FACTOR", "LEVEL_DIRECTIONS", "Direction", "crossed", "direction_for", "distance_percent",
+    "has_gone_back", "level_from_percent", "needs_confirmation", "rearm_level", "rearm_threshold",
+]
 
 
 def direction_for(level: Decimal, current_price: Decimal) -> Direction:
     """Below the level the alert waits for a rise; at or above it, for a fall."""
     return Direction.UP if current_price < level else Direction.DOWN
-
-
-def crossed(direction: Direction, level: Decimal, price: Decimal) -> bool:
-    if direction is Direction.UP:
-        return price >= level
-    return price <= level
 
 
 FAR_FACTOR = 10  # a level this many times away from the price, either way, is asked about first

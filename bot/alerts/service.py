@@ -16,7 +16,7 @@ from bot.alerts.rules import (
     DEFAULT_MARGIN, LEVEL_DIRECTIONS, Direction, crossed, direction_for, level_from_percent, rearm_level,
     needs_confirmation, rearm_threshold,
 )
-from bot.alerts.symbols import suggest
+from bot.symbols import suggest
 from bot.exchange.feed import PriceFeed, PriceSnapshot
 from bot.i18n import LANGUAGES, pick_language
 from bot.metrics import ALERTS_FIRED, ALERTS_FIRED_BY_WICKS, MOVE_HISTORY, STREAM_LIVE, STREAM_SYMBOLS, TICKS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.alerts.symbols import normalize_symbol
+from bot.symbols import normalize_symbol
 
 # Binance's own names (shared/binance-streams.md lists more; these cover a minute to a year).
 INTERVALS: dict[str, int] = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14_400, "1d": 86_400}

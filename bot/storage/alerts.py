@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from bot.alerts.rules import Direction
+from bot.crossing import Direction
 from bot.storage.base import DELETABLE, LIVE, NEED_PRICES, RECENT, StoreBase, utcnow
 from bot.storage.models import Alert, AlertState
 

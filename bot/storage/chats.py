@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import DEFAULT
 from bot.storage.base import WATCHING, StoreBase, utcnow
-from bot.alerts.rules import LEVEL_DIRECTIONS, crossed
+from bot.crossing import LEVEL_DIRECTIONS, crossed
 from bot.storage.models import Alert, AlertState, Chat, OutboxMessage, OutboxState, PauseReason, GuideStep
 
 

@@ -22,8 +22,8 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import TextClause
 
-from bot.alerts.extremes import Extremes
-from bot.alerts.rules import LEVEL_DIRECTIONS, Direction
+from bot.crossing import Extremes
+from bot.crossing import LEVEL_DIRECTIONS, Direction
 from bot.i18n import DEFAULT
 from bot.storage.base import LIVE, StoreBase, utcnow
 from bot.storage.chats import chat_languages

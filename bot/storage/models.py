@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, Boolean, DateTime, Enum, Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.alerts.rules import Direction
+from bot.crossing import Direction
 from bot.storage.types import ExactDecimal
 
 

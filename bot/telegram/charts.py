@@ -16,7 +16,7 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.alerts.charts import Chart, ChartService
-from bot.alerts.symbols import normalize_symbol, suggest
+from bot.symbols import normalize_symbol, suggest
 from bot.charts.intervals import DEFAULT_INTERVAL, INTERVALS, ChartUsage, parse_chart_args
 from bot.exchange.client import ExchangeError, RateLimited, RequestRefused
 from bot.exchange.rest import INVALID_SYMBOL, RestrictedLocation

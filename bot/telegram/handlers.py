@@ -16,7 +16,7 @@ from bot.alerts.commands import AlertRequest, CommandError, parse_alert_id, pars
 from bot.storage.chats import Resumed
 from bot.storage.models import AlertState
 from bot.alerts.service import AlertService, PastExpiry, TooManyAlerts, UnknownSymbol
-from bot.alerts.symbols import suggest
+from bot.symbols import suggest
 from bot.exchange.client import ExchangeError, RestrictedLocation
 from bot.i18n import LANGUAGES, pick_language
 from bot.telegram.flood import CommandLimiter, Verdict
