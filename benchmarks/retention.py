@@ -26,7 +26,7 @@ from sqlalchemy import func, insert, select, text
 
 from benchmarks.tick import BASE, build_rows, symbol_names
 from bot.alerts.rules import Direction
-from bot.alerts.service import render_expired, render_fired
+from bot.notify.notices import render_expired, render_fired
 from bot.storage import migrate
 from bot.storage.db import make_engine, make_sessions
 from bot.storage.models import Alert, AlertState, MessageKind, OutboxMessage, OutboxState

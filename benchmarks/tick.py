@@ -28,7 +28,7 @@ from sqlalchemy import delete, insert, select, text, update
 
 from bot.alerts.extremes import Extremes
 from bot.alerts.rules import Direction, crossed
-from bot.alerts.service import render_expired, render_fired
+from bot.notify.notices import render_expired, render_fired
 from bot.storage import migrate
 from bot.storage.db import make_engine, make_sessions
 from bot.storage.models import Alert, AlertState, OutboxMessage

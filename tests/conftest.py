@@ -20,7 +20,9 @@ from bot.settings import Settings
 from bot.storage import migrate
 from bot.storage.db import make_engine, make_sessions
 from bot.storage.store import AlertStore
-from bot.telegram.app import ALLOWED_UPDATES, build_application, start_work
+from bot.runtime.compose import build_application
+from bot.runtime.work import start_work
+from bot.telegram.app import ALLOWED_UPDATES
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.telegram import FakeTelegram
 

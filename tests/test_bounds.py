@@ -22,6 +22,8 @@ from bot.alerts import service as service_module
 from bot.alerts.charts import MAX_BARS_KEPT, MAX_PICTURES_KEPT, ChartService, Shared
 from bot.alerts.moves import MoveTracker
 from bot.alerts.service import AlertService
+from bot.alerts.tick import Ticker
+from bot.notify.notices import Notices
 from bot.exchange.client import BinanceClient
 from bot.exchange.feed import PriceFeed
 from bot.storage.db import POOL_SIZE, STATEMENT_CACHE, make_engine
@@ -113,7 +115,8 @@ async def test_the_admin_cache_asks_again_after_its_age(telegram: FakeTelegram, 
 async def test_the_language_cache_never_holds_more_than_its_size(
         store: AlertStore, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(service_module, "MAX_CACHED_LANGUAGES", 4)
-    service = AlertService(store, PriceFeed(BinanceClient("ws://127.0.0.1:9")), poll_interval=1)
+    feed = PriceFeed(BinanceClient("ws://127.0.0.1:9"))
+    service = AlertService(store, feed, Ticker(store, feed, Notices(), poll_interval=1), poll_interval=1)
     for chat in range(1, 30):
         assert await service.language(chat, "zh-hans" if chat % 2 else "en") == ("zh" if chat % 2 else "en")
         assert len(service._languages) <= 4

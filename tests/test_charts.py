@@ -27,7 +27,8 @@ from bot.exchange.client import BinanceClient, ClientOptions, ExchangeUnavailabl
 from bot.exchange.rest import ExchangeError, KlineClient, RestrictedLocation, parse_klines
 from bot.storage.models import MessageKind
 from bot.storage.store import PendingMessage
-from bot.telegram.buttons import notification_keyboard, symbol_chart_keyboard
+from bot.notify.notices import notification_keyboard
+from bot.telegram.buttons import symbol_chart_keyboard
 from bot.texts import Texts
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.rest import FakeBinanceRest, generate_klines

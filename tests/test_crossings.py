@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 
 from bot.alerts.delisting import GoneSymbols
 from bot.alerts.rules import DEFAULT_MARGIN, Direction, crossed, rearm_level, rearm_threshold
-from bot.alerts.service import render_fired
+from bot.notify.notices import render_fired
 from bot.storage.models import AlertState
 from bot.storage.store import AlertStore
 from tests.conftest import bot_settings, eventually, start_bot, stop_bot
@@ -232,7 +232,7 @@ async def test_a_chat_outside_the_allowlist_gets_nothing_and_gets_its_alerts_bac
 
 
 async def test_a_chat_outside_the_allowlist_is_not_told_that_a_symbol_ended(store: AlertStore) -> None:
-    from bot.alerts.service import render_ended
+    from bot.notify.notices import render_ended
 
     outside = await store.create_alert(1, "BTCUSDT_261225", Direction.UP, Decimal("80000"), "")
     inside = await store.create_alert(2, "BTCUSDT_261225", Direction.UP, Decimal("80000"), "")
@@ -259,7 +259,7 @@ async def test_a_move_alert_made_through_another_replica_is_watched_at_the_next_
     """Webhook mode: any replica may create an alert; the working process sees it at its next
     tick (the newest alert id changed), not at its 30-second re-read."""
     from bot.alerts.commands import parse_alert
-    from bot.telegram.app import build_application
+    from bot.runtime.compose import build_application
 
     exchange.set_price("BTCUSDT", "64000.00")
     await telegram.user_sends(OTHER, "/alert ETHUSDT 19999")  # ticks run, the move windows are read (none)

@@ -11,7 +11,7 @@ from sqlalchemy import event, func, insert, select, update
 from bot.alerts.rules import Direction
 from bot.storage.models import Alert, AlertState, MessageKind, OutboxMessage, OutboxState
 from bot.storage.store import AlertStore, utcnow
-from bot.telegram.app import RETENTION_EVERY, prune_old_rows
+from bot.runtime.work import RETENTION_EVERY, prune_old_rows
 
 CHAT = 1001
 LONG_AGO = timedelta(days=91)

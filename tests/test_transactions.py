@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, insert, select, text
 
 from bot.alerts.rules import Direction
-from bot.alerts.service import render_fired
+from bot.notify.notices import render_fired
 from bot.storage.db import make_engine, make_sessions
 from bot.storage.models import Alert, AlertState, OutboxMessage
 from bot.storage.store import AlertStore, utcnow

@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from bot.alerts.extremes import Extremes, ExtremesTracker
 from bot.alerts.rules import Direction
-from bot.alerts.service import render_fired
+from bot.notify.notices import render_fired
 from bot.storage.models import Alert, AlertState
 from bot.storage.store import AlertStore, utcnow
 

@@ -129,7 +129,7 @@ async def test_alerts_still_fire_without_the_stream_and_the_log_says_so_once(
             await telegram.user_sends(USER, "/alert BTCUSDT 70010")
             await telegram.wait_for_message(USER, "BTCUSDT rises")
             await eventually(lambda: caplog.text.count("next attempt") >= 2)  # it tried, and tries again
-            assert application.bot_data["alerts"].stream_status() == "down"
+            assert application.bot_data["parts"].ticker.stream_status() == "down"
             exchange.set_price("BTCUSDT", "70020")
             assert "rose to 70020" in (await telegram.wait_for_message(USER, "🔔")).plain
         finally:
@@ -150,7 +150,7 @@ async def test_stats_say_whether_the_stream_is_live(
         await telegram.user_sends(USER, "/stats")
         assert "Wicks between checks: live, 1 symbols watched" in (await telegram.wait_for_message(USER, "Stats")).plain
         await streams.stop()
-        await eventually(lambda: application.bot_data["alerts"].stream_status() == "down")
+        await eventually(lambda: application.bot_data["parts"].ticker.stream_status() == "down")
         before = len(telegram.sent)
         await telegram.user_sends(USER, "/stats")
         assert "Wicks between checks: down" in (await telegram.wait_for_message(USER, "Stats", after=before)).plain

@@ -1,4 +1,6 @@
-"""What the commands and the tick do, in domain terms: storage and exchange below, no Telegram."""
+"""What the commands do, in domain terms: storage and exchange below, no Telegram, no words.
+
+The tick lives in bot.alerts.tick; a command that changes alerts tells it (`alerts_changed`)."""
 
 from __future__ import annotations
 
@@ -7,11 +9,9 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from bot.alerts.commands import AlertRequest
-from bot.alerts.extremes import Extremes, ExtremesTracker
-from bot.alerts.moves import MoveTracker
+from bot.alerts.tick import Ticker
 from bot.alerts.rules import (
     DEFAULT_MARGIN, LEVEL_DIRECTIONS, Direction, crossed, direction_for, level_from_percent, rearm_level,
     needs_confirmation, rearm_threshold,
@@ -19,16 +19,10 @@ from bot.alerts.rules import (
 from bot.symbols import suggest
 from bot.exchange.feed import PriceFeed, PriceSnapshot
 from bot.i18n import LANGUAGES, pick_language
-from bot.metrics import ALERTS_FIRED, ALERTS_FIRED_BY_WICKS, MOVE_HISTORY, STREAM_LIVE, STREAM_SYMBOLS, TICKS
 from bot.storage.models import Alert
 from bot.exchange.client import ExchangeError
 from bot.storage.chats import Resumed
-from bot.alerts.delisting import GoneSymbols
-from bot.storage.store import AlertPage, AlertStore, EndedAlerts, ExpiredAlert, FiredAlert, utcnow
-from bot.texts import Texts
-
-if TYPE_CHECKING:
-    from bot.exchange.streams import KlineStreams
+from bot.storage.store import AlertPage, AlertStore, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -61,26 +55,6 @@ class FarLevel(Exception):
 
 class PastExpiry(Exception):
     """`until` a moment that has already passed."""
-
-
-def render_fired(alert: FiredAlert, lang: str) -> str:
-    if alert.touched is not None:  # a wick between two checks
-        return Texts(lang).alert_touched(alert.id, alert.symbol, alert.level, alert.touched, alert.price, alert.note,
-                                         repeats=alert.repeats)
-    if alert.window_seconds is not None and alert.move is not None and alert.reference is not None:
-        return Texts(lang).move_fired(alert.id, alert.symbol, alert.window_seconds, alert.price, alert.reference,
-                                      alert.move, alert.note, repeats=alert.repeats)
-    return Texts(lang).alert_fired(alert.id, alert.symbol, alert.direction, alert.level, alert.price, alert.note,
-                                   repeats=alert.repeats)
-
-
-def render_ended(ended: EndedAlerts, lang: str) -> str:
-    return Texts(lang).symbol_ended(ended.symbol, ended.ids)
-
-
-def render_expired(alert: ExpiredAlert, lang: str) -> str:
-    return Texts(lang).alert_expired(alert.id, alert.symbol, alert.direction, alert.level, alert.note,
-                                     fired=alert.fired, window_seconds=alert.window_seconds)
 
 
 def alert_targets(request: AlertRequest, current: Decimal) -> list[tuple[Direction, Decimal]]:
@@ -125,40 +99,18 @@ def _expiry(expires: timedelta | datetime | None) -> datetime | None:
 
 class AlertService:
     def __init__(
-        self, store: AlertStore, feed: PriceFeed, *, poll_interval: float,
-        max_alerts_per_chat: int = 100, stale_after: float = 60.0,
-        streams: KlineStreams | None = None, extremes: ExtremesTracker | None = None,
-        allowed_chat_ids: frozenset[int] = frozenset(), symbol_gone_after: float = 900.0,
+        self, store: AlertStore, feed: PriceFeed, ticker: Ticker, *, poll_interval: float,
+        max_alerts_per_chat: int = 100,
     ) -> None:
         """`max_alerts_per_chat` counts live alerts (active, paused, repeating), not fired or deleted ones."""
         self._store = store
         self._feed = feed
-        self._stale_after = stale_after
-        self._fresh_since = time.time()  # the start counts as fresh; then each snapshot
-        self._stale_warned_at = 0.0
-        self.ticks = 0  # ticks that asked the exchange, since start
+        self._ticker = ticker
         self._languages: dict[int, tuple[str, float]] = {}  # chat -> (language, monotonic time read)
-        self._moves = MoveTracker()
-        self._windows: list[tuple[str, int]] = []
-        self._windows_read_at = 0.0
-        self._windows_dirty = True
-        # Wicks between checks: the kline streams of the symbols price-level alerts watch feed
-        # `extremes` (None: BINANCE_STREAM_URL is empty); which symbols is read like the windows.
-        self._streams = streams
-        self._extremes = extremes
-        self._symbols_read_at = 0.0
-        self._symbols_dirty = True
         # Commands accept prices as old as two ticks; older ones (no alert active, so no
         # tick ran, or the first tick has not finished) are fetched on demand.
         self._max_age = max(2 * poll_interval, 5.0)
         self._max_alerts = max_alerts_per_chat
-        self._allowed = allowed_chat_ids
-        self._allowlist_applied = False
-        self._newest_alert_id = -1
-        # Symbols that stop trading end their alerts; which symbols alerts are about is read like the windows.
-        self._gone = GoneSymbols(symbol_gone_after)
-        self._live_symbols: set[str] = set()
-        self._live_symbols_read_at = -LIVE_SYMBOLS_REFRESH
 
     async def snapshot(self) -> PriceSnapshot:
         return await self._feed.current(self._max_age)
@@ -182,8 +134,7 @@ class AlertService:
             raise TooManyAlerts(self._max_alerts)
         specs = alert_specs(request, current, targets)
         created = await self._store.create_alerts(chat_id, specs)  # `±2%`: both or neither
-        self._windows_dirty = self._windows_dirty or any(spec["window_seconds"] is not None for spec in specs)
-        self._symbols_dirty = True
+        self._ticker.alerts_changed(windows=any(spec["window_seconds"] is not None for spec in specs))
         for alert in created:
             log.info("chat %d created alert #%d %s %s %s", chat_id, alert.id, alert.symbol, alert.direction.value,
                      alert.level)
@@ -220,7 +171,7 @@ class AlertService:
             accepted.append((line, specs))
         alerts = await self._store.create_alerts(chat_id, [spec for _, specs in accepted for spec in specs])
         if alerts:
-            self._windows_dirty = self._symbols_dirty = True
+            self._ticker.alerts_changed(windows=True)
             log.info("chat %d imported %d alerts", chat_id, len(alerts))
         created, position = [], 0
         for line, specs in accepted:
@@ -242,7 +193,7 @@ class AlertService:
 
     async def snooze(self, chat_id: int, alert_id: int, hours: float = 1) -> Alert | None:
         changed = await self._store.snooze_alert(chat_id, alert_id, utcnow() + timedelta(hours=hours))
-        self._symbols_dirty = True  # after the change: a tick reading before it would miss it
+        self._ticker.alerts_changed()
         return changed
 
     async def rearm(self, chat_id: int, alert_id: int) -> Alert | None:
@@ -255,7 +206,7 @@ class AlertService:
         current = (await self.prices_or_none() or {}).get(alert.symbol)
         arm_at = rearm_threshold(alert.direction, alert.level, current)
         changed = await self._store.rearm_alert(chat_id, alert_id, arm_at)
-        self._symbols_dirty = True  # after the change: a tick reading before it would miss it
+        self._ticker.alerts_changed()
         return changed
 
     async def language(self, chat_id: int, user_language: str | None) -> str:
@@ -298,7 +249,8 @@ class AlertService:
         """/start: a chat that had blocked the bot is back; what the block paused watches again,
         as it was (a level passed meanwhile waits for a new crossing)."""
         resumed = await self._store.unblock_chat(chat_id, await self.prices_or_none())
-        self._symbols_dirty = self._symbols_dirty or bool(resumed.alerts)
+        if resumed.alerts:
+            self._ticker.alerts_changed()
         if resumed.alerts:
             log.info("chat %d is back: %d alerts resumed", chat_id, len(resumed.alerts))
         return resumed
@@ -307,14 +259,16 @@ class AlertService:
         """/resume: what /pause paused watches again, as it was (a level passed meanwhile waits
         for a new crossing)."""
         resumed = await self._store.resume_chat(chat_id, await self.prices_or_none())
-        self._symbols_dirty = self._symbols_dirty or bool(resumed.alerts)
+        if resumed.alerts:
+            self._ticker.alerts_changed()
         if resumed.alerts:
             log.info("chat %d resumed %d alerts", chat_id, len(resumed.alerts))
         return resumed
 
     async def pause(self, chat_id: int) -> int:
         paused = await self._store.pause_chat(chat_id)
-        self._symbols_dirty = self._symbols_dirty or bool(paused)
+        if paused:
+            self._ticker.alerts_changed()
         log.info("chat %d paused %d alerts", chat_id, paused)
         return paused
 
@@ -322,143 +276,17 @@ class AlertService:
         figures: dict[str, float | int | None] = dict(await self._store.stats())
         latest = self._feed.latest
         figures.update(
-            ticks=self.ticks,
+            ticks=self._ticker.ticks,
             last_prices_age=latest.age() if latest else None,
             weight_used=self._feed.weight_used,
             weight_limit=self._feed.weight_limit,
         )
-        figures["stream"] = self.stream_status()  # type: ignore[assignment]
-        figures["stream_symbols"] = self._streams.watched if self._streams is not None else 0
+        streams = self._ticker.streams
+        figures["stream"] = self._ticker.stream_status()  # type: ignore[assignment]
+        figures["stream_symbols"] = streams.watched if streams is not None else 0
         return figures
 
     async def delete(self, chat_id: int, alert_id: int) -> Alert | None:
         changed = await self._store.delete_alert(chat_id, alert_id)
-        self._symbols_dirty = self._windows_dirty = True  # after the change: a tick reading before it would miss it
+        self._ticker.alerts_changed(windows=True)
         return changed
-
-    def prices_age(self) -> float | None:
-        """Seconds since the last prices arrived (None before the first): for /healthz."""
-        latest = self._feed.latest
-        return latest.age() if latest else None
-
-    def stream_status(self) -> str:
-        """"off" (BINANCE_STREAM_URL empty), "idle", "live" or "down" (bot.exchange.streams)."""
-        return self._streams.status if self._streams is not None else "off"
-
-    async def tick(self) -> int:
-        """One poll: end expired alerts, re-arm due ones, then all prices in one request and
-        the database fires what they crossed. Returns how many messages wait to be sent."""
-        if not self._allowlist_applied:
-            await self._apply_allowlist()
-        newest = await self._store.newest_alert_id()
-        if newest != self._newest_alert_id:  # maybe created through another replica (webhook mode)
-            self._newest_alert_id = newest
-            self._symbols_dirty = self._windows_dirty = True
-        expired = await self._store.expire_due(render_expired)
-        woke = await self._store.end_cooldowns()  # repeats and snoozes whose time has come
-        self._symbols_dirty = self._symbols_dirty or bool(woke or expired)
-        if not await self._store.has_active_alerts():
-            self._extremes_since_last_tick()  # nothing they could fire
-            if self._windows:
-                self.forget_moves()
-            await self._follow_streams(None)
-            return len(expired)  # nothing to watch: no request, no weight
-        self.ticks += 1
-        TICKS.inc()
-        snapshot = await self._feed.refresh()
-        ended = await self._end_gone_symbols(snapshot)
-        extremes = self._extremes_since_last_tick()
-        try:
-            await self._store.start_cooldowns(snapshot.prices)  # repeats whose price went back
-            # One evaluation: the last price, or a wick since the last tick seen after the alert was armed.
-            fired = await self._store.fire_crossed(snapshot.prices, render_fired, extremes)
-        except BaseException:
-            if self._extremes is not None:  # nothing was fired: the next tick must still see these wicks
-                self._extremes.give_back(extremes)
-            raise
-        fired += await self._fire_moves(snapshot)  # moves keep using the last prices
-        self._symbols_dirty = self._symbols_dirty or bool(fired)  # a symbol's last alert may have fired
-        await self._follow_streams(snapshot)
-        ALERTS_FIRED.inc(len(fired))
-        ALERTS_FIRED_BY_WICKS.inc(sum(1 for alert in fired if alert.touched is not None))
-        for alert in fired:
-            log.info("alert #%d fired: %s %s at %s%s", alert.id, alert.symbol, alert.level, alert.price,
-                     f" (a wick touched {alert.touched})" if alert.touched is not None else "")
-        return len(expired) + len(ended) + len(fired)
-
-    async def _apply_allowlist(self) -> None:
-        """Once per start: chats outside ALLOWED_CHAT_IDS have their alerts paused (kept, not
-        deleted) and get nothing; chats put back get theirs again, as they were."""
-        prices = await self.prices_or_none()
-        paused, resumed = await self._store.apply_allowlist(self._allowed, prices, "chat not in ALLOWED_CHAT_IDS")
-        self._allowlist_applied = True
-        if paused or resumed.alerts:
-            log.info("ALLOWED_CHAT_IDS: %d alerts of chats outside it paused, %d of chats back in it resumed",
-                     paused, len(resumed.alerts))
-            self._symbols_dirty = True
-
-    async def _end_gone_symbols(self, snapshot: PriceSnapshot) -> list[EndedAlerts]:
-        """Alerts on a symbol missing from the all-symbol answer for SYMBOL_GONE_AFTER seconds end."""
-        now = time.monotonic()
-        if now - self._live_symbols_read_at > LIVE_SYMBOLS_REFRESH:  # a gone symbol takes minutes anyway
-            self._live_symbols, self._live_symbols_read_at = await self._store.live_symbols(), now
-        gone = self._gone.observe(now, snapshot.prices.keys(), self._live_symbols)
-        if not gone:
-            return []
-        ended = await self._store.end_symbols(gone, render_ended)
-        self._live_symbols -= set(gone)
-        self._symbols_dirty = self._windows_dirty = True
-        for notice in ended:
-            log.info("%s is no longer traded: alerts %s of chat %d ended", notice.symbol, notice.ids, notice.chat_id)
-        return ended
-
-    def _extremes_since_last_tick(self) -> dict[str, Extremes]:
-        return self._extremes.take() if self._extremes is not None else {}
-
-    async def _follow_streams(self, snapshot: PriceSnapshot | None) -> None:
-        """The stream reads exactly the symbols price-level alerts watch (re-read every 30 s, or
-        after alerts changed), and its watchdog gets the last prices."""
-        if self._streams is None:
-            return
-        STREAM_LIVE.set(1 if self._streams.status == "live" else 0)
-        STREAM_SYMBOLS.set(self._streams.watched)
-        now = time.monotonic()
-        if self._symbols_dirty or now - self._symbols_read_at > WINDOWS_REFRESH:
-            self._symbols_dirty, self._symbols_read_at = False, now
-            self._streams.watch(await self._store.watched_symbols())
-        if snapshot is not None:
-            self._streams.note_prices(snapshot.prices)
-
-    async def _fire_moves(self, snapshot: PriceSnapshot) -> list[FiredAlert]:
-        """Move alerts: the tracker keeps the recent prices of the symbols they watch."""
-        now = time.monotonic()
-        if self._windows_dirty or now - self._windows_read_at > WINDOWS_REFRESH:
-            self._windows = await self._store.watched_windows()
-            self._windows_read_at, self._windows_dirty = now, False
-            self._moves.watch(self._windows)
-        if not self._windows:
-            MOVE_HISTORY.set(0)
-            return []
-        moves = self._moves.observe(now, snapshot.prices, self._windows)
-        MOVE_HISTORY.set(self._moves.size())
-        return await self._store.fire_moves(
-            {key: (move.percent, move.reference) for key, move in moves.items()}, snapshot.prices, render_fired
-        )
-
-    def forget_moves(self) -> None:
-        """Drops the recent prices kept for move alerts: when no alert is active, and when this
-        process stops ticking (a standby). A move alert resumed, or watched again after a
-        take-over, measures from then, as one just created does: no move made while it was not
-        watched fires it."""
-        self._moves.watch(())
-        self._windows, self._windows_dirty = [], True
-        MOVE_HISTORY.set(0)
-
-    def warn_if_stale(self) -> None:
-        """After a failed tick: says so when prices have been missing for `stale_after` seconds."""
-        latest = self._feed.latest
-        fresh_since = max(self._fresh_since, latest.received_at if latest else 0.0)
-        now = time.time()
-        if now - fresh_since > self._stale_after and now - self._stale_warned_at > self._stale_after:
-            self._stale_warned_at = now
-            log.warning("no fresh prices for %.0f s: alerts cannot fire until the exchange answers", now - fresh_since)

@@ -26,8 +26,8 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 
 from bot.metrics import MESSAGES_FAILED, MESSAGES_SENT, OUTBOX_PENDING, TELEGRAM_RETRY_AFTER
 from bot.notify.batching import Delivery, plan_rounds
+from bot.notify.notices import notification_keyboard
 from bot.storage.store import AlertStore
-from bot.telegram.buttons import notification_keyboard
 
 log = logging.getLogger(__name__)
 

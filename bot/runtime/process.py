@@ -16,7 +16,6 @@ import signal
 import time
 from collections.abc import Coroutine
 from typing import Any
-from urllib.parse import urlsplit
 
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application
@@ -26,9 +25,10 @@ from bot.metrics import ACTIVE_ALERTS, MEMORY_RETURNED, OUTBOX_PENDING, WORKING
 from bot.runtime.health import HealthState, judge
 from bot.runtime.lock import WorkLock, migration_lock, work_lock
 from bot.runtime.startup import TokenRefused, backoff_delays, wait_for_telegram
-from bot.runtime.web import HttpServer, health_handler, metrics_handler, webhook_handler
 from bot.settings import Settings
-from bot.telegram.app import ALLOWED_UPDATES, build_application, start_work, stop_work
+from bot.runtime.compose import build_application, build_http, parts_of
+from bot.runtime.work import start_work, stop_work
+from bot.telegram.app import ALLOWED_UPDATES
 
 log = logging.getLogger("pricealert")
 
@@ -150,16 +150,16 @@ class Replica:
             await asyncio.sleep(delay)
 
     async def health(self) -> tuple[int, str]:
-        alerts = self._application.bot_data["alerts"]
-        store = self._application.bot_data["store"]
+        parts = parts_of(self._application)
+        store = parts.store
         try:
             active: bool | None = await asyncio.wait_for(store.has_active_alerts(), HEALTH_DB_TIMEOUT)
             database_ok = True
         except Exception:
             active, database_ok = None, False
-        exchange = self._application.bot_data["exchange"]
+        exchange = parts.exchange
         state = HealthState(
-            role=self.role, database_ok=database_ok, active_alerts=active, prices_age=alerts.prices_age(),
+            role=self.role, database_ok=database_ok, active_alerts=active, prices_age=parts.ticker.prices_age(),
             working_for=time.time() - self._working_since if self.role == "working" else 0.0,
             restricted=exchange.restricted is not None,  # Binance answered 451/403 to the handshake
             webhook_refused=self.webhook_refused,
@@ -170,7 +170,7 @@ class Replica:
         """Database-wide figures, at most once a minute on every process."""
         while True:
             try:
-                figures = await self._application.bot_data["store"].stats()
+                figures = await parts_of(self._application).store.stats()
                 ACTIVE_ALERTS.set(figures["active_alerts"])
                 OUTBOX_PENDING.set(figures["messages_pending"])
             except Exception as exc:
@@ -215,13 +215,7 @@ async def _serve(settings: Settings, application: Application, stop: asyncio.Eve
         await application.post_init(application)
     await application.start()  # handlers answer updates, from getUpdates or the webhook
 
-    http = HttpServer()
-    if settings.webhook_url:
-        path = urlsplit(settings.webhook_url).path or "/"
-        http.add(settings.webhook_listen, "POST", path, webhook_handler(application, settings.webhook_token()))
-    if settings.metrics_listen:
-        http.add(settings.metrics_listen, "GET", "/healthz", health_handler(replica.health))
-        http.add(settings.metrics_listen, "GET", "/metrics", metrics_handler)
+    http = build_http(settings, application, replica.health)
     try:
         await http.start()
     except OSError as exc:

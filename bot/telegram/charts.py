@@ -20,7 +20,8 @@ from bot.symbols import normalize_symbol, suggest
 from bot.charts.intervals import DEFAULT_INTERVAL, INTERVALS, ChartUsage, parse_chart_args
 from bot.exchange.client import ExchangeError, RateLimited, RequestRefused
 from bot.exchange.rest import INVALID_SYMBOL, RestrictedLocation
-from bot.telegram.buttons import NOTICE_CHART, SYMBOL_CHART
+from bot.notify.notices import NOTICE_CHART
+from bot.telegram.buttons import SYMBOL_CHART
 from bot.telegram.handlers import reply, service, texts_for
 from bot.texts import Texts
 

@@ -1,0 +1,120 @@
+"""The composition root: every long-lived part of a process, built once from Settings, in order.
+
+Read top to bottom it answers "where does this object come from?": the database and its store,
+the exchange (WebSocket API, market streams, REST klines), the domain (the tick and the commands'
+service), the charts, then the Telegram Application that is handed them, and the HTTP server's
+routes. No layer below builds a sibling; each takes its collaborators as arguments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.ext import Application
+
+from bot.alerts.charts import ChartService
+from bot.alerts.extremes import ExtremesTracker
+from bot.alerts.service import AlertService
+from bot.alerts.tick import Ticker
+from bot.exchange.client import BinanceClient, ClientOptions
+from bot.exchange.feed import PriceFeed
+from bot.exchange.rest import KlineClient
+from bot.exchange.streams import KlineStreams, StreamOptions
+from bot.notify.notices import Notices
+from bot.runtime.web import HttpServer, health_handler, metrics_handler, webhook_handler
+from bot.settings import Settings
+from bot.storage.db import make_engine, make_sessions
+from bot.storage.store import AlertStore
+from bot.telegram.app import make_application
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Parts:
+    """What one process runs on; bot.runtime.work starts and stops the singleton work among it."""
+
+    settings: Settings
+    engine: AsyncEngine
+    store: AlertStore
+    exchange: BinanceClient
+    klines: KlineClient
+    streams: KlineStreams | None
+    ticker: Ticker
+    alerts: AlertService
+    charts: ChartService
+
+    async def close(self) -> None:
+        await self.exchange.close()
+        await self.charts.close()
+        await self.engine.dispose()
+
+
+def build_parts(settings: Settings) -> Parts:
+    engine = make_engine(settings.database_url)
+    store = AlertStore(make_sessions(engine))
+    # REST and WebSocket share the IP's weight: after a 429/418 on either, neither sends.
+    exchange = BinanceClient(settings.binance_ws_url, ClientOptions(
+        request_timeout=settings.exchange_timeout, weight_warning_share=settings.weight_warning_share,
+    ), shared_block=lambda: klines.rate_limited_until)
+    klines = KlineClient(  # charts wait when ticks must, and ticks when charts must
+        settings.binance_rest_url, timeout=settings.exchange_timeout,
+        weight_warning_share=settings.weight_warning_share, shared_block=lambda: exchange.blocked_until,
+    )
+    # Wicks between checks: one market-stream reader feeding the extremes tracker the tick uses.
+    extremes = ExtremesTracker()
+    streams = KlineStreams(settings.binance_stream_url, extremes, StreamOptions(
+        open_timeout=settings.exchange_timeout,
+        silence_after=max(5 * settings.poll_interval, 3.0),  # a few ticks whose prices moved, and no kline
+    )) if settings.binance_stream_url else None
+    if streams is None:
+        log.info("BINANCE_STREAM_URL is empty: wicks between checks are not watched; alerts fire from checked prices")
+    feed = PriceFeed(exchange)
+    ticker = Ticker(
+        store, feed, Notices(), poll_interval=settings.poll_interval, stale_after=settings.stale_after,
+        streams=streams, extremes=extremes if streams else None,
+        allowed_chat_ids=settings.allowed_chat_ids, symbol_gone_after=settings.symbol_gone_after,
+    )
+    alerts = AlertService(store, feed, ticker, poll_interval=settings.poll_interval,
+                          max_alerts_per_chat=settings.max_alerts_per_chat)
+    charts = ChartService(klines, store)
+    return Parts(settings, engine, store, exchange, klines, streams, ticker, alerts, charts)
+
+
+def build_application(settings: Settings) -> Application:
+    """The parts, and the Telegram Application handed them (its handlers reach them through bot_data)."""
+    from bot.runtime.work import stop_work  # work.py drives the Application this module builds
+
+    parts = build_parts(settings)
+
+    async def on_shutdown(application: Application) -> None:
+        await parts.close()
+
+    application = make_application(settings, alerts=parts.alerts, store=parts.store, charts=parts.charts,
+                                   post_stop=stop_work, post_shutdown=on_shutdown)
+    # "ticking": never two ticks at once, and stop_work waits for the one in flight (bot.runtime.work).
+    application.bot_data.update(parts=parts, ticking=asyncio.Lock())
+    return application
+
+
+def parts_of(application: Application) -> Parts:
+    parts: Parts = application.bot_data["parts"]
+    return parts
+
+
+def build_http(settings: Settings, application: Application,
+               health: Callable[[], Awaitable[tuple[int, str]]]) -> HttpServer:
+    """One aiohttp server per listen address: the webhook, /healthz and /metrics (one port may serve them all)."""
+    http = HttpServer()
+    if settings.webhook_url:
+        path = urlsplit(settings.webhook_url).path or "/"
+        http.add(settings.webhook_listen, "POST", path, webhook_handler(application, settings.webhook_token()))
+    if settings.metrics_listen:
+        http.add(settings.metrics_listen, "GET", "/healthz", health_handler(health))
+        http.add(settings.metrics_listen, "GET", "/metrics", metrics_handler)
+    return http
