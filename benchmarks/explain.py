@@ -16,7 +16,7 @@ from bot.alerts.extremes import Extremes
 from bot.alerts.rules import Direction
 from bot.storage.db import make_engine
 from bot.storage.models import Alert, AlertState
-from bot.storage.firing import _NEXT_SYMBOLS, reach_table, wick_table
+from bot.storage.statements import NEXT_SYMBOLS, reach_table, wick_table
 from bot.storage.store import LIVE, fire_statement, price_table, utcnow
 
 
@@ -36,7 +36,7 @@ async def explain(database_url: str) -> None:
         "tick with wicks (rising alerts)": fire_statement(
             reach_table(dialect.name, prices, wicks), Direction.UP, utcnow(),
             wick_table(dialect.name, prices, wicks, Direction.UP)),
-        "symbols the market stream reads": _NEXT_SYMBOLS.bindparams(state=AlertState.ACTIVE.value),
+        "symbols the market stream reads": NEXT_SYMBOLS.bindparams(state=AlertState.ACTIVE.value),
     }
     prefix = "EXPLAIN QUERY PLAN " if dialect.name == "sqlite" else "EXPLAIN "
     async with engine.connect() as connection:

@@ -12,7 +12,8 @@ from bot.storage.alerts import AlertListQueries, AlertPage, AlertQueries
 from bot.storage.base import DELETABLE, LIVE, RECENT, WATCHING, utcnow
 from bot.storage.chats import ChatQueries
 from bot.storage.guides import GuideQueries
-from bot.storage.firing import EndedAlerts, ExpiredAlert, FiredAlert, TickQueries, fire_statement, price_table
+from bot.storage.firing import EndedAlerts, ExpiredAlert, FiredAlert, TickQueries
+from bot.storage.statements import fire_statement, price_table
 from bot.storage.models import Alert, AlertState, OutboxMessage, OutboxState
 from bot.storage.outbox import OutboxQueries, PendingMessage
 from bot.storage.retention import RetentionQueries
