@@ -12,13 +12,12 @@ import json
 import logging
 import random
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
-
-if TYPE_CHECKING:
-    from bot.exchange.streams import KlineStreams
 
 log = logging.getLogger("bot.exchange.streams")  # one logger for the reader and its connections
 
@@ -30,10 +29,41 @@ def stream_name(symbol: str) -> str:
     return symbol.translate(_ASCII_LOWER) + "@kline_1m"
 
 
+@dataclass(frozen=True)
+class StreamOptions:
+    streams_per_connection: int = 1024  # Binance's limit per connection
+    names_per_message: int = 100  # names in one SUBSCRIBE/UNSUBSCRIBE, kept modest (older limits said 200)
+    # Our control messages on one connection go out at most 5 a second, half of Binance's 10, which
+    # leaves room for pongs and our own pings.
+    control_interval: float = 0.2
+    silence_after: float = 10.0  # a symbol whose price moved and whose stream said nothing this long is silent
+    open_timeout: float = 10.0
+    ping_interval: float = 30.0  # our own pings find a dead connection
+    max_connection_age: float = 23 * 3600  # the server ends a connection at 24 h; renew before
+    backoff_base: float = 1.0
+    backoff_cap: float = 60.0
+    refused_every: float = 600.0  # the ERROR about a 451/403 at most this often
+    refused_retry_after: float = 60.0  # a name the server refused is asked for again after this long
+
+
+class Reader(Protocol):
+    """What a connection reads of its reader (bot.exchange.streams.KlineStreams), and tells it."""
+
+    url: str
+    options: StreamOptions
+    symbols: dict[str, str]  # stream name -> symbol, for everything watched
+    ids: Iterator[int]  # request ids, unique across the reader's connections
+    background: set[asyncio.Task[None]]  # closings in flight, kept referenced
+
+    def heard(self, name: str, symbol: str, bar_start: int, high: str, low: str) -> None: ...
+    def set_down(self, reason: str) -> None: ...
+    def check_up(self) -> None: ...
+
+
 class StreamLink:
     """One connection and the streams assigned to it (at most `streams_per_connection`)."""
 
-    def __init__(self, reader: KlineStreams, number: int) -> None:
+    def __init__(self, reader: Reader, number: int) -> None:
         self.reader = reader
         self.number = number
         self.wanted: set[str] = set()

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
-from bot.exchange.stream_link import StreamLink, stream_name
+from bot.exchange.stream_link import StreamLink, StreamOptions, stream_name
 
 __all__ = ["KlineSink", "KlineStreams", "StreamOptions", "stream_name"]
 
@@ -37,23 +37,6 @@ class KlineSink(Protocol):
     def update(self, symbol: str, bar_start: int, high: str, low: str, seen_at: float) -> None: ...
     def baseline(self, symbol: str) -> None: ...
     def forget(self, symbol: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class StreamOptions:
-    streams_per_connection: int = 1024  # Binance's limit per connection
-    names_per_message: int = 100  # names in one SUBSCRIBE/UNSUBSCRIBE, kept modest (older limits said 200)
-    # Our control messages on one connection go out at most 5 a second, half of Binance's 10, which
-    # leaves room for pongs and our own pings.
-    control_interval: float = 0.2
-    silence_after: float = 10.0  # a symbol whose price moved and whose stream said nothing this long is silent
-    open_timeout: float = 10.0
-    ping_interval: float = 30.0  # our own pings find a dead connection
-    max_connection_age: float = 23 * 3600  # the server ends a connection at 24 h; renew before
-    backoff_base: float = 1.0
-    backoff_cap: float = 60.0
-    refused_every: float = 600.0  # the ERROR about a 451/403 at most this often
-    refused_retry_after: float = 60.0  # a name the server refused is asked for again after this long
 
 
 @dataclass

@@ -11,10 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application
 
 from bot.alerts.charts import ChartService
@@ -26,33 +24,15 @@ from bot.exchange.feed import PriceFeed
 from bot.exchange.rest import KlineClient
 from bot.exchange.streams import KlineStreams, StreamOptions
 from bot.notify.notices import Notices
+from bot.runtime.parts import Parts
 from bot.runtime.web import HttpServer, health_handler, metrics_handler, webhook_handler
+from bot.runtime.work import stop_work
 from bot.settings import Settings
 from bot.storage.db import make_engine, make_sessions
 from bot.storage.store import AlertStore
 from bot.telegram.app import make_application
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Parts:
-    """What one process runs on; bot.runtime.work starts and stops the singleton work among it."""
-
-    settings: Settings
-    engine: AsyncEngine
-    store: AlertStore
-    exchange: BinanceClient
-    klines: KlineClient
-    streams: KlineStreams | None
-    ticker: Ticker
-    alerts: AlertService
-    charts: ChartService
-
-    async def close(self) -> None:
-        await self.exchange.close()
-        await self.charts.close()
-        await self.engine.dispose()
 
 
 def build_parts(settings: Settings) -> Parts:
@@ -88,8 +68,6 @@ def build_parts(settings: Settings) -> Parts:
 
 def build_application(settings: Settings) -> Application:
     """The parts, and the Telegram Application handed them (its handlers reach them through bot_data)."""
-    from bot.runtime.work import stop_work  # work.py drives the Application this module builds
-
     parts = build_parts(settings)
 
     async def on_shutdown(application: Application) -> None:
@@ -100,11 +78,6 @@ def build_application(settings: Settings) -> Application:
     # "ticking": never two ticks at once, and stop_work waits for the one in flight (bot.runtime.work).
     application.bot_data.update(parts=parts, ticking=asyncio.Lock())
     return application
-
-
-def parts_of(application: Application) -> Parts:
-    parts: Parts = application.bot_data["parts"]
-    return parts
 
 
 def build_http(settings: Settings, application: Application,

@@ -26,7 +26,8 @@ from bot.runtime.health import HealthState, judge
 from bot.runtime.lock import WorkLock, migration_lock, work_lock
 from bot.runtime.startup import TokenRefused, backoff_delays, wait_for_telegram
 from bot.settings import Settings
-from bot.runtime.compose import build_application, build_http, parts_of
+from bot.runtime.compose import build_application, build_http
+from bot.runtime.parts import parts_of
 from bot.runtime.work import start_work, stop_work
 from bot.telegram.app import ALLOWED_UPDATES
 

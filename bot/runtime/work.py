@@ -13,7 +13,7 @@ from telegram.ext import Application, ContextTypes
 from bot.exchange.client import ExchangeError, RestrictedLocation
 from bot.metrics import TICK_SECONDS
 from bot.notify.sender import OutboxSender
-from bot.runtime.compose import parts_of
+from bot.runtime.parts import parts_of
 from bot.storage.store import utcnow
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,42 @@
+"""The long-lived parts of one process, as the composition root (bot.runtime.compose) hands them over."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.ext import Application
+
+from bot.alerts.charts import ChartService
+from bot.alerts.service import AlertService
+from bot.alerts.tick import Ticker
+from bot.exchange.client import BinanceClient
+from bot.exchange.rest import KlineClient
+from bot.exchange.streams import KlineStreams
+from bot.settings import Settings
+from bot.storage.store import AlertStore
+
+
+@dataclass
+class Parts:
+    """What one process runs on; bot.runtime.work starts and stops the singleton work among it."""
+
+    settings: Settings
+    engine: AsyncEngine
+    store: AlertStore
+    exchange: BinanceClient
+    klines: KlineClient
+    streams: KlineStreams | None
+    ticker: Ticker
+    alerts: AlertService
+    charts: ChartService
+
+    async def close(self) -> None:
+        await self.exchange.close()
+        await self.charts.close()
+        await self.engine.dispose()
+
+
+def parts_of(application: Application) -> Parts:
+    parts: Parts = application.bot_data["parts"]
+    return parts
