@@ -66,3 +66,14 @@ def test_the_domain_never_imports_telegram_or_websockets() -> None:
     for path in (BOT / "alerts").rglob("*.py"):
         for module in imports_of(path):
             assert module.split(".")[0] not in {"telegram", "websockets", "aiohttp"}, f"{path.name} imports {module}"
+
+
+def test_pip_install_carries_every_package_of_bot() -> None:
+    """pyproject.toml lists its packages by name: a new folder of bot/ missing there works from the
+    repository and is missing from `pip install .`."""
+    import tomllib
+
+    listed = set(tomllib.loads((BOT.parent / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    folders = {"bot." + ".".join(init.parent.relative_to(BOT).parts) if init.parent != BOT else "bot"
+               for init in BOT.rglob("__init__.py")}
+    assert folders - listed == set()
