@@ -100,7 +100,7 @@ async def test_many_alerts_are_listed_in_pages(bot, exchange: FakeExchange, tele
     await telegram.wait_for_answer(query)
     second = await telegram.wait_for_edit(USER)
     assert "page 2/2" in second.plain and "#11 " in second.plain and "#12 " in second.plain
-    assert [b["callback_data"] for b in second.buttons()] == ["del:11:10", "del:12:10", "page:0"]
+    assert [b["callback_data"] for b in second.buttons()] == ["del:11:10", "edit:11", "del:12:10", "edit:12", "page:0"]
 
 
 async def test_a_move_within_a_window_fires_either_way(bot, exchange: FakeExchange, telegram: FakeTelegram) -> None:

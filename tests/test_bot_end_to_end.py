@@ -117,13 +117,13 @@ async def test_alerts_lists_with_delete_buttons_and_a_button_deletes(bot, exchan
     assert "#1 BTCUSDT rises to ≥ 70000 · +9.38% from 64000.00 — tp" in listing.plain
     assert "#2 BTCUSDT falls to ≤ 60000 · -6.25% from 64000.00" in listing.plain
     buttons = listing.buttons()
-    assert [b["callback_data"] for b in buttons] == ["del:1:0", "del:2:0"]
+    assert [b["callback_data"] for b in buttons] == ["del:2:0", "edit:2", "del:1:0", "edit:1"]  # closest first
 
     query = await telegram.press_button(listing, "del:1:0")
     assert "🗑 #1" in await telegram.wait_for_answer(query)
     edit = await telegram.wait_for_edit(USER)
     assert "#1 " not in edit.plain and "#2 BTCUSDT" in edit.plain
-    assert [b["callback_data"] for b in edit.buttons()] == ["del:2:0"]
+    assert [b["callback_data"] for b in edit.buttons()] == ["del:2:0", "edit:2"]
 
     replayed = await telegram.press_button(listing, "del:1:0")
     assert "no longer exists" in await telegram.wait_for_answer(replayed)

@@ -7,10 +7,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from bot.alerts.commands import AlertRequest
+from bot.alerts.editing import EditRequest, plan_move, target_level
 from bot.alerts.tick import Ticker
 from bot.alerts.rules import (
     DEFAULT_MARGIN, LEVEL_DIRECTIONS, Direction, crossed, direction_for, level_from_percent, rearm_level,
@@ -22,7 +24,7 @@ from bot.i18n import LANGUAGES, pick_language
 from bot.storage.models import Alert
 from bot.exchange.client import ExchangeError
 from bot.storage.chats import Resumed
-from bot.storage.store import AlertPage, AlertStore, utcnow
+from bot.storage.store import LIVE, AlertPage, AlertStore, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,24 @@ class FarLevel(Exception):
 
 class PastExpiry(Exception):
     """`until` a moment that has already passed."""
+
+
+class NotALevelAlert(Exception):
+    """A move alert (`3% 15m`) has no price level to move: it is deleted and created again."""
+
+    def __init__(self, alert_id: int) -> None:
+        super().__init__(alert_id)
+        self.alert_id = alert_id
+
+
+@dataclass(frozen=True)
+class Edited:
+    """An edit's facts: the alert as it is now, the price it was decided from, and whether its
+    level is already passed (it then waits for a new crossing)."""
+
+    alert: Alert
+    current: Decimal
+    passed: bool
 
 
 def alert_targets(request: AlertRequest, current: Decimal) -> list[tuple[Direction, Decimal]]:
@@ -285,6 +305,38 @@ class AlertService:
         figures["stream"] = self._ticker.stream_status()  # type: ignore[assignment]
         figures["stream_symbols"] = streams.watched if streams is not None else 0
         return figures
+
+    async def alert(self, chat_id: int, alert_id: int) -> Alert | None:
+        """One of the chat's live alerts; None for another chat's id or a closed one."""
+        alert = await self._store.get_alert(chat_id, alert_id)
+        return alert if alert is not None and alert.state in LIVE else None
+
+    async def edit(self, chat_id: int, request: EditRequest, *, confirmed: bool = False) -> Edited | None:
+        """Moves one of the chat's live alerts to a new level (and note), keeping its id, repeat
+        and expiry, decided from the current price as a new alert is (alerts.editing). None when
+        the chat has no such live alert. Raises FarLevel (unless `confirmed`), UnknownSymbol (no
+        longer listed), NotALevelAlert, ExchangeError."""
+        for _ in range(3):  # the alert may fire or cool down between the read and the write
+            alert = await self._store.get_alert(chat_id, request.alert_id)
+            if alert is None or alert.state not in LIVE:
+                return None
+            if alert.direction not in LEVEL_DIRECTIONS:
+                raise NotALevelAlert(alert.id)
+            snapshot = await self.snapshot()
+            current = snapshot.prices.get(alert.symbol)
+            if current is None:
+                raise UnknownSymbol(alert.symbol, suggest(alert.symbol, snapshot.prices))
+            level = target_level(request, current)
+            if not confirmed and needs_confirmation(level, current):
+                raise FarLevel(level, current)
+            move = plan_move(alert, level, request.direction, current)
+            changed = await self._store.move_alert(chat_id, alert.id, alert.state, move, request.note)
+            if changed is not None:
+                self._ticker.alerts_changed()  # after the change: a tick reading before it would miss it
+                log.info("chat %d moved alert #%d %s to %s %s", chat_id, alert.id, alert.symbol,
+                         move.direction.value, move.level)
+                return Edited(changed, current, move.passed)
+        return None
 
     async def delete(self, chat_id: int, alert_id: int) -> Alert | None:
         changed = await self._store.delete_alert(chat_id, alert_id)

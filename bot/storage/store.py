@@ -12,6 +12,7 @@ from bot.storage.alerts import AlertListQueries, AlertPage, AlertQueries
 from bot.storage.base import DELETABLE, LIVE, RECENT, WATCHING, utcnow
 from bot.storage.chats import ChatQueries
 from bot.storage.guides import GuideQueries
+from bot.storage.edits import EditQueries
 from bot.storage.firing import EndedAlerts, ExpiredAlert, FiredAlert, TickQueries
 from bot.storage.statements import fire_statement, price_table
 from bot.storage.models import Alert, AlertState, OutboxMessage, OutboxState
@@ -26,7 +27,7 @@ __all__ = [
 
 
 class AlertStore(AlertQueries, AlertListQueries, TickQueries, OutboxQueries, ChatQueries, RetentionQueries,
-                 GuideQueries):
+                 GuideQueries, EditQueries):
     async def stats(self) -> dict[str, int]:
         """Figures for /stats: chats with alerts, active alerts, messages by state."""
         async with self._sessions() as session:

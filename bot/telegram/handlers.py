@@ -25,6 +25,8 @@ from bot.telegram.buttons import (
 )
 from bot.storage.alerts import AlertPage
 from bot.texts import Texts
+from bot.texts_edit import EditTexts
+from bot.alerts.editing import group_by_symbol
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +151,12 @@ async def _render_page(
         prices = (await service(context).snapshot()).prices if page.live else {}
     except ExchangeError:
         prices = {}  # the list is still useful without distances
-    rows = [[InlineKeyboardButton(t.delete_button(a.id, a.symbol), callback_data=f"{DELETE}{a.id}:{after}")]
-            for a in page.live]
+    # Grouped by symbol, the symbol whose alert is nearest its price first, nearest first within it.
+    live = [alert for _, group in group_by_symbol(page.live, prices) for alert in group]
+    edits = EditTexts(t.lang)
+    rows = [[InlineKeyboardButton(t.delete_button(a.id, a.symbol), callback_data=f"{DELETE}{a.id}:{after}"),
+             InlineKeyboardButton(edits.edit_button(a.id), callback_data=f"edit:{a.id}")]
+            for a in live]
     rows += [[InlineKeyboardButton(f"{t.rearm_button()} #{a.id} {a.symbol}", callback_data=f"{REARM}{a.id}:{after}")]
              for a in page.fired if a.state is AlertState.FIRED]  # an ended one cannot come back
     navigation = []
@@ -162,7 +168,7 @@ async def _render_page(
         rows.append(navigation)
     pages = max(1, -(-page.total // PAGE_SIZE))
     number = min(-(-page.before // PAGE_SIZE), pages - 1)  # 0-based; a page after deletions rounds up
-    text = t.alert_list(page.live, page.fired, prices, number, pages, live_count=page.live_total)
+    text = t.alert_list(live, page.fired, prices, number, pages, live_count=page.live_total)
     return text, InlineKeyboardMarkup(rows) if rows else None
 
 

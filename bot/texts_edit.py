@@ -1,0 +1,70 @@
+"""The words of editing an alert in place (`/edit`, the ✏️ button) and of the grouped /alerts.
+
+A feature module beside bot/texts.py (which issue 22 splits into a package): the same catalogue,
+the same helpers, English here and Chinese in bot/locales/zh.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from html import escape
+
+from bot.i18n import N_
+from bot.texts import AlertLike, Texts, price
+
+EDIT_USAGE = {
+    "edit_usage": N_("Tell me which alert and its new level, e.g. <code>/edit 12 71000</code>, "
+                     "<code>/edit 12 below 2500 new note</code> or <code>/edit 12 +5%</code>. "
+                     "/alerts shows the numbers."),
+    "edit_move": N_("{value} is a move alert's size: a move alert is changed by deleting it and creating "
+                    "another, e.g. <code>/alert BTCUSDT 3% 15m</code>."),
+    "edit_both_ways": N_("{value} makes two alerts; an edit moves one. Give one level, e.g. "
+                         "<code>/edit 12 +2%</code>."),
+    "edit_keeps_options": N_("An edit keeps the alert's repeat and expiry: give only the level and a note, "
+                             "e.g. <code>/edit 12 71000 take profit</code>."),
+}
+
+
+class EditTexts(Texts):
+    def usage_error(self, reason: str, value: str = "") -> str:
+        if reason in EDIT_USAGE:
+            return self._(EDIT_USAGE[reason]).format(value=f"<code>{escape(value)}</code>")
+        return super().usage_error(reason, value)
+
+    def alert_edited(self, alert: AlertLike, current: Decimal, passed: bool) -> str:
+        """The answer to an edit: where the alert is now, and, when its level is already passed,
+        that it waits for the next crossing."""
+        text = self._("✏️ Alert <b>#{id}</b> moved: {symbol} {target}").format(
+            id=alert.id, symbol=escape(alert.symbol),
+            target=self._target(alert.direction, alert.level, alert.window_seconds, bold=True),
+        ) + self._distance(alert, current) + self._options(alert)
+        if passed:
+            text += "\n" + self.already_passed(alert.symbol, alert.direction, alert.level, current)
+        return text + "\n" + self._("Now {price}.").format(price=price(current)) + self._note(alert.note)
+
+    def not_a_level_alert(self, alert_id: int) -> str:
+        return self._("#{id} is a move alert: it has no level to move. Delete it and create another, "
+                      "e.g. <code>/alert BTCUSDT 3% 15m</code>.").format(id=alert_id)
+
+    def edit_button(self, alert_id: int) -> str:
+        return self._("✏️ #{id}").format(id=alert_id)
+
+    def edit_ask(self, alert: AlertLike) -> str:
+        """The ✏️ button's question (a forced reply)."""
+        return self._("✏️ New level for #{id} {symbol} (now {target})? Write it like <code>71000</code>, "
+                      "<code>below 2500</code> or <code>+5%</code>, a new note after it if you like; "
+                      "/cancel keeps it.").format(
+            id=alert.id, symbol=escape(alert.symbol), target=self._target(alert.direction, alert.level, None))
+
+    def edit_confirm(self, alert_id: int, level: Decimal, current: Decimal) -> str:
+        return self.far_level() + "\n" + self._("Move #{id} to {level}? Now {price}.").format(
+            id=alert_id, level=price(level), price=price(current))
+
+    def edit_confirm_button(self) -> str:
+        return self._("✏️ Move it")
+
+    def edit_cancelled(self) -> str:
+        return self._("Cancelled: the alert was not changed.")
+
+    def edit_gone(self) -> str:
+        return self._("This question has expired or is someone else's. /alerts shows the ✏️ buttons again.")
