@@ -70,6 +70,14 @@ class Settings(ExchangeSettings):
     metrics_listen: str = ""  # host:port for /healthz and /metrics; empty: off
     # Seconds between two hand-backs of freed memory to the system (bot/memory.py); 0: never.
     memory_trim_interval: float = Field(default=60.0, ge=0, le=3600)
+    # -- Mini App (issue 23, bot/webapp; docs/webapp.md) --
+    # The page's public https:// URL behind the reverse proxy (its path is the path served, ending
+    # in "/"); empty: no app. http:// only for a loopback host, to try it locally.
+    webapp_url: str = ""
+    webapp_listen: str = "0.0.0.0:8080"  # host:port; may equal WEBHOOK_LISTEN or METRICS_LISTEN (one port)
+    webapp_short_name: str = ""  # the app's short name from BotFather's /newapp: t.me links for groups
+    # Serve the vendored telegram-web-app.js instead of telegram.org's (tests, offline trials only).
+    webapp_local_sdk: bool = False
 
     @field_validator("webhook_url")
     @classmethod
@@ -156,6 +164,37 @@ class Settings(ExchangeSettings):
             raise ValueError(
                 "expected sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB"
             )
+        return value
+
+
+    @field_validator("webapp_url")
+    @classmethod
+    def _webapp_url(cls, value: str) -> str:
+        """Telegram opens only https:// Mini Apps; http:// is allowed for a loopback host (a local
+        trial, the tests). The path ends in "/" so the page's relative links stay under it."""
+        from urllib.parse import urlsplit
+
+        value = value.strip()
+        if not value:
+            return value
+        parts = urlsplit(value)
+        loopback = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if not parts.hostname or not (parts.scheme == "https" or loopback) or parts.query or parts.fragment:
+            raise ValueError("expected the page's public https:// URL, like https://bot.example.com/app/, "
+                             "or http://127.0.0.1:8080/app/ to try it locally, or empty")
+        return value if parts.path.endswith("/") else value + "/"
+
+    @field_validator("webapp_listen")
+    @classmethod
+    def _webapp_listen(cls, value: str) -> str:
+        return cls._listen(value)
+
+    @field_validator("webapp_short_name")
+    @classmethod
+    def _short_name(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"[A-Za-z0-9_]{3,30}", value):
+            raise ValueError("expected the short name given to BotFather's /newapp, like chart (3-30 of A-Z a-z 0-9 _)")
         return value
 
 

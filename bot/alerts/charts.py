@@ -117,6 +117,13 @@ class ChartService:
         alerts = await self._live_alerts(chat_id, symbol)
         return await self._draw(symbol, interval, alerts, None)
 
+    async def bars(self, symbol: str, interval: str) -> list[Kline]:
+        """The klines /chart draws (the same 30-s cache): the Mini App draws them in the browser."""
+        bars = await self._bars.get((symbol, interval), lambda: self._klines.klines(symbol, interval, BARS))
+        if not bars:
+            raise ExchangeError(f"no klines for {symbol} {interval}")
+        return bars
+
     async def alert(self, chat_id: int, alert_id: int) -> Alert | None:
         """The chat's own alert a notification's button names (any state); None for another's.
         Quick (one row), so a button press learns at once whether there is a chart to make."""

@@ -338,6 +338,10 @@ class AlertService:
                 return Edited(changed, current, move.passed)
         return None
 
+    async def set_note(self, chat_id: int, alert_id: int, note: str) -> Alert | None:
+        """Only the note changes (the Mini App's note field): level, arming and times stay."""
+        return await self._store.set_note(chat_id, alert_id, note)
+
     async def delete(self, chat_id: int, alert_id: int) -> Alert | None:
         changed = await self._store.delete_alert(chat_id, alert_id)
         self._ticker.alerts_changed(windows=True)

@@ -20,7 +20,7 @@ import random
 import time
 from collections.abc import Callable
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
@@ -28,6 +28,7 @@ from bot.metrics import MESSAGES_FAILED, MESSAGES_SENT, OUTBOX_PENDING, TELEGRAM
 from bot.notify.batching import Delivery, plan_rounds
 from bot.notify.notices import notification_keyboard
 from bot.storage.store import AlertStore
+from bot.webapp.links import AppLinks, with_app_button
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,10 @@ class OutboxSender:
     def __init__(
         self, store: AlertStore, bot: Bot, *, concurrency: int = 8, per_chat_interval: float = 1.0,
         batch: int = 1000, on_migrated: Callable[[int, int], None] | None = None,
+        app_links: Callable[[], AppLinks | None] | None = None,
     ) -> None:
         self._store = store
+        self._app_links = app_links  # the Mini App's "Open chart" under each notification (issue 23)
         self._on_migrated = on_migrated  # ALLOWED_CHAT_IDS follows the group (telegram.allowlist)
         self._bot = bot
         self._slots = asyncio.Semaphore(concurrency)
@@ -140,11 +143,18 @@ class OutboxSender:
                 return Outcome.RETRY
             return await self._send(delivery)
 
+    def _keyboard(self, delivery: Delivery) -> InlineKeyboardMarkup | None:
+        markup = notification_keyboard(delivery.messages)
+        links = self._app_links() if self._app_links is not None else None
+        if links is None or not delivery.messages:
+            return markup
+        return with_app_button(markup, links, delivery.messages[0].language, delivery.chat_id)
+
     async def _send(self, delivery: Delivery) -> Outcome:
         try:
             message = await self._bot.send_message(
                 delivery.chat_id, delivery.text, parse_mode=ParseMode.HTML,
-                reply_markup=notification_keyboard(delivery.messages),
+                reply_markup=self._keyboard(delivery),
             )
         except Forbidden as exc:
             paused, dropped = await self._store.block_chat(delivery.chat_id, f"forbidden: {exc.message}")

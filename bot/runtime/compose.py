@@ -31,6 +31,7 @@ from bot.settings import Settings
 from bot.storage.db import make_engine, make_sessions
 from bot.storage.store import AlertStore
 from bot.telegram.app import make_application
+from bot.webapp.serve import routes_for
 
 log = logging.getLogger(__name__)
 
@@ -90,4 +91,7 @@ def build_http(settings: Settings, application: Application,
     if settings.metrics_listen:
         http.add(settings.metrics_listen, "GET", "/healthz", health_handler(health))
         http.add(settings.metrics_listen, "GET", "/metrics", metrics_handler)
+    if settings.webapp_url:  # the Mini App's page and API (bot.webapp, issue 23), on any replica
+        for method, path, handler in routes_for(application, settings):
+            http.add(settings.webapp_listen, method, path, handler)
     return http

@@ -65,7 +65,8 @@ async def start_work(application: Application, still_working: Callable[[], Await
         await parts.streams.start()
     allowed = application.bot_data.get("allowed_chats")
     sender = OutboxSender(parts.store, application.bot,
-                          on_migrated=allowed.follow if allowed is not None else None)
+                          on_migrated=allowed.follow if allowed is not None else None,
+                          app_links=lambda: application.bot_data.get("app_links"))  # the Mini App (issue 23)
     application.bot_data["sender"] = sender
     sender.start()
     application.job_queue.run_repeating(

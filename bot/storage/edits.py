@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from bot.alerts.editing import Move
-from bot.storage.base import StoreBase, utcnow
+from bot.storage.base import LIVE, StoreBase, utcnow
 from bot.storage.models import Alert, AlertState
 
 
@@ -35,6 +35,15 @@ class EditQueries(StoreBase):
                 .values(**values)
                 .returning(Alert)
             )
+            changed = (await session.scalars(query)).one_or_none()
+            await session.commit()
+            return changed
+
+    async def set_note(self, chat_id: int, alert_id: int, note: str) -> Alert | None:
+        """Only the note of one of the chat's live alerts changes; None when it has no such alert."""
+        async with self._write() as session:
+            query = (update(Alert).where(Alert.id == alert_id, Alert.chat_id == chat_id, Alert.state.in_(LIVE))
+                     .values(note=note).returning(Alert))
             changed = (await session.scalars(query)).one_or_none()
             await session.commit()
             return changed

@@ -24,6 +24,8 @@ from bot.telegram.allowlist import AllowedChats
 from bot.telegram.buttons import BUTTONS, CHART_BUTTONS
 from bot.telegram.flood import CommandLimiter, flood_guard
 from bot.texts import Texts
+from bot.texts_webapp import WebAppTexts
+from bot.webapp.links import AppLinks, set_menu_button
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,11 @@ def make_application(
         for language in LANGUAGES:  # the menu in each language; English is also the default
             commands = [BotCommand(name, text) for name, text in Texts(language).commands()]
             await application.bot.set_my_commands(commands, language_code=None if language == DEFAULT else language)
+        if settings.webapp_url:  # the Mini App (issue 23): the menu button, and "Open chart" buttons
+            application.bot_data["app_links"] = AppLinks(
+                settings.webapp_url, settings.webapp_short_name, settings.telegram_bot_token.get_secret_value(),
+                application.bot.username or "")
+            await set_menu_button(application.bot, settings.webapp_url, WebAppTexts().menu_button())
 
     application = (
         ApplicationBuilder()
@@ -67,8 +74,9 @@ def make_application(
         allowed = application.bot_data["allowed_chats"] = AllowedChats(settings.allowed_chat_ids)
         application.add_handler(TypeHandler(Update, handlers.only_chats(allowed)), group=-2)
     # Then (group -1) the flood guard: a chat over COMMANDS_PER_MINUTE is answered once, then ignored.
-    application.add_handler(TypeHandler(Update, flood_guard(
-        CommandLimiter(settings.commands_per_minute), settings.admin_ids, handlers.texts_for)), group=-1)
+    # The limiter is shared with the Mini App's API (bot.webapp): its changes count with the chat's commands.
+    limiter = application.bot_data["limiter"] = CommandLimiter(settings.commands_per_minute)
+    application.add_handler(TypeHandler(Update, flood_guard(limiter, settings.admin_ids, handlers.texts_for)), group=-1)
     application.add_handler(MessageHandler(supergroups.MIGRATION, supergroups.chat_migrated))
     application.add_handler(CommandHandler("start", handlers.start))
     application.add_handler(CommandHandler("help", handlers.help_command))

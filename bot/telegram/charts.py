@@ -24,6 +24,7 @@ from bot.notify.notices import NOTICE_CHART
 from bot.telegram.buttons import SYMBOL_CHART
 from bot.telegram.handlers import reply, service, texts_for
 from bot.texts import Texts
+from bot.webapp.links import with_app_button
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,9 @@ async def _send(context: ContextTypes.DEFAULT_TYPE, t: Texts, chat_id: int, symb
                if focus is not None and focus.fired_price is not None and focus.fired_at is not None else None)
     caption = t.chart_caption(made.symbol, made.interval, made.latest, made.alerts, crossed)
     await context.bot.send_photo(chat_id, photo=made.png, caption=caption, parse_mode=ParseMode.HTML,
-                                 filename=f"chart-{made.interval}.png")
+                                 filename=f"chart-{made.interval}.png",
+                                 reply_markup=with_app_button(None, context.bot_data.get("app_links"), t.lang, chat_id,
+                                                              made.symbol))
     return ""
 
 

@@ -27,6 +27,7 @@ from bot.storage.alerts import AlertPage
 from bot.texts import Texts
 from bot.texts_edit import EditTexts
 from bot.alerts.editing import group_by_symbol
+from bot.webapp.links import with_app_button
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ async def _alert_list(
             continue
         text, markup = await _render_page(context, t, page, after)
         if _utf16_len(text) <= MAX_MESSAGE or limit == 1:  # the HTML is at least as long as what shows
-            return text, markup
+            return text, with_app_button(markup, context.bot_data.get("app_links"), t.lang, chat_id)
         limit -= 1  # long notes: fewer per page; the next page starts after the last one shown
 
 

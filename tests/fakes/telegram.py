@@ -41,7 +41,7 @@ MAX_DOCUMENT_BYTES = 50 * 2**20  # sendDocument: 50 MB
 MAX_DOWNLOAD_BYTES = 20 * 2**20  # getFile: 20 MB
 MESSAGES_PER_SECOND = 30
 _JSON_FIELDS = {"reply_markup", "commands", "allowed_updates", "entities", "link_preview_options",
-                "reply_parameters", "scope"}
+                "reply_parameters", "scope", "menu_button"}
 _ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
                  "span", "tg-spoiler", "blockquote", "tg-emoji"}
 
@@ -154,6 +154,8 @@ class FakeTelegram:
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # file_id -> (file_path, bytes)
     downloads: list[str] = field(default_factory=list)  # file paths the bot downloaded
     _poll_serial: int = 0  # the latest getUpdates; an earlier one still waiting is terminated (409)
+    # setChatMenuButton: chat id (0: the default for every private chat) -> the menu button set.
+    menu_buttons: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     # -- life cycle -------------------------------------------------------------------------
     async def start(self, port: int = 0) -> str:
@@ -506,7 +508,7 @@ class FakeTelegram:
 
     async def _record(self, sent: Sent) -> dict[str, Any]:
         """A message the bot sent (text, photo or document), once its buttons pass Telegram's checks."""
-        self._check_markup(sent.reply_markup)
+        self._check_markup(sent.reply_markup, sent.chat_id)
         async with self._changed:
             self.sent.append(sent)
             self._changed.notify_all()
@@ -615,7 +617,7 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: message is not modified: specified new message content and reply "
                                 "markup are exactly the same as a current content and reply markup of the message")
         edit = Sent(chat_id, message_id, text, plain, params.get("reply_markup"))
-        self._check_markup(edit.reply_markup)
+        self._check_markup(edit.reply_markup, chat_id)
         async with self._changed:
             self.edits.append(edit)
             self._changed.notify_all()
@@ -683,12 +685,31 @@ class FakeTelegram:
                            else "Bad Request: message is too long")
         return plain
 
-    def _check_markup(self, markup: dict[str, Any] | None) -> None:
+    def _check_markup(self, markup: dict[str, Any] | None, chat_id: int = 0) -> None:
         for row in (markup or {}).get("inline_keyboard", []):
             for button in row:
                 data = button.get("callback_data")
                 if data is not None and not 1 <= len(data.encode()) <= 64:
                     raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+                if "web_app" in button:  # Mini App buttons: private chats only, https only
+                    if chat_id < 0:
+                        raise ApiError(400, "Bad Request: BUTTON_TYPE_INVALID")
+                    _check_web_app_url(str((button["web_app"] or {}).get("url", "")))
+
+    async def _api_setChatMenuButton(self, params: dict[str, Any]) -> bool:
+        """A private chat's menu button (no chat_id: every private chat's default)."""
+        chat_id = int(params.get("chat_id") or 0)
+        if chat_id < 0:
+            raise ApiError(400, "Bad Request: chat not found")  # menu buttons are for private chats
+        button = params.get("menu_button") or {"type": "default"}
+        if button.get("type") not in ("commands", "web_app", "default"):
+            raise ApiError(400, "Bad Request: can't parse menu button: unsupported type")
+        if button["type"] == "web_app":
+            if not 1 <= len(str(button.get("text", ""))) <= 64:
+                raise ApiError(400, "Bad Request: BUTTON_TEXT_INVALID")
+            _check_web_app_url(str((button.get("web_app") or {}).get("url", "")))
+        self.menu_buttons[chat_id] = button
+        return True
 
     def _flood_check(self) -> None:
         now = time.monotonic()
@@ -750,6 +771,20 @@ def _meant_for_bot(message: dict[str, Any]) -> bool:
         return "@" not in command or command.lower().endswith("@" + BOT_USERNAME.lower())
     replied = message.get("reply_to_message") or {}
     return (replied.get("from") or {}).get("id") == BOT_ID or f"@{BOT_USERNAME}".lower() in text.lower()
+
+
+def _check_web_app_url(url: str) -> None:
+    """Telegram takes only https:// Mini App URLs (its test environment also http://); this fake
+    takes http:// for a loopback host, so tests can serve the page locally."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"):
+        return
+    raise ApiError(400, "Bad Request: BUTTON_URL_INVALID" if parts.scheme not in ("http", "https")
+                   else "Bad Request: Only HTTPS links are allowed")
 
 
 def _bot_user() -> dict[str, Any]:

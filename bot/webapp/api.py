@@ -1,0 +1,360 @@
+"""The Mini App's HTTP side: the page, its static files and a thin JSON API.
+
+Every API request carries Telegram's initData (`Authorization: tma <initData>`), checked by
+bot.webapp.auth; the user comes from it only. The chat is the user's private chat, or the group
+a bot-signed start token names (from a t.me link's `startapp`, which arrives inside initData);
+a group is read by its members and changed by its admins only, as in chat. Routes call the same
+service functions as the handlers and return facts: exact decimals as strings, codes instead of
+words (the page words them in the chat's language). Another chat's alert id gets 404.
+
+`webapp_routes` is a function of the services it is handed, so the composition root builds it
+with the rest; bot.runtime serves it beside the webhook, /healthz and /metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bot.alerts.charts import ChartService
+from bot.alerts.commands import MAX_ALERT_ID, MAX_NOTE_LENGTH, AlertRequest, CommandError, parse_level, parse_symbol
+from bot.alerts.editing import EditRequest, closeness, group_by_symbol
+from bot.alerts.rules import Direction, needs_confirmation
+from bot.alerts.service import AlertService, FarLevel, NotALevelAlert, TooManyAlerts, UnknownSymbol
+from bot.symbols import suggest
+from bot.charts.intervals import DEFAULT_INTERVAL, INTERVALS, parse_interval
+from bot.charts.spec import format_price, precision_of
+from bot.exchange.client import ExchangeError
+from bot.storage.models import Alert
+from bot.telegram.flood import CommandLimiter, Verdict
+from bot.webapp.auth import Unauthorized, WebAppUser, check_init_data, read_start_token
+from bot.webapp.members import ChatRoles
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "static"
+MAX_BODY = 4096  # bytes: a level and a note; anything larger is refused unread
+# The page's own files and the vendored ones it loads (vendor/README.md); nothing else is served.
+FILES = {
+    "app.js": "application/javascript", "app.css": "text/css",
+    "vendor/lightweight-charts.standalone.production.js": "application/javascript",
+    "vendor/telegram-web-app.js": "application/javascript",
+}
+TELEGRAM_SCRIPT = "https://telegram.org/js/telegram-web-app.js"
+# Scripts from the app itself and Telegram's script only; Telegram's script adds a <style>
+# element (hence 'unsafe-inline' for styles); framing only by Telegram's web clients.
+CSP = ("default-src 'self'; script-src 'self' https://telegram.org; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+       "frame-ancestors https://web.telegram.org https://webk.telegram.org https://webz.telegram.org")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Route = tuple[str, str, Handler]
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, **facts: object) -> None:
+        super().__init__(code)
+        self.status, self.code, self.facts = status, code, facts
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: WebAppUser
+    chat_id: int
+    may_change: bool
+
+
+def _plain(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:f}"
+
+
+def alert_facts(alert: Alert, price: Decimal | None) -> dict[str, Any]:
+    """One alert as the page reads it; a move alert's `level` is its size in %."""
+    distance = closeness(alert, {alert.symbol: price} if price is not None else {})
+    signed = None
+    if distance is not None and price is not None:
+        signed = distance if alert.level >= price else -distance
+    return {
+        "id": alert.id, "symbol": alert.symbol, "direction": alert.direction.value, "level": _plain(alert.level),
+        "kind": "move" if alert.direction is Direction.EITHER else "level", "note": alert.note,
+        "state": alert.state.value, "repeat_seconds": alert.repeat_seconds, "window_seconds": alert.window_seconds,
+        "expires_at": alert.expires_at.isoformat() + "Z" if alert.expires_at else None,
+        "distance": _plain(signed),
+    }
+
+
+def _json(data: object, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, headers={"Cache-Control": "no-store"})
+
+
+async def read_body(request: web.Request) -> dict[str, Any]:
+    """The JSON object of a request, MAX_BODY bytes at most: a larger one is refused unread (413)."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise ApiError(413, "too_large")
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise ApiError(413, "too_large")
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        raise ApiError(400, "bad_json") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_json")
+    return body
+
+
+def _level(value: object) -> Decimal:
+    if not isinstance(value, str) or len(value) > 40:
+        raise ApiError(400, "bad_level")
+    try:
+        return parse_level(value)
+    except CommandError as exc:
+        raise ApiError(400, exc.reason) from None
+
+
+def _note(value: object) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ApiError(400, "bad_note")
+    note = " ".join(value.split())
+    if len(note) > MAX_NOTE_LENGTH:
+        raise ApiError(400, "note_too_long", limit=MAX_NOTE_LENGTH)
+    return note
+
+
+def _alert_id(request: web.Request) -> int:
+    raw = request.match_info.get("id", "")
+    if not raw.isdigit() or not raw.isascii() or len(raw) > 10 or not 1 <= int(raw) <= MAX_ALERT_ID:
+        raise ApiError(404, "not_found")
+    return int(raw)
+
+
+def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str, roles: ChatRoles,
+                  limiter: CommandLimiter, poll_interval: float, base_path: str = "/", local_sdk: bool = False,
+                  clock: Callable[[], float] = time.time) -> list[Route]:
+    """(method, path, handler) of the page, its files and its API under `base_path` (WEBAPP_URL's path)."""
+    base = "/" + base_path.strip("/") + "/" if base_path.strip("/") else "/"
+    script = "static/vendor/telegram-web-app.js" if local_sdk else TELEGRAM_SCRIPT
+    page = (STATIC / "index.html").read_text(encoding="utf-8").replace("{{TELEGRAM_SCRIPT}}", script)
+    files = {name: (STATIC / name).read_bytes() for name in FILES}
+
+    async def caller(request: web.Request) -> Caller:
+        header = request.headers.get("Authorization", "")
+        scheme, _, init_data = header.partition(" ")
+        try:
+            if scheme.lower() != "tma":
+                raise Unauthorized("missing")
+            user = check_init_data(init_data.strip(), bot_token, clock())
+        except Unauthorized as exc:  # the reason only: initData never reaches a log line
+            log.info("mini app: refused a request from %s: %s", request.remote, exc.reason)
+            raise ApiError(401, "unauthorized") from None
+        if user.start_param is None:
+            return Caller(user, user.user_id, True)  # the user's own private chat
+        try:
+            chat_id = read_start_token(user.start_param, bot_token)
+        except Unauthorized as exc:
+            log.info("mini app: refused a start token from user %d: %s", user.user_id, exc.reason)
+            raise ApiError(403, "bad_start") from None
+        if chat_id > 0:  # a private chat is reached without a token, and only one's own
+            if chat_id != user.user_id:
+                raise ApiError(403, "bad_start")
+            return Caller(user, chat_id, True)
+        role = await roles.role(chat_id, user.user_id)
+        if role is None:
+            raise ApiError(403, "not_a_member")
+        return Caller(user, chat_id, role == "admin")
+
+    async def changing(request: web.Request) -> Caller:
+        """A change: by who may change the chat, counted with its commands (COMMANDS_PER_MINUTE)."""
+        who = await caller(request)
+        if not who.may_change:
+            raise ApiError(403, "admins_only")
+        if limiter.check(who.chat_id) is not Verdict.PASS:
+            raise ApiError(429, "slow_down")
+        return who
+
+    async def prices() -> Mapping[str, Decimal]:
+        try:
+            return (await alerts.snapshot()).prices
+        except ExchangeError as exc:
+            log.warning("mini app without prices: %s", exc)
+            return {}
+
+    async def session(request: web.Request) -> web.Response:
+        who = await caller(request)
+        language = await alerts.language(who.chat_id, who.user.language_code)
+        return _json({
+            "user_id": who.user.user_id, "chat_id": who.chat_id, "group": who.chat_id < 0,
+            "may_change": who.may_change, "language": language, "intervals": list(INTERVALS),
+            "default_interval": DEFAULT_INTERVAL, "poll_seconds": poll_interval,
+            "max_alerts": alerts.max_alerts_per_chat,
+        })
+
+    async def list_alerts(request: web.Request) -> web.Response:
+        who = await caller(request)
+        live = await alerts.live_alerts(who.chat_id)
+        now = await prices()
+        groups = [{"symbol": symbol, "price": _plain(now.get(symbol)),
+                   "alerts": [alert_facts(a, now.get(symbol)) for a in members]}
+                  for symbol, members in group_by_symbol(live, now)]
+        return _json({"groups": groups, "count": len(live), "max": alerts.max_alerts_per_chat})
+
+    async def symbols(request: web.Request) -> web.Response:
+        await caller(request)
+        query = request.query.get("q", "")[:40]
+        now = await prices()
+        try:
+            symbol = parse_symbol(query)
+        except CommandError:
+            return _json({"symbol": None, "listed": False, "suggestions": []})
+        return _json({"symbol": symbol, "listed": symbol in now, "suggestions": suggest(symbol, now)})
+
+    def _symbol(request: web.Request, now: Mapping[str, Decimal]) -> str:
+        try:
+            symbol = parse_symbol(request.query.get("symbol", "")[:40])
+        except CommandError:
+            raise ApiError(400, "bad_symbol") from None
+        if now and symbol not in now:
+            raise ApiError(404, "unknown_symbol", suggestions=suggest(symbol, now))
+        return symbol
+
+    async def on_symbol(chat_id: int, symbol: str, price: Decimal | None) -> list[dict[str, Any]]:
+        return [alert_facts(a, price) for a in await alerts.live_alerts(chat_id) if a.symbol == symbol]
+
+    async def chart(request: web.Request) -> web.Response:
+        who = await caller(request)
+        now = await prices()
+        symbol = _symbol(request, now)
+        interval = parse_interval(request.query.get("interval", DEFAULT_INTERVAL)[:4])
+        if interval is None:
+            raise ApiError(400, "bad_interval", intervals=list(INTERVALS))
+        try:
+            bars = await charts.bars(symbol, interval)
+        except ExchangeError as exc:
+            log.warning("mini app chart without klines: %s", exc)
+            raise ApiError(503, "exchange_unavailable") from None
+        precision = precision_of([v for k in bars for v in (k.open, k.high, k.low, k.close)])
+        price = now.get(symbol, bars[-1].close)
+        return _json({
+            "symbol": symbol, "interval": interval, "precision": precision, "price": _plain(price),
+            "bars": [[k.open_time // 1000, *(format_price(v, precision) for v in (k.open, k.high, k.low, k.close))]
+                     for k in bars],
+            "alerts": await on_symbol(who.chat_id, symbol, price),
+        })
+
+    async def live(request: web.Request) -> web.Response:
+        """What the page polls every POLL_INTERVAL: the last price and the chat's alerts on it."""
+        who = await caller(request)
+        now = await prices()
+        symbol = _symbol(request, now)
+        return _json({"symbol": symbol, "price": _plain(now.get(symbol)),
+                      "alerts": await on_symbol(who.chat_id, symbol, now.get(symbol))})
+
+    async def create(request: web.Request) -> web.Response:
+        who = await changing(request)
+        body = await read_body(request)
+        try:
+            symbol = parse_symbol(str(body.get("symbol", ""))[:40])
+        except CommandError:
+            raise ApiError(400, "bad_symbol") from None
+        level, note = _level(body.get("level")), _note(body.get("note"))
+        now = await prices()
+        current = now.get(symbol)
+        if current is not None and body.get("confirm") is not True and needs_confirmation(level, current):
+            raise ApiError(409, "far_level", level=_plain(level), price=_plain(current))
+        try:
+            created, snapshot = await alerts.create(who.chat_id, AlertRequest(symbol, level, None, note))
+        except UnknownSymbol as exc:
+            raise ApiError(404, "unknown_symbol", suggestions=exc.suggestions) from None
+        except TooManyAlerts as exc:
+            raise ApiError(409, "too_many_alerts", limit=exc.limit) from None
+        price = snapshot.prices[symbol]
+        alert = created[0]
+        return _json({"alert": alert_facts(alert, price), "price": _plain(price),
+                      "passed": alert.state.value == "arming"}, status=201)
+
+    async def change(request: web.Request) -> web.Response:
+        who = await changing(request)
+        alert_id = _alert_id(request)
+        body = await read_body(request)
+        if "level" not in body and "note" not in body:
+            raise ApiError(400, "nothing_to_change")
+        note = _note(body["note"]) if "note" in body else None
+        if "level" not in body:
+            changed = await alerts.set_note(who.chat_id, alert_id, note or "")
+            if changed is None:
+                raise ApiError(404, "not_found")
+            return _json({"alert": alert_facts(changed, (await prices()).get(changed.symbol)), "passed": False})
+        request_ = EditRequest(alert_id=alert_id, level=_level(body["level"]), direction=None, note=note)
+        try:
+            edited = await alerts.edit(who.chat_id, request_, confirmed=body.get("confirm") is True)
+        except FarLevel as exc:
+            raise ApiError(409, "far_level", level=_plain(exc.level), price=_plain(exc.current)) from None
+        except NotALevelAlert:
+            raise ApiError(409, "move_alert") from None
+        except UnknownSymbol as exc:
+            raise ApiError(404, "unknown_symbol", suggestions=exc.suggestions) from None
+        if edited is None:
+            raise ApiError(404, "not_found")
+        return _json({"alert": alert_facts(edited.alert, edited.current), "price": _plain(edited.current),
+                      "passed": edited.passed})
+
+    async def remove(request: web.Request) -> web.Response:
+        who = await changing(request)
+        deleted = await alerts.delete(who.chat_id, _alert_id(request))
+        if deleted is None:
+            raise ApiError(404, "not_found")
+        return _json({"deleted": deleted.id})
+
+    async def index(request: web.Request) -> web.Response:
+        return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-cache"})
+
+    async def static(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in files:
+            raise web.HTTPNotFound()
+        return web.Response(body=files[name], content_type=FILES[name], headers={"Cache-Control": "max-age=3600"})
+
+    return [(method, base + path, secured(handler)) for method, path, handler in (
+        ("GET", "", index),
+        ("GET", "static/{name:.+}", static),
+        ("GET", "api/session", session),
+        ("GET", "api/alerts", list_alerts),
+        ("GET", "api/symbols", symbols),
+        ("GET", "api/chart", chart),
+        ("GET", "api/live", live),
+        ("POST", "api/alerts", create),
+        ("PATCH", "api/alerts/{id}", change),
+        ("DELETE", "api/alerts/{id}", remove),
+    )]
+
+
+def secured(handler: Handler) -> Handler:
+    """Every answer: the CSP, nosniff, no referrer; an ApiError becomes its JSON."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except ApiError as exc:
+            response = _json({"error": exc.code, **exc.facts}, status=exc.status)
+        except ExchangeError as exc:
+            log.warning("mini app without the exchange: %s", exc)
+            response = _json({"error": "exchange_unavailable"}, status=503)
+        except web.HTTPException as exc:
+            response = web.Response(status=exc.status, text=exc.reason)
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+
+    return handle
+

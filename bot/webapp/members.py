@@ -1,0 +1,45 @@
+"""Who a user is in a group the Mini App was opened for: admin, member, or neither.
+
+Asked of Telegram (getChatMember) and cached briefly, as bot.telegram.admins does for commands.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Literal
+
+from telegram import Bot, ChatMember
+from telegram.error import TelegramError
+
+log = logging.getLogger(__name__)
+
+Role = Literal["admin", "member"]
+CACHE_SECONDS = 300.0  # a demoted admin keeps rights at most this long, as in chat
+MAX_ENTRIES = 10_000
+_ADMIN = {ChatMember.ADMINISTRATOR, ChatMember.OWNER}
+_MEMBER = {ChatMember.MEMBER, ChatMember.RESTRICTED}
+
+
+class ChatRoles:
+    def __init__(self, bot: Bot, ttl: float = CACHE_SECONDS) -> None:
+        self._bot = bot
+        self._ttl = ttl
+        self._cache: dict[tuple[int, int], tuple[Role | None, float]] = {}
+
+    async def role(self, chat_id: int, user_id: int) -> Role | None:
+        key, now = (chat_id, user_id), time.monotonic()
+        cached = self._cache.get(key)
+        if cached is not None and now - cached[1] < self._ttl:
+            return cached[0]
+        try:
+            member = await self._bot.get_chat_member(chat_id, user_id)
+        except TelegramError as exc:
+            log.warning("cannot ask Telegram about user %d in chat %d: %s; treated as not a member",
+                        user_id, chat_id, exc)
+            return None
+        role: Role | None = "admin" if member.status in _ADMIN else "member" if member.status in _MEMBER else None
+        if len(self._cache) >= MAX_ENTRIES:
+            self._cache.clear()
+        self._cache[key] = (role, now)
+        return role
