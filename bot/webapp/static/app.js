@@ -537,5 +537,14 @@
     }).then(function () { if (state.session) { startPolling(); } }).catch(fail);
   }
 
+  /* Where each alert's line is drawn (px from the chart's top): for tests and assistive tools,
+     which cannot see into the canvas. */
+  window.pricealert = {
+    lineY: function (id) {
+      var alert = state.alerts.filter(function (a) { return a.id === id; })[0];
+      return alert && state.series ? state.series.priceToCoordinate(Number(alert.level)) : null;
+    }
+  };
+
   start();
 }());

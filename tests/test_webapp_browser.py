@@ -1,0 +1,220 @@
+"""The Mini App in a real browser (issue 23, point 4): Debian's chromium, driven by Playwright,
+opens the page as Telegram does (initData in the URL fragment, signed with the tests' bot token)
+against the bot's real HTTP server, the fake Telegram, the fake exchange and fake klines.
+
+One bot, one database and one browser for the whole module (module-scoped fixtures, one event
+loop); each test uses its own users and chats, so the tests stay independent."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bot.storage import migrate
+from bot.storage.models import AlertState
+from tests.fakes.exchange import FakeExchange
+from tests.fakes.rest import FakeBinanceRest
+from tests.fakes.telegram import FakeTelegram
+from tests.webapp_browser import chromium_path, launch, new_context, open_app
+from tests.webapp_support import AppServer, group_token, init_data, serve_app
+
+if chromium_path() is None:
+    pytest.skip("chromium is not installed (.ci/run installs it): the Mini App's browser tests need it",
+                allow_module_level=True)
+
+from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+module_fixture = pytest_asyncio.fixture(loop_scope="module", scope="module")
+
+
+@module_fixture
+async def fakes(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[FakeExchange, FakeTelegram, FakeBinanceRest, str]]:
+    exchange, telegram = FakeExchange(), FakeTelegram()
+    await exchange.start()
+    await telegram.start()
+    exchange.set_price("BTCUSDT", "64000.00")
+    exchange.set_price("ETHUSDT", "2600.00")
+    rest = FakeBinanceRest(prices=exchange.prices)
+    await rest.start()
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('webapp') / 'pricealert.db'}"
+    await asyncio.to_thread(migrate.upgrade, url)
+    yield exchange, telegram, rest, url
+    await rest.stop()
+    await telegram.stop()
+    await exchange.stop()
+
+
+@module_fixture
+async def app(fakes: tuple[FakeExchange, FakeTelegram, FakeBinanceRest, str]) -> AsyncIterator[AppServer]:
+    exchange, telegram, rest, url = fakes
+    async for server in serve_app(url, exchange, telegram, rest, webapp_short_name="chart", poll_interval=0.5):
+        yield server
+
+
+@module_fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await launch(playwright)
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+def telegram(fakes: tuple[FakeExchange, FakeTelegram, FakeBinanceRest, str]) -> FakeTelegram:
+    return fakes[1]
+
+
+async def page_for(browser: Browser, app: AppServer, user: int, **options: object) -> Page:
+    context = await new_context(browser)
+    return await open_app(context, app.url, init_data(app.token, user, **options))  # type: ignore[arg-type]
+
+
+async def until(page: Page, condition: str, timeout: float = 10.0) -> None:
+    """Waits until the page's `condition` holds (evaluate works under the page's CSP)."""
+    deadline = time.monotonic() + timeout
+    while not await page.evaluate(condition):
+        assert time.monotonic() < deadline, condition
+        await asyncio.sleep(0.02)
+
+
+async def chart_drawn(page: Page) -> None:
+    await expect(page.locator("body[data-chart=drawn]")).to_have_count(1, timeout=10_000)
+
+
+async def stored(app: AppServer, chat_id: int, alert_id: int):  # type: ignore[no-untyped-def]
+    return await app.application.bot_data["store"].get_alert(chat_id, alert_id)
+
+
+async def create_in_chat(telegram: FakeTelegram, chat_id: int, command: str, **options: object) -> int:
+    before = len(telegram.sent)
+    await telegram.user_sends(chat_id, command, **options)  # type: ignore[arg-type]
+    answer = await telegram.wait_for_message(chat_id, "✅", after=before)
+    return int(re.search(r"#(\d+)", answer.plain).group(1))  # type: ignore[union-attr]
+
+
+async def test_dragging_a_line_moves_the_level_in_the_database_and_in_chat(
+        browser: Browser, app: AppServer, telegram: FakeTelegram) -> None:
+    user = 3001
+    alert_id = await create_in_chat(telegram, user, "/alert BTCUSDT 66000 tp")
+    page = await page_for(browser, app, user)
+    await chart_drawn(page)
+    y = await page.evaluate(f"window.pricealert.lineY({alert_id})")
+    box = await page.locator("#chart").bounding_box()
+    assert y is not None and box is not None
+    x = box["x"] + box["width"] / 3
+    await page.mouse.move(x, box["y"] + y)
+    await page.mouse.down()
+    await page.mouse.move(x, box["y"] + y + 30, steps=6)  # down: a lower level
+    await page.mouse.up()
+    await expect(page.locator("#problem")).to_contain_text(f"#{alert_id}")
+    alert = await stored(app, user, alert_id)
+    assert alert.level < Decimal("66000") and alert.id == alert_id and alert.note == "tp"
+    await expect(page.get_by_label(f"Level of alert #{alert_id}")).to_have_value(f"{alert.level:f}")
+    before = len(telegram.sent)
+    await telegram.user_sends(user, "/alerts")
+    listing = await telegram.wait_for_message(user, "Your alerts", after=before)
+    assert f"#{alert_id} BTCUSDT rises to ≥ {alert.level:f}" in listing.plain
+    events = [event for event, _ in await page.evaluate("window.__events")]
+    assert "web_app_ready" in events and "web_app_setup_swipe_behavior" in events
+    assert "web_app_trigger_haptic_feedback" in events
+
+
+async def test_add_at_a_price_type_a_level_and_delete_with_confirmation(
+        browser: Browser, app: AppServer, telegram: FakeTelegram) -> None:
+    user = 3002
+    page = await page_for(browser, app, user)
+    await chart_drawn(page)
+    await page.get_by_label("New alert at").fill("70000")
+    await page.get_by_role("button", name="+ alert here").click()
+    level = page.get_by_label("Level of alert #")
+    await expect(level).to_have_value("70000")
+    alert_id = int((await level.get_attribute("id") or "").removeprefix("level-"))
+    assert (await stored(app, user, alert_id)).level == Decimal("70000")
+    await level.fill("71000")
+    await level.press("Enter")  # Enter saves: reachable without dragging or seeing the chart
+    await expect(page.locator("#problem")).to_contain_text("71000")
+    assert (await stored(app, user, alert_id)).level == Decimal("71000")
+    await page.evaluate("window.__confirm = false")
+    await page.get_by_role("button", name=f"Delete alert #{alert_id}").click()
+    await until(page, "window.__events.filter(e => e[0] === 'web_app_open_popup').length === 1")
+    await until(page, "!window.__popupOpen")
+    assert (await stored(app, user, alert_id)).state is AlertState.ACTIVE  # cancelled: nothing changed
+    await page.evaluate("window.__confirm = true")
+    await page.get_by_role("button", name=f"Delete alert #{alert_id}").click()
+    await expect(page.get_by_label(f"Level of alert #{alert_id}")).to_have_count(0)
+    assert (await stored(app, user, alert_id)).state is AlertState.DELETED
+
+
+async def test_an_edit_in_chat_and_a_new_alert_show_in_the_open_app_within_the_poll(
+        browser: Browser, app: AppServer, telegram: FakeTelegram) -> None:
+    user = 3003
+    alert_id = await create_in_chat(telegram, user, "/alert BTCUSDT 65000")
+    page = await page_for(browser, app, user)
+    await expect(page.get_by_label(f"Level of alert #{alert_id}")).to_have_value("65000")
+    await telegram.user_sends(user, f"/edit {alert_id} 66500")
+    await expect(page.get_by_label(f"Level of alert #{alert_id}")).to_have_value("66500", timeout=5_000)
+    other = await create_in_chat(telegram, user, "/alert ETHUSDT 3000 every 1h")
+    group = page.locator("#groups").get_by_role("button", name=f"#{other} ETHUSDT")
+    await expect(group).to_contain_text("every 1h", timeout=5_000)  # a repeating alert shown for what it is
+    moves = await create_in_chat(telegram, user, "/alert ETHUSDT 3% 15m")
+    await expect(page.locator("#groups").get_by_role("button", name=f"#{moves} ETHUSDT")).to_contain_text(
+        "moves ±3% within 15m", timeout=5_000)
+    await group.click()  # opens that symbol's chart; Telegram's BackButton goes back
+    await expect(page.get_by_label(f"Level of alert #{other}")).to_have_value("3000")
+    events = await page.evaluate("window.__events")
+    assert ["web_app_setup_back_button", '{"is_visible":true}'] in events
+
+
+async def test_forged_tampered_or_expired_initdata_asks_to_reopen_from_telegram(browser: Browser, app: AppServer) -> None:
+    context = await new_context(browser)
+    good = init_data(app.token, 3004)
+    for bad in (init_data("654321:someone-elses-token", 3004), good.replace("3004", "3005"),
+                init_data(app.token, 3004, auth_date=int(time.time()) - 90_000)):
+        page = await open_app(context, app.url, bad)
+        await expect(page.locator("#problem")).to_contain_text("opened from Telegram")
+        await expect(page.locator("#app")).to_be_hidden()
+        await page.close()
+
+
+async def test_another_chats_alert_is_404_and_a_group_member_cannot_change(
+        browser: Browser, app: AppServer, telegram: FakeTelegram) -> None:
+    owner, stranger = 3006, 3007
+    alert_id = await create_in_chat(telegram, owner, "/alert BTCUSDT 70000")
+    page = await page_for(browser, app, stranger)
+    await chart_drawn(page)
+    status = await page.evaluate("""id => fetch('api/alerts/' + id, {method: 'DELETE',
+        headers: {Authorization: 'tma ' + Telegram.WebApp.initData}}).then(r => r.status)""", alert_id)
+    assert status == 404 and (await stored(app, owner, alert_id)).state is AlertState.ACTIVE
+
+    group, admin, member = -100999, 3008, 3009
+    telegram.group_admins[group] = {admin}
+    group_alert = await create_in_chat(telegram, group, "/alert BTCUSDT 71000", user_id=admin, chat_type="supergroup")
+    page = await page_for(browser, app, member, start_param=group_token(app.token, group))
+    await expect(page.get_by_label(f"Level of alert #{group_alert}")).to_have_value("71000")
+    await expect(page.get_by_role("button", name=f"Delete alert #{group_alert}")).to_be_disabled()
+    await expect(page.get_by_role("button", name="+ alert here")).to_be_disabled()
+    status = await page.evaluate("""id => fetch('api/alerts/' + id, {method: 'PATCH',
+        headers: {Authorization: 'tma ' + Telegram.WebApp.initData, 'Content-Type': 'application/json'},
+        body: JSON.stringify({level: '72000'})}).then(r => r.status)""", group_alert)
+    assert status == 403 and (await stored(app, group, group_alert)).level == Decimal("71000")
+
+
+async def test_the_phone_sized_page_fits_and_speaks_chinese(browser: Browser, app: AppServer, telegram: FakeTelegram) -> None:
+    user = 3010
+    await telegram.user_sends(user, "/language zh")  # the chat's choice wins over Telegram's language
+    await telegram.wait_for_message(user, "中文")
+    alert_id = await create_in_chat(telegram, user, "/alert BTCUSDT 66000 很长的备注" + "止盈" * 40)
+    page = await page_for(browser, app, user, language="en")
+    await expect(page.get_by_label(f"提醒 #{alert_id} 的价位")).to_have_value("66000")
+    await expect(page.get_by_role("button", name=f"删除提醒 #{alert_id}")).to_be_visible()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+    box = await page.get_by_role("button", name=f"删除提醒 #{alert_id}").bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 360
