@@ -24,7 +24,7 @@ from bot.telegram.allowlist import AllowedChats
 from bot.telegram.buttons import BUTTONS, CHART_BUTTONS
 from bot.telegram.flood import CommandLimiter, flood_guard
 from bot.texts import Texts
-from bot.texts_webapp import WebAppTexts
+from bot.texts.webapp import WebAppTexts
 from bot.webapp.links import AppLinks, set_menu_button
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from bot.exchange.client import ExchangeError
 from bot.storage.guides import GuideQueries
 from bot.telegram.guide import _since, _who
 from bot.telegram.handlers import exchange_trouble, may_change, reply, service, texts_for
-from bot.texts_edit import EditTexts
+from bot.texts.edit import EditTexts
 
 ASKED, CONFIRM = "edit", "edit_confirm"  # GuideStep.step: a ✏️ question open; a far level to confirm
 # Callback data: "edit:<alert id>" (✏️ under /alerts), "ec:yes" / "ec:no" (the far level's question).

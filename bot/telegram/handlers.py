@@ -25,7 +25,7 @@ from bot.telegram.buttons import (
 )
 from bot.storage.alerts import AlertPage
 from bot.texts import Texts
-from bot.texts_edit import EditTexts
+from bot.texts.edit import EditTexts
 from bot.alerts.editing import group_by_symbol
 from bot.webapp.links import with_app_button
 

@@ -48,7 +48,7 @@ async def set_menu_button(bot: Bot, url: str, text: str) -> None:
 def with_app_button(markup: InlineKeyboardMarkup | None, links: AppLinks | None, lang: str, chat_id: int,
                     symbol: str | None = None) -> InlineKeyboardMarkup | None:
     """`markup` with an "Open chart" row at its end, where this chat may have one."""
-    from bot.texts_webapp import WebAppTexts
+    from bot.texts.webapp import WebAppTexts
 
     button = links.button(WebAppTexts(lang).open_chart_button(), chat_id, symbol) if links is not None else None
     if button is None:

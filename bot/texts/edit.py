@@ -1,7 +1,7 @@
 """The words of editing an alert in place (`/edit`, the ✏️ button) and of the grouped /alerts.
 
-A feature module beside bot/texts.py (which issue 22 splits into a package): the same catalogue,
-the same helpers, English here and Chinese in bot/locales/zh.
+Texts with these added (handlers build `EditTexts(lang)`): the same catalogue and helpers,
+English here and Chinese in bot/locales/zh.
 """
 
 from __future__ import annotations
