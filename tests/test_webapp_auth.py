@@ -9,7 +9,7 @@ import json
 from urllib.parse import parse_qsl, quote, urlencode
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from bot.webapp.auth import (
     MAX_AGE, START_TOKEN, Unauthorized, check_init_data, read_start_token, sign_init_data, sign_start_token,
@@ -66,6 +66,7 @@ def test_initdata_is_good_for_24_hours() -> None:
     assert check_init_data(sign_init_data(fields(auth_date=NOW - MAX_AGE), TOKEN), TOKEN, NOW).user_id == 1001
 
 
+@settings(max_examples=60)  # each example signs and checks up to ten variants
 @given(st.dictionaries(st.text(st.characters(codec="utf-8", exclude_characters="&=#"), min_size=1, max_size=12),
                        st.text(st.characters(codec="utf-8"), max_size=30), max_size=5),
        st.integers(min_value=1, max_value=2**52))

@@ -14,7 +14,7 @@
       none: "No alerts yet.", levelOf: "Level of alert #{id}", noteOf: "Note of alert #{id}",
       deleteOf: "Delete alert #{id}", deleteAsk: "Delete alert #{id} ({symbol} {level})?",
       rises: "rises to ≥", falls: "falls to ≤", move: "moves ±{percent}% within {window}",
-      every: "🔁 every {duration}", until: "until {moment}", waiting: "⏳ waits for a new crossing",
+      every: "↻ every {duration}", until: "until {moment}", waiting: "⏳ waits for a new crossing",
       paused: "⏸ paused", cooling: "😴 resting", passed: "⏳ #{id}: the price is already past {level}; it fires on the next crossing.",
       saved: "✏️ #{id} moved to {level}.", created: "✅ Alert #{id} at {level}.", deleted: "🗑 Alert #{id} deleted.",
       farAsk: "{level} is more than 10× away from the price ({price}). Is it what you meant?",
@@ -33,7 +33,7 @@
       none: "还没有提醒。", levelOf: "提醒 #{id} 的价位", noteOf: "提醒 #{id} 的备注",
       deleteOf: "删除提醒 #{id}", deleteAsk: "删除提醒 #{id}（{symbol} {level}）？",
       rises: "涨到 ≥", falls: "跌到 ≤", move: "{window} 内波动 ±{percent}%",
-      every: "🔁 每 {duration}", until: "到 {moment} 为止", waiting: "⏳ 等待新的穿越",
+      every: "↻ 每 {duration}", until: "到 {moment} 为止", waiting: "⏳ 等待新的穿越",
       paused: "⏸ 已暂停", cooling: "😴 冷却中", passed: "⏳ #{id}：价格已越过 {level}，将在下次穿越时提醒。",
       saved: "✏️ #{id} 已移到 {level}。", created: "✅ 提醒 #{id}，价位 {level}。", deleted: "🗑 提醒 #{id} 已删除。",
       farAsk: "{level} 与现价（{price}）相差超过 10 倍。确定吗？",
@@ -268,7 +268,7 @@
       var options = {
         price: Number(alert.level), color: alert.direction === "up" ? "#1a9e5c" : "#d14e4e", lineWidth: 2,
         lineStyle: alert.state === "active" ? 0 : 2, axisLabelVisible: true,
-        title: "#" + alert.id + " " + alert.level + (alert.repeat_seconds ? " 🔁" : "") + (alert.expires_at ? " ⏳" : "")
+        title: "#" + alert.id + " " + alert.level + (alert.repeat_seconds ? " ↻" : "") + (alert.expires_at ? " ◷" : "")
       };
       if (state.drag && state.drag.alert.id === alert.id) { return; }
       if (state.lines[alert.id]) { state.lines[alert.id].applyOptions(options); }
@@ -309,7 +309,7 @@
       } else {
         item.appendChild(el("span"));
       }
-      var remove = el("button", { type: "button", "class": "danger", text: "🗑", "aria-label": say("deleteOf", { id: alert.id }) });
+      var remove = el("button", { type: "button", "class": "danger", text: "✕", "aria-label": say("deleteOf", { id: alert.id }) });
       remove.disabled = !editable;
       remove.addEventListener("click", function () { deleteAlert(alert); });
       item.appendChild(remove);
@@ -502,6 +502,8 @@
       if (tg.BackButton) { tg.BackButton.onClick(back); }
       tg.onEvent("themeChanged", applyTheme);
     }
+    var listed = api("GET", "alerts");  // asked together with the session: one round trip less
+    listed.catch(function () { /* the session's answer says why */ });
     api("GET", "session").then(function (session) {
       state.session = session;
       state.words = WORDS[session.language] || WORDS.en;
@@ -529,7 +531,7 @@
         }).catch(fail);
       });
       var wanted = new URLSearchParams(window.location.search).get("symbol");
-      return api("GET", "alerts").then(function (data) {
+      return listed.then(function (data) {
         renderGroups(data);
         var first = data.groups.length ? data.groups[0].symbol : "BTCUSDT";
         return openSymbol(wanted || first, false);

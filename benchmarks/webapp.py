@@ -1,0 +1,227 @@
+"""Mini App benchmark (issue 23): is the app light and fast, and does it leave the tick alone?
+
+Runs the real bot and its HTTP server against the tests' fakes (Telegram, the exchange, klines)
+and Debian's headless chromium, and prints one line of figures:
+
+- open_kb_gzip: bytes a first open transfers (page, script, stylesheet, lightweight-charts,
+  telegram-web-app.js, the API answers), each gzipped as a reverse proxy sends it (goal ≤ 350 KB);
+- first_chart_ms: from navigation to the first drawn chart, median of 5 fresh opens (goal ≤ 1 s);
+- api_p50/p99_ms of the page's calls (its poll: /api/live and /api/alerts; a level move: PATCH)
+  with --alerts stored alerts (goal p99 ≤ 50 ms);
+- tick_p99_ms with and without --apps simulated open apps polling as the page polls (every
+  POLL_INTERVAL, one HTTP client each: 200 browsers would measure the browsers), and the ticks
+  run in each window (goal: every tick on time, p99 within 1.2x).
+
+    python -m benchmarks.webapp --alerts 1000000 --apps 200
+    python -m benchmarks.webapp --screenshots docs   # phone-sized light and dark screenshots only
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from benchmarks.tick import BUSY_CHAT, load, symbol_names
+from bot.runtime.parts import parts_of
+from tests.fakes.exchange import FakeExchange
+from tests.fakes.rest import FakeBinanceRest
+from tests.fakes.telegram import FakeTelegram
+from tests.webapp_browser import DARK, LIGHT, PHONE, launch, new_context, open_app
+from tests.webapp_support import AppServer, init_data, serve_app
+
+POLL = 1.0  # seconds: POLL_INTERVAL of the benchmark's bot (the page polls at the same pace)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def timed(action: Callable[[], Awaitable[Any]], count: int) -> list[float]:
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        await action()
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+async def open_figures(app: AppServer) -> tuple[float, float]:
+    """(KB gzipped for a first open, median ms to the first drawn chart)."""
+    from playwright.async_api import async_playwright, expect
+
+    async with async_playwright() as playwright:
+        browser = await launch(playwright)
+        sizes: list[int] = []
+        context = await new_context(browser)
+
+        async def count(response: Any) -> None:
+            try:
+                sizes.append(len(gzip.compress(await response.body(), 6)))
+            except Exception:  # a redirect or an aborted request carries no body
+                pass
+
+        context.on("response", lambda response: asyncio.ensure_future(count(response)))
+        page = await open_app(context, app.url, init_data(app.token, BUSY_CHAT))
+        await expect(page.locator("body[data-chart=drawn]")).to_have_count(1, timeout=30_000)
+        await asyncio.sleep(0.5)
+        await context.close()
+        firsts = []
+        for _ in range(5):
+            context = await new_context(browser)
+            start = time.perf_counter()
+            page = await open_app(context, app.url, init_data(app.token, BUSY_CHAT))
+            await expect(page.locator("body[data-chart=drawn]")).to_have_count(1, timeout=30_000)
+            firsts.append((time.perf_counter() - start) * 1000)
+            await context.close()
+        await browser.close()
+    return sum(sizes) / 1024, statistics.median(firsts)
+
+
+async def api_figures(app: AppServer, symbol: str, count: int) -> dict[str, tuple[float, float]]:
+    headers = {"Authorization": "tma " + init_data(app.token, BUSY_CHAT)}
+    figures = {}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        async def get(path: str) -> None:
+            async with session.get(app.url + path) as response:
+                assert response.status == 200, await response.text()
+                await response.read()
+
+        alerts = await (await session.get(app.url + "api/alerts")).json()
+        alert_id = alerts["groups"][0]["alerts"][0]["id"]
+        levels = iter(["106", "107"] * count)
+
+        async def move() -> None:
+            async with session.patch(app.url + f"api/alerts/{alert_id}", json={"level": next(levels)}) as response:
+                assert response.status == 200, await response.text()
+
+        for name, action in (("live", lambda: get(f"api/live?symbol={symbol}")), ("alerts", lambda: get("api/alerts")),
+                             ("move", move)):
+            times = await timed(action, count)
+            figures[name] = (statistics.median(times), percentile(times, 0.99))
+    return figures
+
+
+async def tick_window(app: AppServer, seconds: float, apps: int, symbol: str) -> tuple[list[float], int]:
+    """Tick durations during `seconds`, with `apps` clients polling as open pages do."""
+    durations: list[float] = []
+    ticker = parts_of(app.application).ticker
+    original = ticker.tick
+
+    async def measured() -> int:
+        start = time.perf_counter()
+        try:
+            return await original()
+        finally:
+            durations.append((time.perf_counter() - start) * 1000)
+
+    ticker.tick = measured  # type: ignore[method-assign]
+    stop = asyncio.Event()
+
+    async def page(user: int) -> None:
+        headers = {"Authorization": "tma " + init_data(app.token, user)}
+        async with aiohttp.ClientSession(headers=headers) as session:
+            await asyncio.sleep(POLL * user / max(apps, 1) % POLL)  # pages opened at different moments
+            while not stop.is_set():
+                for path in (f"api/live?symbol={symbol}", "api/alerts"):
+                    async with session.get(app.url + path) as response:
+                        await response.read()
+                await asyncio.sleep(POLL)
+
+    clients = [asyncio.create_task(page(10_000_000 + i)) for i in range(apps)]
+    await asyncio.sleep(seconds)
+    stop.set()
+    await asyncio.gather(*clients)
+    ticker.tick = original  # type: ignore[method-assign]
+    return durations, len(durations)
+
+
+async def screenshots(app: AppServer, folder: Path) -> None:
+    """Phone-sized light and dark screenshots, for docs/webapp.md."""
+    from playwright.async_api import async_playwright, expect
+
+    telegram: FakeTelegram = app.application.bot_data["screens_telegram"]
+    for command in ("/alert BTCUSDT 66000 take profit", "/alert BTCUSDT 62500 every 1h", "/alert BTCUSDT 3% 15m",
+                    "/alert ETHUSDT 2800"):
+        before = len(telegram.sent)
+        await telegram.user_sends(4242, command)
+        await telegram.wait_for_message(4242, "✅", after=before)
+    async with async_playwright() as playwright:
+        browser = await launch(playwright)
+        for name, theme in (("light", LIGHT), ("dark", DARK)):
+            context = await new_context(browser, dark=name == "dark")
+            page = await open_app(context, app.url, init_data(app.token, 4242), theme=theme)
+            await expect(page.locator("body[data-chart=drawn]")).to_have_count(1, timeout=30_000)
+            await asyncio.sleep(0.5)
+            await page.screenshot(path=str(folder / f"webapp-{name}.png"), clip={"x": 0, "y": 0, **PHONE})
+            await context.close()
+        await browser.close()
+
+
+async def run(args: argparse.Namespace) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+        exchange, telegram = FakeExchange(), FakeTelegram()
+        await exchange.start()
+        await telegram.start()
+        symbols = symbol_names(args.symbols)
+        for symbol in symbols:
+            exchange.set_price(symbol, "100")
+        exchange.set_price("BTCUSDT", "64000.00")
+        rest = FakeBinanceRest(prices=exchange.prices)
+        await rest.start()
+        try:
+            started = time.perf_counter()
+            await load(url, 0 if args.screenshots else args.alerts, symbols)
+            loaded = time.perf_counter() - started
+            async for app in serve_app(url, exchange, telegram, rest, poll_interval=POLL, commands_per_minute=1000):
+                if args.screenshots:
+                    app.application.bot_data["screens_telegram"] = telegram
+                    folder = Path(args.screenshots)
+                    folder.mkdir(parents=True, exist_ok=True)
+                    await screenshots(app, folder)
+                    return f"screenshots: {folder / 'webapp-light.png'} {folder / 'webapp-dark.png'}"
+                kilobytes, first_chart = await open_figures(app)
+                api = await api_figures(app, symbols[0], args.requests)
+                quiet, quiet_ticks = await tick_window(app, args.seconds, 0, symbols[0])
+                busy, busy_ticks = await tick_window(app, args.seconds, args.apps, symbols[0])
+                expected = int(args.seconds / POLL)
+                return (
+                    f"alerts={args.alerts} load_s={loaded:.0f} open_kb_gzip={kilobytes:.0f} "
+                    f"first_chart_ms={first_chart:.0f} "
+                    + " ".join(f"api_{name}_p50_ms={p50:.1f} api_{name}_p99_ms={p99:.1f}"
+                               for name, (p50, p99) in api.items())
+                    + f" tick_p99_ms_quiet={percentile(quiet, 0.99):.1f} ticks_quiet={quiet_ticks}/{expected}"
+                    f" tick_p99_ms_{args.apps}_apps={percentile(busy, 0.99):.1f} ticks_{args.apps}_apps={busy_ticks}/{expected}"
+                    f" tick_ratio={percentile(busy, 0.99) / percentile(quiet, 0.99):.2f}"
+                )
+        finally:
+            await rest.stop()
+            await telegram.stop()
+            await exchange.stop()
+    return ""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--alerts", type=int, default=1_000_000)
+    parser.add_argument("--symbols", type=int, default=600)
+    parser.add_argument("--apps", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=300, help="requests per API call timed")
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of each tick window")
+    parser.add_argument("--database", default="", help="database URL (default: a temporary SQLite file)")
+    parser.add_argument("--screenshots", default="", help="only take the light and dark screenshots into this folder")
+    print(asyncio.run(run(parser.parse_args())), flush=True)
+
+
+if __name__ == "__main__":
+    main()
