@@ -330,7 +330,9 @@ class AlertService:
             if not confirmed and needs_confirmation(level, current):
                 raise FarLevel(level, current)
             move = plan_move(alert, level, request.direction, current)
-            changed = await self._store.move_alert(chat_id, alert.id, alert.state, move, request.note)
+            changed = await self._store.move_alert(
+                chat_id, alert.id, alert.state, direction=move.direction, level=move.level,
+                rearm_level=move.rearm_level, passed=move.passed, note=request.note)
             if changed is not None:
                 self._ticker.alerts_changed()  # after the change: a tick reading before it would miss it
                 log.info("chat %d moved alert #%d %s to %s %s", chat_id, alert.id, alert.symbol,

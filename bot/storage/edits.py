@@ -2,30 +2,32 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import update
 
-from bot.alerts.editing import Move
+from bot.crossing import Direction
 from bot.storage.base import LIVE, StoreBase, utcnow
 from bot.storage.models import Alert, AlertState
 
 
 class EditQueries(StoreBase):
-    async def move_alert(self, chat_id: int, alert_id: int, seen: AlertState, move: Move,
-                         note: str | None) -> Alert | None:
-        """Writes `move` on the chat's alert if it is still in the state `seen` when it was read
+    async def move_alert(self, chat_id: int, alert_id: int, seen: AlertState, *, direction: Direction,
+                         level: Decimal, rearm_level: Decimal | None, passed: bool, note: str | None) -> Alert | None:
+        """Writes the new direction and level (bot.alerts.editing decided them) on the chat's alert if it is still in the state `seen` when it was read
         (else None: it fired, was deleted or paused meanwhile, and the caller decides again).
 
         Repeat and expiry stay; a cooldown or snooze ends (the alert is armed as a new one
         would be); a paused alert stays paused and gives back ACTIVE or ARMING on /resume,
         which decides again from the price then."""
-        armed = AlertState.ARMING if move.passed else AlertState.ACTIVE
+        armed = AlertState.ARMING if passed else AlertState.ACTIVE
         values: dict[str, object] = {
-            "direction": move.direction, "level": move.level, "rearm_level": move.rearm_level, "rearm_after": None,
+            "direction": direction, "level": level, "rearm_level": rearm_level, "rearm_after": None,
         }
         if seen is AlertState.PAUSED:
             values["paused_from"] = armed
         else:
-            values.update(state=armed, armed_at=None if move.passed else utcnow())
+            values.update(state=armed, armed_at=None if passed else utcnow())
         if note is not None:
             values["note"] = note
         async with self._write() as session:

@@ -34,7 +34,7 @@ from bot.charts.intervals import DEFAULT_INTERVAL, INTERVALS, parse_interval
 from bot.charts.spec import format_price, precision_of
 from bot.exchange.client import ExchangeError
 from bot.storage.models import Alert
-from bot.telegram.flood import CommandLimiter, Verdict
+from bot.limits import CommandLimiter, Verdict
 from bot.webapp.auth import Unauthorized, WebAppUser, check_init_data, read_start_token
 from bot.webapp.members import ChatRoles
 
