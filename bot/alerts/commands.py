@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 
 from bot.alerts.rules import Direction
@@ -51,6 +51,7 @@ class AlertRequest:
     margin: Decimal | None = None  # `every 1h margin 1%`: how far back the price must go to re-arm
     expires: timedelta | datetime | None = None  # `for 1d`, or `until 2026-12-31` (UTC)
     window: timedelta | None = None  # `3% 15m`: fires on a 3 % move either way within 15 minutes
+    silent: bool = False  # `silent`: its notifications arrive without a sound
 
 
 def parse_level(text: str) -> Decimal:
@@ -89,10 +90,10 @@ def parse_symbol(text: str) -> str:
     return symbol
 
 
-def parse_alert(args: list[str]) -> AlertRequest:
-    """`SYMBOL [above|below|>|<|>=|<=] PRICE|+5%|-3%|±2%|3% 15m [every 1h [margin 1%]] [for 1d|until DATE] [note...]`.
+def parse_alert(args: list[str], zone: tzinfo | None = None) -> AlertRequest:
+    """`SYMBOL [above|below|>|<|>=|<=] PRICE|+5%|-3%|±2%|3% 15m [every 1h [margin 1%]] [for 1d|until DATE] [silent] [note...]`.
 
-    The operator may touch the price (`>70000`).
+    The operator may touch the price (`>70000`). `until` is read in the chat's `zone` (UTC when None).
     """
     if len(args) < 2:
         raise CommandError("alert_usage")
@@ -127,7 +128,7 @@ def parse_alert(args: list[str]) -> AlertRequest:
         percent, both_ways = parse_percent_move(rest[0])
     else:
         level = parse_level(rest[0])
-    options, note_words = _parse_options(rest[1:])
+    options, note_words = _parse_options(rest[1:], zone)
     note = " ".join(note_words).strip()
     if len(note) > MAX_NOTE_LENGTH:
         raise CommandError("note_too_long", str(MAX_NOTE_LENGTH))
@@ -138,7 +139,7 @@ def parse_alert(args: list[str]) -> AlertRequest:
     return AlertRequest(
         symbol=symbol, level=level, direction=Direction.EITHER if window else direction, note=note,
         percent=percent, both_ways=both_ways, repeat=options.get("every"), margin=options.get("margin"),
-        expires=options.get("for") or options.get("until"), window=window,
+        expires=options.get("for") or options.get("until"), window=window, silent=bool(options.get("silent")),
     )
 
 
@@ -169,17 +170,21 @@ def parse_duration(text: str, *, shortest: timedelta, longest: timedelta) -> tim
     return duration
 
 
-def parse_until(text: str, now: datetime | None = None) -> datetime:
-    """`2026-12-31` (the end of that day, UTC) or `2026-12-31T18:00` (UTC, or with an offset);
-    naive UTC like storage, at most 10 years after `now` (naive UTC, default: the clock)."""
+def parse_until(text: str, now: datetime | None = None, zone: tzinfo | None = None) -> datetime:
+    """`2026-12-31` (the end of that day) or `2026-12-31T18:00`, on the clock of `zone` (the
+    chat's /timezone; UTC when None) unless it names an offset; naive UTC like storage, at most
+    10 years after `now` (naive UTC, default: the clock). A wall time a DST change repeats is its
+    first occurrence; one it skips is read with the offset before the change."""
     now = now or datetime.now(timezone.utc).replace(tzinfo=None)
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text, re.ASCII):
             moment = datetime.fromisoformat(text) + timedelta(days=1) - timedelta(seconds=1)
         else:
             moment = datetime.fromisoformat(text)
-            if moment.tzinfo is not None:
-                moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        if moment.tzinfo is None and zone is not None:
+            moment = moment.replace(tzinfo=zone, fold=0)
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
     except ValueError:
         raise CommandError("bad_until", text) from None
     except OverflowError:  # 9999-12-31 plus a day, or an offset past year 1 or 9999
@@ -189,14 +194,22 @@ def parse_until(text: str, now: datetime | None = None) -> datetime:
     return moment
 
 
-def _parse_options(words: list[str]) -> tuple[dict, list[str]]:
-    """Leading `every 1h`, `margin 1%`, `for 1d`, `until 2026-12-31`; the remaining words are the note.
+def _parse_options(words: list[str], zone: tzinfo | None = None) -> tuple[dict, list[str]]:
+    """Leading `every 1h`, `margin 1%`, `for 1d`, `until 2026-12-31`, `silent`; the remaining words are the note.
 
-    A keyword counts only when a number follows it, so a note may say "for a friend".
+    A keyword counts only when a number follows it, so a note may say "for a friend"; `silent`
+    is a word alone, so a note cannot start with that word (it is read as the option).
     """
     options: dict = {}
     words = list(words)
-    while len(words) >= 2 and words[0].lower() in ("every", "margin", "for", "until") and words[1][:1].isdigit():
+    while words and words[0].lower() == "silent" or (
+            len(words) >= 2 and words[0].lower() in ("every", "margin", "for", "until") and words[1][:1].isdigit()):
+        if words[0].lower() == "silent":
+            if "silent" in options:
+                raise CommandError("option_twice", "silent")
+            options["silent"] = True
+            words = words[1:]
+            continue
         keyword, value = words[0].lower(), words[1]
         if keyword in options or (keyword in ("for", "until") and ({"for", "until"} & options.keys())):
             raise CommandError("option_twice", keyword)
@@ -212,7 +225,7 @@ def _parse_options(words: list[str]) -> tuple[dict, list[str]]:
         elif keyword == "for":
             options[keyword] = parse_duration(value, shortest=timedelta(minutes=1), longest=timedelta(days=365))
         else:
-            options[keyword] = parse_until(value)
+            options[keyword] = parse_until(value, zone=zone)
         words = words[2:]
     return options, words
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from bot.alerts.commands import AlertRequest
 from bot.alerts.editing import EditRequest, plan_move, target_level
 from bot.alerts.tick import Ticker
+from bot.alerts.places import ChatPlaces
 from bot.alerts.rules import (
     DEFAULT_MARGIN, LEVEL_DIRECTIONS, Direction, crossed, direction_for, level_from_percent, rearm_level,
     needs_confirmation, rearm_threshold,
@@ -87,7 +88,7 @@ def alert_targets(request: AlertRequest, current: Decimal) -> list[tuple[Directi
 
 
 def alert_specs(request: AlertRequest, current: Decimal,
-                targets: Sequence[tuple[Direction, Decimal]]) -> list[dict[str, object]]:
+                targets: Sequence[tuple[Direction, Decimal]], thread_id: int | None = None) -> list[dict[str, object]]:
     """The arguments of AlertStore.create_alert for each target of a request (raises PastExpiry)."""
     expires_at = _expiry(request.expires)
     repeat_seconds = int(request.repeat.total_seconds()) if request.repeat else None
@@ -103,6 +104,7 @@ def alert_specs(request: AlertRequest, current: Decimal,
             "symbol": request.symbol, "direction": direction, "level": level, "note": request.note,
             "repeat_seconds": repeat_seconds, "rearm_level": rearm, "expires_at": expires_at,
             "window_seconds": window_seconds, "passed": passed,
+            "silent": request.silent, "message_thread_id": thread_id,  # where and how it is announced
         })
     return specs
 
@@ -117,7 +119,7 @@ def _expiry(expires: timedelta | datetime | None) -> datetime | None:
     return expires
 
 
-class AlertService:
+class AlertService(ChatPlaces):
     def __init__(
         self, store: AlertStore, feed: PriceFeed, ticker: Ticker, *, poll_interval: float,
         max_alerts_per_chat: int = 100,
@@ -143,8 +145,10 @@ class AlertService:
             log.warning("no prices to decide with: %s", exc)
             return None
 
-    async def create(self, chat_id: int, request: AlertRequest) -> tuple[list[Alert], PriceSnapshot]:
-        """One alert, or two for `±2%`, checked against the latest prices."""
+    async def create(self, chat_id: int, request: AlertRequest,
+                     thread_id: int | None = None) -> tuple[list[Alert], PriceSnapshot]:
+        """One alert, or two for `±2%`, checked against the latest prices; made in forum topic
+        `thread_id` (None: General, or a chat without topics), it is announced there."""
         snapshot = await self.snapshot()
         current = snapshot.prices.get(request.symbol)
         if current is None:
@@ -152,7 +156,7 @@ class AlertService:
         targets = alert_targets(request, current)
         if await self._store.count_active(chat_id) + len(targets) > self._max_alerts:
             raise TooManyAlerts(self._max_alerts)
-        specs = alert_specs(request, current, targets)
+        specs = alert_specs(request, current, targets, thread_id)
         created = await self._store.create_alerts(chat_id, specs)  # `±2%`: both or neither
         self._ticker.alerts_changed(windows=any(spec["window_seconds"] is not None for spec in specs))
         for alert in created:

@@ -10,6 +10,7 @@ from bot.storage.store import PendingMessage
 MAX_TEXT = 4096  # Telegram's limit for one message, in UTF-16 code units
 MAX_PARTS = 25  # each part may carry a row of 3 buttons; Telegram allows about 100 per message
 SEPARATOR = "\n\n"
+HEADER_ROOM = 200  # a digest's first line (notify.placement) goes above its parts
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,21 @@ class Delivery:
     def text(self) -> str:
         return SEPARATOR.join(m.text for m in self.messages)
 
+    @property
+    def thread_id(self) -> int | None:
+        """The forum topic it goes to (combine() never mixes topics); None: General or no topics."""
+        return self.messages[0].thread_id
+
+    @property
+    def silent(self) -> bool:
+        """Only silent alerts: it arrives without a sound (combine() never mixes them with others)."""
+        return all(m.silent for m in self.messages)
+
+    @property
+    def held(self) -> bool:
+        """Held for a digest during quiet hours (combine() never mixes them with fresh ones)."""
+        return any(m.held for m in self.messages)
+
     def split(self) -> list[Delivery]:
         return [Delivery(self.chat_id, (m,)) for m in self.messages]
 
@@ -36,6 +52,11 @@ def _length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def _place(message: PendingMessage) -> tuple[int | None, bool, bool]:
+    """What must be the same for messages to share one Telegram message: topic, sound, digest."""
+    return message.thread_id, message.silent, message.held
+
+
 def combine(messages: Sequence[PendingMessage], limit: int = MAX_TEXT) -> list[Delivery]:
     """Joins one chat's messages, oldest first, into as few texts as fit under `limit`."""
     deliveries: list[Delivery] = []
@@ -43,7 +64,7 @@ def combine(messages: Sequence[PendingMessage], limit: int = MAX_TEXT) -> list[D
     size = 0
     for message in messages:
         extra = _length(message.text) + (_length(SEPARATOR) if parts else 0)
-        if parts and (size + extra > limit or len(parts) == MAX_PARTS):
+        if parts and (size + extra > limit - (HEADER_ROOM if parts[0].held else 0) or len(parts) == MAX_PARTS or _place(message) != _place(parts[0])):
             deliveries.append(Delivery(message.chat_id, tuple(parts)))
             parts, size = [], 0
             extra = _length(message.text)

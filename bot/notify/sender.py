@@ -19,16 +19,19 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot.metrics import MESSAGES_FAILED, MESSAGES_SENT, OUTBOX_PENDING, TELEGRAM_RETRY_AFTER
-from bot.notify.batching import Delivery, plan_rounds
+from bot.notify import placement
+from bot.notify.batching import SEPARATOR, Delivery, plan_rounds
 from bot.notify.notices import notification_keyboard
 from bot.storage.store import AlertStore
 from bot.webapp.links import AppLinks, with_app_button
+from bot.texts import Texts
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +114,15 @@ class OutboxSender:
     async def flush(self) -> None:
         """Delivers what is pending, round by round, until done or told to wait."""
         while not self._stopping:
-            pending = await self._store.pending_messages(self._batch)
-            OUTBOX_PENDING.set(len(pending))  # exact below one batch, "at least" above; less each delivery
-            if not pending:
+            now = placement.clock()
+            fetched = await self._store.pending_messages(self._batch, now)
+            OUTBOX_PENDING.set(len(fetched))  # exact below one batch, "at least" above; less each delivery
+            if not fetched:
                 return
+            pending, held = placement.arrange(fetched, now)  # quiet hours: silent, or held for a digest
+            for until, ids in held.items():
+                await self._store.hold_messages(ids, until)
+                OUTBOX_PENDING.dec(len(ids))
             blocked: set[int] = set()
             for round_ in plan_rounds(pending):
                 round_ = [d for d in round_ if d.chat_id not in blocked]
@@ -125,7 +133,7 @@ class OutboxSender:
                 blocked.update(d.chat_id for d, o in zip(round_, outcomes) if o is Outcome.BLOCKED)
                 if Outcome.RETRY in outcomes:
                     return
-            if len(pending) < self._batch:
+            if len(fetched) < self._batch:
                 return
 
     async def _pace(self, round_: list[Delivery]) -> None:
@@ -151,10 +159,14 @@ class OutboxSender:
         return with_app_button(markup, links, delivery.messages[0].language, delivery.chat_id)
 
     async def _send(self, delivery: Delivery) -> Outcome:
+        text = delivery.text
+        if delivery.held:  # the end of digest quiet hours: one message, what fired in order
+            text = Texts(delivery.messages[0].language).digest_header(len(delivery.messages)) + SEPARATOR + text
         try:
             message = await self._bot.send_message(
-                delivery.chat_id, delivery.text, parse_mode=ParseMode.HTML,
+                delivery.chat_id, text, parse_mode=ParseMode.HTML,
                 reply_markup=self._keyboard(delivery),
+                message_thread_id=delivery.thread_id, disable_notification=delivery.silent,
             )
         except Forbidden as exc:
             paused, dropped = await self._store.block_chat(delivery.chat_id, f"forbidden: {exc.message}")
@@ -167,6 +179,8 @@ class OutboxSender:
         except ChatMigrated as exc:
             return await self._migrated(delivery, int(exc.new_chat_id))
         except BadRequest as exc:
+            if delivery.thread_id is not None and placement.topic_gone(exc.message):
+                return await self._topic_gone(delivery, exc)
             return await self._refused(delivery, exc)
         except RetryAfter as exc:
             # The rate limiter already waited and retried; give Telegram the time it asks.
@@ -200,6 +214,19 @@ class OutboxSender:
         if self._on_migrated is not None:
             self._on_migrated(delivery.chat_id, new_chat_id)
         return await self._send(Delivery(new_chat_id, delivery.messages))
+
+    async def _topic_gone(self, delivery: Delivery, exc: TelegramError) -> Outcome:
+        """Its forum topic was closed or deleted: it goes to General, saying which topic it was for."""
+        thread_id = delivery.thread_id
+        assert thread_id is not None
+        name = (await self._store.topic_names(delivery.chat_id)).get(thread_id)
+        log.info("chat %d: topic %d refused (%s); outbox %s goes to General", delivery.chat_id, thread_id,
+                 exc, list(delivery.outbox_ids))
+        first, *rest = delivery.messages
+        note = Texts(first.language).topic_gone(name, thread_id)
+        moved = (replace(first, thread_id=None, text=f"{note}\n{first.text}"),
+                 *(replace(m, thread_id=None) for m in rest))
+        return await self._send(Delivery(delivery.chat_id, moved))
 
     async def _refused(self, delivery: Delivery, exc: TelegramError) -> Outcome:
         """Telegram will never take this text. Alone, it is dropped; combined, each part is tried alone."""

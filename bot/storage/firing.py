@@ -20,6 +20,7 @@ from bot.crossing import LEVEL_DIRECTIONS, Direction, Extremes
 from bot.i18n import DEFAULT
 from bot.storage.base import LIVE, StoreBase, utcnow
 from bot.storage.chats import chat_languages
+from bot.storage.topics import placements
 from bot.storage.models import Alert, AlertState, MessageKind, OutboxMessage, OutboxState, PauseReason
 from bot.storage.statements import (
     LIVE_SYMBOLS, NEXT_SYMBOLS, STORED_STEP, arm_statement, fire_statement, move_table, price_table, reach_table,
@@ -147,10 +148,11 @@ class TickQueries(StoreBase):
             ended = [EndedAlerts(chat, symbol, sorted(ids)) for (chat, symbol), ids in sorted(by_chat.items())]
             if ended:
                 languages = await chat_languages(session, {e.chat_id for e in ended})
+                places = await placements(session, [e.ids[0] for e in ended])
                 await session.execute(insert(OutboxMessage), [
                     {"chat_id": e.chat_id, "alert_id": e.ids[0], "kind": MessageKind.EXPIRED,  # no buttons
                      "text": render(e, languages.get(e.chat_id, DEFAULT)), "state": OutboxState.PENDING,
-                     "created_at": now, "attempts": 0}
+                     "created_at": now, "attempts": 0, **places[e.ids[0]]}
                     for e in ended
                 ])
             await session.commit()
@@ -274,9 +276,10 @@ class TickQueries(StoreBase):
         if not alerts:
             return
         languages = await chat_languages(session, {a.chat_id for a in alerts})
+        places = await placements(session, [a.id for a in alerts])
         await session.execute(insert(OutboxMessage), [
             {"chat_id": a.chat_id, "alert_id": a.id, "kind": kind(a), "text": render(a, languages.get(a.chat_id, DEFAULT)),
-             "state": OutboxState.PENDING, "created_at": now, "attempts": 0}
+             "state": OutboxState.PENDING, "created_at": now, "attempts": 0, **places[a.id]}
             for a in alerts
         ])
 

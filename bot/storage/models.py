@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Enum, Index, Integer, MetaData, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Enum, Index, Integer, MetaData, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.crossing import Direction
@@ -84,6 +84,12 @@ class Chat(Base):
     language_chosen: Mapped[bool] = mapped_column(Boolean, default=False)  # by /language, not guessed
     # Telegram refused our messages (403) then; its alerts were paused until it sends /start.
     blocked_at: Mapped[datetime | None] = mapped_column(DateTime())
+    # Time zones and quiet hours (issue 25): the IANA zone times are shown in (None: UTC), and the
+    # quiet window in minutes after local midnight; `quiet_digest` holds notifications instead.
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    quiet_start: Mapped[int | None] = mapped_column(Integer)
+    quiet_end: Mapped[int | None] = mapped_column(Integer)
+    quiet_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Alert(Base):
@@ -112,6 +118,10 @@ class Alert(Base):
     paused_by: Mapped[PauseReason | None] = mapped_column(_enum(PauseReason, "paused_by", constraint=False, length=10))
     # When it fired for good, was deleted, expired or ended: retention counts from here.
     closed_at: Mapped[datetime | None] = mapped_column(DateTime())
+    # Topics and silent alerts (issue 25): the forum topic it was made in (None: General or no
+    # topics), announced there; `silent` notifications arrive without a sound.
+    message_thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    silent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         # The tick's query: for each (symbol, direction), a range scan on level among active alerts.
@@ -147,6 +157,10 @@ class OutboxMessage(Base):
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(200))
+    # Issue 25: the topic it goes to, whether it rings, and (digest quiet hours) until when it is held.
+    message_thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    silent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    held_until: Mapped[datetime | None] = mapped_column(DateTime())
 
     __table_args__ = (Index("ix_outbox_state", "state", "id"),)
 
@@ -164,3 +178,15 @@ class GuideStep(Base):
     answer: Mapped[str | None] = mapped_column(Text)  # the level as typed, parsed again at confirmation
     prompt_message_id: Mapped[int | None] = mapped_column(BigInteger)  # the question a reply answers
     updated_at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class ForumTopic(Base):
+    """A forum topic's name, as Telegram last told it (topic created or renamed, or a message in
+    it): /alerts marks each alert's topic by name, and a notification whose topic is gone says
+    which topic it was for."""
+
+    __tablename__ = "forum_topics"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    message_thread_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(128))

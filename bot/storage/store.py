@@ -18,6 +18,7 @@ from bot.storage.statements import fire_statement, price_table
 from bot.storage.models import Alert, AlertState, OutboxMessage, OutboxState
 from bot.storage.outbox import OutboxQueries, PendingMessage
 from bot.storage.retention import RetentionQueries
+from bot.storage.topics import TopicQueries
 
 __all__ = [
     "AlertPage", "AlertStore", "DELETABLE", "EndedAlerts", "ExpiredAlert", "FiredAlert", "LIVE", "PendingMessage",
@@ -27,7 +28,7 @@ __all__ = [
 
 
 class AlertStore(AlertQueries, AlertListQueries, TickQueries, OutboxQueries, ChatQueries, RetentionQueries,
-                 GuideQueries, EditQueries):
+                 GuideQueries, EditQueries, TopicQueries):
     async def stats(self) -> dict[str, int]:
         """Figures for /stats: chats with alerts, active alerts, messages by state."""
         async with self._sessions() as session:

@@ -17,7 +17,7 @@ from bot.alerts.service import AlertService
 from bot.i18n import DEFAULT, LANGUAGES
 from bot.settings import Settings
 from bot.storage.store import AlertStore
-from bot.telegram import backup, edit, guide, handlers, supergroups
+from bot.telegram import backup, edit, guide, handlers, supergroups, topics
 from bot.telegram import charts as chart_handlers
 from bot.telegram.admins import AdminCheck
 from bot.telegram.allowlist import AllowedChats
@@ -95,6 +95,11 @@ def make_application(
     application.add_handler(CommandHandler("export", backup.export))
     application.add_handler(CommandHandler("import", backup.import_file))
     application.add_handler(MessageHandler(backup.IMPORT_CAPTION, backup.import_file))
+    # Issue 25: time zones and quiet hours; topic names are kept after each update (group 1).
+    application.add_handler(CommandHandler("timezone", topics.timezone))
+    application.add_handler(CommandHandler("quiet", topics.quiet))
+    application.add_handler(CallbackQueryHandler(topics.timezone_button, pattern=f"^{topics.TIMEZONE}"))
+    application.add_handler(TypeHandler(Update, topics.remember_topic), group=1)
     application.add_handler(CallbackQueryHandler(handlers.button, pattern=BUTTONS))
     application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
     application.add_error_handler(handlers.on_error)

@@ -25,6 +25,7 @@ from bot.telegram.buttons import SYMBOL_CHART
 from bot.telegram.handlers import reply, service, texts_for
 from bot.texts import Texts
 from bot.webapp.links import with_app_button
+from bot.telegram.topic_of import thread_of
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,8 @@ async def chart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await _listed(update, context, t, symbol):
         return
     chat_id = update.effective_chat.id
-    problem = await _send(context, t, chat_id, symbol, lambda: chart_service(context).chart(chat_id, symbol, interval))
+    problem = await _send(context, t, chat_id, symbol, lambda: chart_service(context).chart(chat_id, symbol, interval),
+                          thread_of(update))
     if problem:
         await reply(update, problem)
 
@@ -76,7 +78,7 @@ async def chart_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     # Answered before drawing: Telegram refuses an answer that comes too late ("query is too
     # old"), and the spinner on the button stops at once. A problem comes as a message instead.
     await query.answer()
-    problem = await _send(context, t, chat.id, symbol, make)
+    problem = await _send(context, t, chat.id, symbol, make, thread_of(update))
     if problem:
         await reply(update, problem)
 
@@ -94,8 +96,8 @@ async def _listed(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts, 
 
 
 async def _send(context: ContextTypes.DEFAULT_TYPE, t: Texts, chat_id: int, symbol: str,
-                make: Callable[[], Awaitable[Chart]]) -> str:
-    """Sends the chart with sendPhoto; returns what to tell the user instead, or ""."""
+                make: Callable[[], Awaitable[Chart]], thread_id: int | None = None) -> str:
+    """Sends the chart with sendPhoto (to the forum topic asked from); returns what to tell the user instead, or ""."""
     try:
         made = await make()
     except RateLimited as exc:
@@ -118,7 +120,7 @@ async def _send(context: ContextTypes.DEFAULT_TYPE, t: Texts, chat_id: int, symb
                if focus is not None and focus.fired_price is not None and focus.fired_at is not None else None)
     caption = t.chart_caption(made.symbol, made.interval, made.latest, made.alerts, crossed)
     await context.bot.send_photo(chat_id, photo=made.png, caption=caption, parse_mode=ParseMode.HTML,
-                                 filename=f"chart-{made.interval}.png",
+                                 filename=f"chart-{made.interval}.png", message_thread_id=thread_id,
                                  reply_markup=with_app_button(None, context.bot_data.get("app_links"), t.lang, chat_id,
                                                               made.symbol))
     return ""

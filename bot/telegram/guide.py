@@ -104,7 +104,7 @@ async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _one_line(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts, words: list[str]) -> None:
     await _guides(context).end_guide(*_who(update), _since())  # a guide under way ends, as a new command does
     try:
-        request = parse_alert(words)
+        request = parse_alert(words, t.zone)
     except CommandError as exc:
         await reply(update, t.usage_error(exc.reason, exc.value))
         return
@@ -178,7 +178,7 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await reply(update, t.guide_cancelled())
             return
         try:
-            request = parse_alert(json.loads(taken.answer))
+            request = parse_alert(json.loads(taken.answer), t.zone)
         except CommandError as exc:  # stored by an older version, say
             await reply(update, t.usage_error(exc.reason, exc.value))
             return
@@ -215,7 +215,7 @@ async def _symbol(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts, 
 
 async def _level(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts, symbol: str, words: list[str]) -> None:
     try:
-        request = parse_alert([symbol, *words])
+        request = parse_alert([symbol, *words], t.zone)
         current = (await service(context).snapshot()).prices[symbol]
     except CommandError as exc:
         await _ask(update, context, t, t.usage_error(exc.reason, exc.value) + "\n" + t.guide_level_again(), None)

@@ -28,6 +28,7 @@ from bot.texts import Texts
 from bot.texts.edit import EditTexts
 from bot.alerts.editing import group_by_symbol
 from bot.webapp.links import with_app_button
+from bot.telegram.topic_of import thread_of
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,8 @@ def service(context: ContextTypes.DEFAULT_TYPE) -> AlertService:
 async def texts_for(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Texts:
     user = update.effective_user
     chat_id = update.effective_chat.id if update.effective_chat else 0
-    return Texts(await service(context).language(chat_id, user.language_code if user else None))
+    alerts = service(context)
+    return Texts(await alerts.language(chat_id, user.language_code if user else None), await alerts.zone(chat_id))
 
 
 async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -105,7 +107,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def create_alert(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts, request: AlertRequest) -> bool:
     """Creates what the request asks and replies; False when it could not."""
     try:
-        created, snapshot = await service(context).create(update.effective_chat.id, request)
+        created, snapshot = await service(context).create(update.effective_chat.id, request, thread_of(update))
     except UnknownSymbol as exc:
         await reply(update, t.unknown_symbol(exc.symbol, exc.suggestions))
     except TooManyAlerts as exc:
@@ -169,6 +171,9 @@ async def _render_page(
         rows.append(navigation)
     pages = max(1, -(-page.total // PAGE_SIZE))
     number = min(-(-page.before // PAGE_SIZE), pages - 1)  # 0-based; a page after deletions rounds up
+    listed = (*page.live, *page.fired)
+    if any(a.message_thread_id is not None for a in listed):  # in a forum, each one's topic is marked
+        t.topics = await service(context).topic_names(listed[0].chat_id)
     text = t.alert_list(live, page.fired, prices, number, pages, live_count=page.live_total)
     return text, InlineKeyboardMarkup(rows) if rows else None
 

@@ -14,9 +14,10 @@ from bot.texts.buttons import ButtonTexts
 from bot.texts.chats import ChatTexts
 from bot.texts.errors import ErrorTexts
 from bot.texts.prices import PriceTexts
+from bot.texts.topics import TopicTexts
 
 __all__ = ["COMMANDS", "ENDED_MARK", "USAGE", "AlertLike", "Texts", "duration", "moment", "price"]
 
 
-class Texts(AlertTexts, ButtonTexts, PriceTexts, ChatTexts, BackupTexts, ErrorTexts):
+class Texts(AlertTexts, ButtonTexts, PriceTexts, ChatTexts, BackupTexts, ErrorTexts, TopicTexts):
     """The texts in one language: `Texts("zh").start()`."""

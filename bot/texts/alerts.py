@@ -118,7 +118,7 @@ class AlertTexts(TextsBase):
                 percent=f"{distance_percent(alert.level, now):+}", price=price(now))
             ) if now and alert.direction is not Direction.EITHER else ""
             state = _STATES.get(getattr(alert.state, "value", alert.state))
-            mark = self._(state).format(until=moment(alert.rearm_after) if alert.rearm_after else "",
+            mark = self._(state).format(until=moment(alert.rearm_after, self.zone) if alert.rearm_after else "",
                                         back=price(alert.rearm_level) if alert.rearm_level else "") if state else ""
             lines.append(self._line(alert) + distance + self._options(alert) + mark
                          + (f" — {escape(alert.note)}" if alert.note else ""))

@@ -7,7 +7,7 @@ value a user typed goes through `escape`; translated templates are filled with `
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone, tzinfo
 from decimal import Decimal
 from html import escape
 from typing import Any, Protocol
@@ -24,6 +24,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("pause", N_("Silence your alerts")),
     ("resume", N_("Turn your alerts back on")),
     ("language", N_("Choose the language")),
+    ("timezone", N_("Your time zone")),
+    ("quiet", N_("Quiet hours")),
     ("export", N_("Your alerts as a CSV file")),
     ("import", N_("Create alerts from an /export file")),
     ("help", N_("How to use the bot")),
@@ -112,15 +114,21 @@ def duration(seconds: float) -> str:
     return " ".join(p for p in parts if p) or "1m"
 
 
-def moment(when: datetime) -> str:
-    return when.strftime("%Y-%m-%d %H:%M UTC")
+def moment(when: datetime, zone: tzinfo | None = None) -> str:
+    """A stored moment (naive UTC) on the chat's clock (/timezone): `2026-12-31 23:59 CET`."""
+    if zone is None:
+        return when.strftime("%Y-%m-%d %H:%M UTC")
+    local = when.replace(tzinfo=timezone.utc).astimezone(zone)
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "UTC")
 
 
 class TextsBase:
     """The language and the pieces every part of the catalogue builds on."""
 
-    def __init__(self, lang: str = DEFAULT) -> None:
+    def __init__(self, lang: str = DEFAULT, zone: tzinfo | None = None) -> None:
         self.lang = lang
+        self.zone = zone  # the chat's /timezone: times are shown, and `until` read, on its clock
+        self.topics: dict[int, str] | None = None  # forum topic names: /alerts marks each alert's topic
         self._, self._n = translator(lang)
 
     # -- pieces -----------------------------------------------------------------------------
@@ -149,8 +157,17 @@ class TextsBase:
         if alert.repeat_seconds:
             parts.append(self._("every {duration}").format(duration=duration(alert.repeat_seconds)))
         if alert.expires_at is not None:
-            parts.append(self._("until {moment}").format(moment=moment(alert.expires_at)))
-        return "".join(f" · {p}" for p in parts)
+            parts.append(self._("until {moment}").format(moment=moment(alert.expires_at, self.zone)))
+        return "".join(f" · {p}" for p in parts) + self._place(alert)
+
+    def _place(self, alert: AlertLike) -> str:
+        """` · 🔕 silent · 🧵 BTC`: how and where (issue 25) it is announced."""
+        text = " · 🔕 " + self._("silent") if getattr(alert, "silent", False) else ""
+        thread = getattr(alert, "message_thread_id", None)
+        if thread is not None and self.topics is not None:
+            name = self.topics.get(thread)
+            text += " · 🧵 " + (escape(name) if name else self._("topic #{id}").format(id=thread))
+        return text
 
     def _line(self, alert: AlertLike) -> str:
         return f"#{alert.id} {escape(alert.symbol)} {self._target(alert.direction, alert.level, alert.window_seconds)}"

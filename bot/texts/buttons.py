@@ -25,7 +25,7 @@ class ButtonTexts(TextsBase):
         return self._("Next ▶") if forward else self._("◀ Back")
 
     def snoozed(self, alert_id: int, until: datetime) -> str:
-        return self._("😴 #{id} quiet until {moment}").format(id=alert_id, moment=moment(until))
+        return self._("😴 #{id} quiet until {moment}").format(id=alert_id, moment=moment(until, self.zone))
 
     def rearmed(self, alert_id: int) -> str:
         return self._("🔁 #{id} watching again").format(id=alert_id)

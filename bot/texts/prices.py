@@ -55,7 +55,7 @@ class PriceTexts(TextsBase):
         lines = [head]
         if crossed is not None:  # (alert id, price, when) of the notification's crossing
             lines.append(self._("🔔 #{id} crossed {price} at {moment}").format(
-                id=crossed[0], price=price(crossed[1]), moment=moment(crossed[2])))
+                id=crossed[0], price=price(crossed[1]), moment=moment(crossed[2], self.zone)))
         for alert in alerts:
             line = f"#{alert.id} {self._target(alert.direction, alert.level, alert.window_seconds)}"
             line += f" — {escape(alert.note)}" if alert.note else ""

@@ -107,10 +107,20 @@ class Sent:
     document: bytes | None = None  # sendDocument: the uploaded file; `text` is then the caption
     filename: str | None = None  # sendDocument: the file's name
     reply_to: int | None = None  # the message this one replies to (reply_parameters), if it still existed
+    thread_id: int | None = None  # the forum topic it went to (None: General, or a chat without topics)
+    silent: bool = False  # sent with disable_notification
 
     def buttons(self) -> list[dict[str, Any]]:
         rows = (self.reply_markup or {}).get("inline_keyboard", [])
         return [button for row in rows for button in row]
+
+
+@dataclass
+class Topic:
+    name: str
+    created: dict[str, Any]  # the forum_topic_created service message: messages in the topic reply to it
+    closed: bool = False
+    deleted: bool = False
 
 
 @dataclass
@@ -156,6 +166,9 @@ class FakeTelegram:
     _poll_serial: int = 0  # the latest getUpdates; an earlier one still waiting is terminated (409)
     # setChatMenuButton: chat id (0: the default for every private chat) -> the menu button set.
     menu_buttons: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # Forum topics: chat -> thread id -> the topic. Supergroups with is_forum, and private chats
+    # with topics (Bot API 9.3: getMe's has_topics_enabled). General has no thread id.
+    forums: dict[int, dict[int, Topic]] = field(default_factory=dict)
 
     # -- life cycle -------------------------------------------------------------------------
     async def start(self, port: int = 0) -> str:
@@ -182,15 +195,22 @@ class FakeTelegram:
 
     # -- what a user does -------------------------------------------------------------------
     async def user_sends(self, chat_id: int, text: str, *, user_id: int | None = None,
-                         chat_type: str = "private", language_code: str | None = None) -> int:
+                         chat_type: str = "private", language_code: str | None = None,
+                         thread_id: int | None = None) -> int:
+        """`thread_id`: written in that forum topic (None: General, or a chat without topics)."""
         user_id = user_id or chat_id
         user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "Tester"}
         if language_code:
             user["language_code"] = language_code
         message: dict[str, Any] = {
             "message_id": next(self._message_ids), "date": int(time.time()), "text": text,
-            "chat": _chat(chat_id, chat_type), "from": user,
+            "chat": self._chat_json(chat_id, chat_type), "from": user,
         }
+        if thread_id is not None:
+            topic = self.forums[chat_id][thread_id]
+            assert not topic.deleted and (not topic.closed or chat_type == "private"), "members cannot write there"
+            # As Telegram: a message in a topic replies to the topic's creation unless it replies to another.
+            message |= {"message_thread_id": thread_id, "is_topic_message": True, "reply_to_message": topic.created}
         if text.startswith("/"):
             command = text.split()[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16_len(command)}]
@@ -227,6 +247,54 @@ class FakeTelegram:
                 return await self.user_replies(chat_id, sent, text, user_id=user_id)
         raise AssertionError(f"no ForceReply in chat {chat_id} is addressed to user {user_id}")
 
+    async def create_topic(self, chat_id: int, name: str, *, user_id: int = 1) -> int:
+        """Someone creates a forum topic (a supergroup becomes a forum; a private chat has topics
+        when the bot enabled them). The bot gets the service message; returns the thread id,
+        which is the id of that message, as in Telegram."""
+        chat_type = "private" if chat_id > 0 else "supergroup"
+        self.forums.setdefault(chat_id, {})
+        message_id = next(self._message_ids)
+        created = {"message_id": message_id, "date": int(time.time()), "chat": self._chat_json(chat_id, chat_type),
+                   "from": {"id": user_id, "is_bot": False, "first_name": "Tester"},
+                   "message_thread_id": message_id, "is_topic_message": True,
+                   "forum_topic_created": {"name": name, "icon_color": 7322096}}
+        self.forums[chat_id][message_id] = Topic(name, created)
+        await self._push({"message": created})  # service messages reach bots in privacy mode too
+        return message_id
+
+    def close_topic(self, chat_id: int, thread_id: int) -> None:
+        """Closed: members (and a bot that may not manage topics) can no longer post in it."""
+        self.forums[chat_id][thread_id].closed = True
+
+    def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        """Deleted with its messages: sending to it is "message thread not found"."""
+        self.forums[chat_id][thread_id].deleted = True
+
+    def _chat_json(self, chat_id: int, chat_type: str) -> dict[str, Any]:
+        chat = _chat(chat_id, chat_type)
+        if chat_id in self.forums and chat_type == "supergroup":
+            chat["is_forum"] = True
+        return chat
+
+    def _thread(self, chat_id: int, params: dict[str, Any], reply_to: int | None) -> int | None:
+        """Where a send goes, as Telegram decides: the topic named, or the replied message's topic;
+        a topic deleted (or never there, or a chat without topics) is "message thread not
+        found", a closed one TOPIC_CLOSED."""
+        raw = params.get("message_thread_id")
+        if raw is None:
+            replied = self.user_messages.get((chat_id, reply_to or 0)) or {}
+            if replied.get("is_topic_message"):
+                return int(replied["message_thread_id"])
+            bot_message = self._current(chat_id, reply_to) if reply_to is not None else None
+            return bot_message.thread_id if bot_message is not None else None
+        thread_id = int(raw)
+        topic = self.forums.get(chat_id, {}).get(thread_id)
+        if topic is None or topic.deleted:
+            raise ApiError(400, "Bad Request: message thread not found")
+        if topic.closed:
+            raise ApiError(400, "Bad Request: TOPIC_CLOSED")
+        return thread_id
+
     def delete_message(self, chat_id: int, message_id: int) -> None:
         """Someone (the user, an admin, a cleaner bot) deletes a message: replies to it then fail."""
         self.deleted.add((chat_id, message_id))
@@ -254,7 +322,9 @@ class FakeTelegram:
             "id": query_id, "chat_instance": str(chat_id), "data": callback_data,
             "from": {"id": user_id or chat_id, "is_bot": False, "first_name": "Tester"},
             "message": {"message_id": sent.message_id, "date": int(time.time()), "text": sent.plain,
-                        "chat": _chat(chat_id, "private" if chat_id > 0 else "supergroup"), "from": _bot_user()},
+                        "chat": self._chat_json(chat_id, "private" if chat_id > 0 else "supergroup"),
+                        "from": _bot_user(),
+                        **({"message_thread_id": sent.thread_id, "is_topic_message": True} if sent.thread_id else {})},
         }})
         return query_id
 
@@ -322,7 +392,8 @@ class FakeTelegram:
 
     async def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
         return _bot_user() | {"can_join_groups": True, "can_read_all_group_messages": False,
-                              "supports_inline_queries": False}
+                              "supports_inline_queries": False,
+                              "has_topics_enabled": any(chat > 0 for chat in self.forums)}
 
     async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
         async with self._changed:
@@ -478,9 +549,11 @@ class FakeTelegram:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         self._check_not_upgraded(chat_id)
         reply_to = self._reply_to(chat_id, params)
+        thread_id = self._thread(chat_id, params, reply_to)
         self._flood_check()
         message_id = next(self._message_ids)
-        sent = Sent(chat_id, message_id, text, plain, params.get("reply_markup"), reply_to=reply_to)
+        sent = Sent(chat_id, message_id, text, plain, params.get("reply_markup"), reply_to=reply_to,
+                    thread_id=thread_id, silent=_flag(params.get("disable_notification")))
         return await self._record(sent)
 
     async def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -501,9 +574,10 @@ class FakeTelegram:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         self._check_not_upgraded(chat_id)
         reply_to = self._reply_to(chat_id, params)
+        thread_id = self._thread(chat_id, params, reply_to)
         self._flood_check()
         sent = Sent(chat_id, next(self._message_ids), caption, plain, params.get("reply_markup"), photo=photo,
-                    reply_to=reply_to)
+                    reply_to=reply_to, thread_id=thread_id, silent=_flag(params.get("disable_notification")))
         return await self._record(sent)
 
     async def _record(self, sent: Sent) -> dict[str, Any]:
@@ -536,9 +610,11 @@ class FakeTelegram:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         self._check_not_upgraded(chat_id)
         reply_to = self._reply_to(chat_id, params)
+        thread_id = self._thread(chat_id, params, reply_to)
         self._flood_check()
         sent = Sent(chat_id, next(self._message_ids), caption, plain, params.get("reply_markup"),
-                    document=document, filename=upload.filename, reply_to=reply_to)
+                    document=document, filename=upload.filename, reply_to=reply_to, thread_id=thread_id,
+                    silent=_flag(params.get("disable_notification")))
         return await self._record(sent)
 
     def documents_to(self, chat_id: int) -> list[Sent]:
@@ -726,10 +802,18 @@ def _open_event() -> asyncio.Event:
     return event
 
 
+def _flag(value: Any) -> bool:
+    return value in (True, "true", "True", "1")
+
+
 def _message_json(message: Sent) -> dict[str, Any]:
     chat_type = "private" if message.chat_id > 0 else "supergroup"
     answer = {"message_id": message.message_id, "date": int(time.time()), "chat": _chat(message.chat_id, chat_type),
               "from": _bot_user(), "text": message.plain}
+    if message.thread_id is not None:
+        answer |= {"message_thread_id": message.thread_id, "is_topic_message": True}
+        if chat_type == "supergroup":
+            answer["chat"]["is_forum"] = True
     if message.document is not None:
         del answer["text"]
         answer["caption"] = message.plain

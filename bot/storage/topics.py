@@ -1,0 +1,92 @@
+"""Where and when a chat reads its notifications (issue 25): forum topic names, the chat's time
+zone and quiet hours, and each outbox message's topic and sound."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.alerts.hours import QuietHours
+from bot.storage.base import StoreBase, utcnow
+from bot.storage.chats import _upsert_chat
+from bot.storage.models import Alert, Chat, ForumTopic, OutboxMessage, OutboxState
+
+MAX_TOPIC_NAME = 128  # Telegram's limit on a topic's name
+
+
+async def placements(session: AsyncSession, alert_ids: Sequence[int]) -> dict[int, dict[str, object]]:
+    """The outbox columns an alert's message inherits from it: its topic and whether it is
+    silent. Read by primary key, in chunks under SQLite's bind limit."""
+    found: dict[int, dict[str, object]] = {a: {"message_thread_id": None, "silent": False} for a in alert_ids}
+    ids = sorted(set(alert_ids))
+    for start in range(0, len(ids), 5000):
+        rows = await session.execute(select(Alert.id, Alert.message_thread_id, Alert.silent)
+                                     .where(Alert.id.in_(ids[start:start + 5000])))
+        for alert_id, thread_id, silent in rows:
+            found[alert_id] = {"message_thread_id": thread_id, "silent": bool(silent)}
+    return found
+
+
+class TopicQueries(StoreBase):
+    async def remember_topic(self, chat_id: int, thread_id: int, name: str) -> None:
+        """A topic's name as Telegram last told it (created, renamed, or a message in it)."""
+        values = {"name": name[:MAX_TOPIC_NAME]}
+        async with self._write() as session:
+            dialect_insert = sqlite_insert if session.bind.dialect.name == "sqlite" else postgresql_insert
+            await session.execute(
+                dialect_insert(ForumTopic).values(chat_id=chat_id, message_thread_id=thread_id, **values)
+                .on_conflict_do_update(index_elements=[ForumTopic.chat_id, ForumTopic.message_thread_id], set_=values))
+            await session.commit()
+
+    async def topic_names(self, chat_id: int) -> dict[int, str]:
+        async with self._sessions() as session:
+            rows = await session.execute(select(ForumTopic.message_thread_id, ForumTopic.name)
+                                         .where(ForumTopic.chat_id == chat_id))
+            return dict(rows.all())
+
+    async def chat_hours(self, chat_id: int) -> tuple[str | None, QuietHours | None]:
+        """(zone name or None for UTC, quiet hours or None)."""
+        async with self._sessions() as session:
+            row = (await session.execute(select(Chat.timezone, Chat.quiet_start, Chat.quiet_end, Chat.quiet_digest)
+                                         .where(Chat.id == chat_id))).first()
+        if row is None:
+            return None, None
+        return row[0], quiet_hours(row[1], row[2], row[3])
+
+    async def set_timezone(self, chat_id: int, name: str) -> None:
+        async with self._write() as session:
+            await session.execute(_upsert_chat(session, chat_id, {"timezone": name}))
+            await session.commit()
+
+    async def set_quiet(self, chat_id: int, hours: QuietHours | None) -> int:
+        """Sets (or, None, ends) the chat's quiet hours. Messages held for a digest are released
+        at once: the sender holds them again if the new window says so. Returns how many."""
+        values = ({"quiet_start": None, "quiet_end": None, "quiet_digest": False} if hours is None else
+                  {"quiet_start": hours.start, "quiet_end": hours.end, "quiet_digest": hours.digest})
+        now = utcnow()
+        async with self._write() as session:
+            await session.execute(_upsert_chat(session, chat_id, values))
+            released = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.chat_id == chat_id, OutboxMessage.state == OutboxState.PENDING,
+                       OutboxMessage.held_until > now)
+                .values(held_until=now))
+            await session.commit()
+        return released.rowcount  # type: ignore[attr-defined]
+
+    async def hold_messages(self, message_ids: Sequence[int], until: datetime) -> None:
+        """Digest quiet hours: these pending messages wait until `until` (naive UTC), in the
+        database, so that a restart or another replica keeps holding them and sends them then."""
+        async with self._write() as session:
+            await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(message_ids))
+                                  .values(held_until=until))
+            await session.commit()
+
+
+def quiet_hours(start: int | None, end: int | None, digest: bool | None) -> QuietHours | None:
+    return None if start is None or end is None else QuietHours(start, end, bool(digest))

@@ -1,0 +1,123 @@
+"""Forum topics, time zones and quiet hours at the Telegram edge (issue 25).
+
+Answers reach the topic a command came from by themselves: python-telegram-bot's
+Message.reply_* pass the message's `message_thread_id` when it `is_topic_message` (a forum
+topic of a supergroup, or of a private chat with topics, Bot API 9.3). Sends that are not
+replies (sendPhoto of a chart, the outbox) take `thread_of(update)` or the alert's stored topic.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.ext import ContextTypes
+
+from bot.alerts.commands import CommandError
+from bot.alerts.hours import COMMON_ZONES, UTC_NAME, parse_quiet, parse_zone, suggest_zones, zone
+from bot.telegram.handlers import edit, may_change, reply, service, texts_for
+from bot.telegram.topic_of import thread_of
+
+TIMEZONE = "tz:"  # callback data "tz:<index in COMMON_ZONES>"
+MAX_REMEMBERED = 10_000
+
+
+def _topic_name(message: Message) -> str | None:
+    """A topic's name when the message tells it: the topic's creation or renaming, or a message
+    in the topic (whose reply_to_message is the creation, unless it replies to another one)."""
+    if message.forum_topic_created is not None:
+        return message.forum_topic_created.name
+    if message.forum_topic_edited is not None and message.forum_topic_edited.name:
+        return message.forum_topic_edited.name
+    replied = message.reply_to_message
+    if replied is not None and replied.forum_topic_created is not None:
+        return replied.forum_topic_created.name
+    return None
+
+
+async def remember_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Runs before the handlers: keeps each topic's latest name (written only when it changes)."""
+    message = update.effective_message
+    thread_id = thread_of(update)
+    if message is None or thread_id is None or update.effective_chat is None:
+        return
+    name = _topic_name(message)
+    if not name:
+        return
+    known: dict[tuple[int, int], str] = context.bot_data.setdefault("topic_names", {})
+    key = (update.effective_chat.id, thread_id)
+    if known.get(key) == name:
+        return
+    if len(known) >= MAX_REMEMBERED:
+        known.clear()
+    await context.bot_data["alerts"].remember_topic(key[0], thread_id, name)
+    known[key] = name
+
+
+def timezone_keyboard() -> InlineKeyboardMarkup:
+    rows = [[InlineKeyboardButton(name, callback_data=f"{TIMEZONE}{i}")
+             for i, name in enumerate(COMMON_ZONES) if i // 3 == row] for row in range(-(-len(COMMON_ZONES) // 3))]
+    return InlineKeyboardMarkup(rows)
+
+
+async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/timezone` shows the zone and buttons; `/timezone Europe/Berlin` sets it."""
+    t = await texts_for(update, context)
+    chat_id = update.effective_chat.id
+    if not context.args:
+        name = await service(context).zone_name(chat_id) or UTC_NAME
+        await reply(update, t.timezone_menu(name, _now(name)), timezone_keyboard())
+        return
+    if not await may_change(update, context, t):
+        return
+    typed = " ".join(context.args)
+    try:
+        name = parse_zone(typed.replace(" ", "_"))
+    except CommandError:
+        await reply(update, t.unknown_zone(typed, suggest_zones(typed)))
+        return
+    await service(context).set_timezone(chat_id, name)
+    await reply(update, t.timezone_set(name, _now(name)))
+
+
+async def timezone_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    t = await texts_for(update, context)
+    index = (query.data or "")[len(TIMEZONE):]
+    if not index.isdigit() or int(index) >= len(COMMON_ZONES) or update.effective_chat is None:
+        await query.answer(t.button_stale())
+        return
+    if not await may_change(update, context, t):
+        return
+    name = COMMON_ZONES[int(index)]
+    await service(context).set_timezone(update.effective_chat.id, name)
+    text = t.timezone_set(name, _now(name))
+    await query.answer()
+    await edit(query, text)
+
+
+async def quiet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/quiet 23:00-07:00 [digest]`, `/quiet off`; `/quiet` alone says what is set."""
+    t = await texts_for(update, context)
+    chat_id = update.effective_chat.id
+    name = await service(context).zone_name(chat_id) or UTC_NAME
+    if not context.args:
+        await reply(update, t.quiet_status(await service(context).quiet_hours(chat_id), name))
+        return
+    if not await may_change(update, context, t):
+        return
+    try:
+        hours = parse_quiet(list(context.args))
+    except CommandError as exc:
+        await reply(update, t.quiet_usage(exc.reason, exc.value))
+        return
+    await service(context).set_quiet(chat_id, hours)
+    sender = context.bot_data.get("sender")
+    if sender is not None:
+        sender.wake()  # held messages were released: the digest goes out now
+    await reply(update, t.quiet_set(hours, name) if hours else t.quiet_off())
+
+
+def _now(name: str) -> datetime:
+    """The moment on that zone's clock."""
+    return datetime.now(zone(name))
