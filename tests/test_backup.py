@@ -11,14 +11,14 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from bot.alerts.backup import COLUMNS, MAX_BYTES, BackupError, export_csv, parse_csv
+from bot.alerts.backup import COLUMNS, MAX_BYTES, OLD_COLUMNS, BackupError, export_csv, parse_csv
 from bot.alerts.rules import DEFAULT_MARGIN, Direction, rearm_level
 from tests.conftest import bot_settings, start_bot, stop_bot
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.telegram import FakeTelegram
 
 USER, OTHER = 1001, 1002
-HEADER = ",".join(COLUMNS)
+HEADER = ",".join(OLD_COLUMNS)  # files from before silent alerts; the new column is tested in test_silent.py
 
 
 @dataclass
@@ -51,10 +51,10 @@ def test_export_writes_one_line_per_alert_under_a_header() -> None:
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows == [
         list(COLUMNS),
-        ["BTCUSDT", "above", "70000", 'take, "profit"', "1h margin 1%", "2030-12-31T23:59"],
-        ["ETHUSDT", "below", "2500.5", "", "", ""],
-        ["SOLUSDT", "move", "3% 15m", "", "", ""],
-        ["币安人生USDT", "above", "0.0000123", "", "1d", ""],
+        ["BTCUSDT", "above", "70000", 'take, "profit"', "1h margin 1%", "2030-12-31T23:59", ""],
+        ["ETHUSDT", "below", "2500.5", "", "", "", ""],
+        ["SOLUSDT", "move", "3% 15m", "", "", "", ""],
+        ["币安人生USDT", "above", "0.0000123", "", "1d", "", ""],
     ]
 
 
@@ -129,9 +129,9 @@ async def test_export_then_import_in_another_chat(bot, exchange: FakeExchange, t
     exported = await telegram.wait_for_message(USER, "3 alerts")
     assert exported.document is not None and exported.filename.endswith(".csv")
     assert exported.document.decode("utf-8-sig").splitlines()[1:] == [
-        "BTCUSDT,above,70000,take profit,1h margin 1%,2030-12-31T23:59",
-        "ETHUSDT,below,1500,,,",
-        "SOLUSDT,move,3% 15m,pump,,",
+        "BTCUSDT,above,70000,take profit,1h margin 1%,2030-12-31T23:59,",
+        "ETHUSDT,below,1500,,,,",
+        "SOLUSDT,move,3% 15m,pump,,,",
     ]
 
     await telegram.user_sends_document(OTHER, exported.filename, exported.document, caption="/import")

@@ -19,7 +19,9 @@ from typing import Protocol
 from bot.alerts.commands import MAX_NOTE_LENGTH, AlertRequest, CommandError, parse_alert
 from bot.alerts.rules import DEFAULT_MARGIN, Direction
 
-COLUMNS = ("symbol", "direction", "level", "note", "repeat", "expiry")
+COLUMNS = ("symbol", "direction", "level", "note", "repeat", "expiry", "silent")
+OLD_COLUMNS = COLUMNS[:6]  # files exported before silent alerts (issue 25) still import
+_YES = ("yes", "true", "1", "silent")
 MAX_BYTES = 64 * 1024
 _DIRECTIONS = {Direction.UP: "above", Direction.DOWN: "below", Direction.EITHER: "move"}
 
@@ -33,6 +35,7 @@ class ExportedAlert(Protocol):
     rearm_level: Decimal | None
     expires_at: datetime | None
     window_seconds: int | None
+    # and, optionally, `silent: bool` (issue 25)
 
 
 class BackupError(Exception):
@@ -80,7 +83,8 @@ def export_csv(alerts: Sequence[ExportedAlert]) -> bytes:
         if margin is not None:
             repeat += f" margin {margin:f}%"
         expiry = alert.expires_at.strftime("%Y-%m-%dT%H:%M") if alert.expires_at else ""
-        writer.writerow([alert.symbol, _DIRECTIONS[alert.direction], level, alert.note, repeat, expiry])
+        silent = "yes" if getattr(alert, "silent", False) else ""
+        writer.writerow([alert.symbol, _DIRECTIONS[alert.direction], level, alert.note, repeat, expiry, silent])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -101,7 +105,8 @@ def parse_csv(data: bytes, max_alerts: int) -> list[Line]:
     except csv.Error:
         raise BackupError("malformed", 1) from None
     numbered = [(number, row) for number, row in enumerate(rows, start=1) if any(cell.strip() for cell in row)]
-    if not numbered or tuple(cell.strip().lower() for cell in numbered[0][1]) != COLUMNS:
+    header = tuple(cell.strip().lower() for cell in numbered[0][1]) if numbered else ()
+    if header not in (COLUMNS, OLD_COLUMNS):
         raise BackupError("malformed", numbered[0][0] if numbered else 1)
     body = numbered[1:]
     if not body:
@@ -109,13 +114,13 @@ def parse_csv(data: bytes, max_alerts: int) -> list[Line]:
     if len(body) > max_alerts:
         raise BackupError("too_many")
     for number, row in body:
-        if len(row) != len(COLUMNS):
+        if len(row) != len(header):
             raise BackupError("malformed", number)
-    return [_line(number, row) for number, row in body]
+    return [_line(number, row + [""] * (len(COLUMNS) - len(row))) for number, row in body]
 
 
 def _line(number: int, row: list[str]) -> Line:
-    symbol, direction, level, note, repeat, expiry = (cell.strip() for cell in row)
+    symbol, direction, level, note, repeat, expiry, silent = (cell.strip() for cell in row)
     args = [symbol]
     if direction.lower() == "move":
         args += level.split()
@@ -125,8 +130,12 @@ def _line(number: int, row: list[str]) -> Line:
         args += ["every", *repeat.split()]
     if expiry:
         args += ["until", expiry]
+    if silent.lower() in _YES:
+        args.append("silent")
     note = " ".join(note.split())
     try:
+        if silent and silent.lower() not in _YES + ("no", "false", "0"):
+            raise CommandError("alert_usage")
         # /alert reads `every`/`until` only before a number; here the column says what it is.
         if repeat and not repeat[:1].isdigit():
             raise CommandError("bad_duration", repeat)
