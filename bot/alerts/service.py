@@ -165,7 +165,7 @@ class AlertService(ChatPlaces):
         return created, snapshot
 
     async def import_alerts(
-        self, chat_id: int, requests: Sequence[tuple[int, AlertRequest]],
+        self, chat_id: int, requests: Sequence[tuple[int, AlertRequest]], thread_id: int | None = None,
     ) -> tuple[list[tuple[int, list[Alert]]], list[tuple[int, Exception]], PriceSnapshot]:
         """/import: each (line, request) checked exactly as `create` checks one (symbol, expiry,
         the chat's limit counting the lines before it), then every accepted alert created in one
@@ -187,7 +187,7 @@ class AlertService(ChatPlaces):
                     raise FarLevel(far[0], current)
                 if len(targets) > room:
                     raise TooManyAlerts(self._max_alerts)
-                specs = alert_specs(request, current, targets)
+                specs = alert_specs(request, current, targets, thread_id)
             except (UnknownSymbol, TooManyAlerts, PastExpiry, FarLevel) as exc:
                 refused.append((line, exc))
                 continue

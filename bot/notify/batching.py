@@ -53,8 +53,9 @@ def _length(text: str) -> int:
 
 
 def _place(message: PendingMessage) -> tuple[int | None, bool, bool]:
-    """What must be the same for messages to share one Telegram message: topic, sound, digest."""
-    return message.thread_id, message.silent, message.held
+    """What must be the same for messages to share one Telegram message: topic, sound, digest
+    (a digest is one message whatever its parts' sound: it rings unless all of them are silent)."""
+    return message.thread_id, message.silent and not message.held, message.held
 
 
 def combine(messages: Sequence[PendingMessage], limit: int = MAX_TEXT) -> list[Delivery]:
@@ -64,7 +65,8 @@ def combine(messages: Sequence[PendingMessage], limit: int = MAX_TEXT) -> list[D
     size = 0
     for message in messages:
         extra = _length(message.text) + (_length(SEPARATOR) if parts else 0)
-        if parts and (size + extra > limit - (HEADER_ROOM if parts[0].held else 0) or len(parts) == MAX_PARTS or _place(message) != _place(parts[0])):
+        room = limit - (HEADER_ROOM if parts and parts[0].held else 0)
+        if parts and (size + extra > room or len(parts) == MAX_PARTS or _place(message) != _place(parts[0])):
             deliveries.append(Delivery(message.chat_id, tuple(parts)))
             parts, size = [], 0
             extra = _length(message.text)

@@ -14,6 +14,7 @@ from bot.alerts.backup import MAX_BYTES, BackupError, parse_csv, export_csv
 from bot.alerts.service import FarLevel, PastExpiry, TooManyAlerts, UnknownSymbol
 from bot.exchange.client import ExchangeError
 from bot.telegram.handlers import exchange_trouble, may_change, reply, service, texts_for
+from bot.telegram.topic_of import thread_of
 from bot.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,8 @@ async def import_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     try:
         created, refused, _ = await alerts.import_alerts(
-            update.effective_chat.id, [(line.number, line.request) for line in lines if line.request is not None])
+            update.effective_chat.id, [(line.number, line.request) for line in lines if line.request is not None],
+            thread_of(update))  # imported in a forum topic: announced there
     except ExchangeError as exc:
         await reply(update, exchange_trouble(t, exc, "/import"))
         return

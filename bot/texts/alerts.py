@@ -53,7 +53,7 @@ class AlertTexts(TextsBase):
             "/language — English or 简体中文.\n\n"
             "An alert fires once, then stops, unless it repeats. Symbols are Binance futures symbols such as "
             "BTCUSDT, 1000PEPEUSDT or BTCUSDT_261225."
-        )
+        ) + self.help_places()
 
     # -- alerts ---------------------------------------------------------------------------------
     def alerts_created(self, alerts: Sequence[AlertLike], current: Decimal) -> str:

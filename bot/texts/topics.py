@@ -11,6 +11,17 @@ from bot.texts.base import TextsBase
 
 
 class TopicTexts(TextsBase):
+    def help_places(self) -> str:
+        """The end of /help: silent alerts, time zones, quiet hours, topics."""
+        return "\n\n" + self._(
+            "<code>silent</code> after the price: its notifications arrive without a sound, "
+            "e.g. <code>/alert BTCUSDT 70000 silent</code>\n"
+            "/timezone <code>Europe/Berlin</code> — the clock for times and <code>until</code> (default UTC).\n"
+            "/quiet <code>23:00-07:00</code> — notifications arrive silently at night; add <code>digest</code> "
+            "to get them as one message at the end; <code>/quiet off</code>.\n"
+            "In a group with topics, an alert is announced in the topic it was made in."
+        )
+
     # -- topics ---------------------------------------------------------------------------------
     def topic_gone(self, name: str | None, thread_id: int) -> str:
         """Above a notification sent to General because its topic was closed or deleted."""

@@ -12,6 +12,15 @@ with the `X-Telegram-Bot-Api-Secret-Token` header, and refuses `getUpdates` with
 `getUpdates` at once end the earlier one with 409 ("terminated by other getUpdates request"). Tests act as users
 with `user_sends`, `user_replies`, `user_answers` (a ForceReply answered), `delete_message` and
 `press_button`, and read what the bot sent with `wait_for_message`.
+
+Forum topics (supergroups with is_forum, and private chats with topics since Bot API 9.3):
+`create_topic` sends the forum_topic_created service message and returns the thread id (that
+message's id); `user_sends(..., thread_id=)` writes in a topic (message_thread_id,
+is_topic_message, replying to the topic's creation); General has no thread id. A send to a
+deleted (or unknown) topic is "Bad Request: message thread not found", to a closed one
+"Bad Request: TOPIC_CLOSED" (the bot is not assumed to manage topics); a reply without a thread
+id goes to the replied message's topic, as Telegram does. Each `Sent` records its thread_id and
+whether it came with disable_notification (`silent`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,142 @@
+"""Time zones and quiet hours through the bot (issue 25): /timezone, times shown and `until` read
+on the chat's clock across a daylight-saving change, quiet hours that silence notifications, and
+digest quiet hours whose held messages survive a restart and come as one message at the end."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from bot.alerts.hours import QuietHours, clock, quiet_until
+from bot.storage.models import OutboxMessage
+from bot.storage.store import AlertStore
+from tests.conftest import bot_settings, start_bot, stop_bot
+from tests.fakes.exchange import FakeExchange
+from tests.fakes.telegram import FakeTelegram
+
+USER = 9101
+
+
+def _window_around_now() -> tuple[str, QuietHours]:
+    """Quiet hours from an hour ago to an hour from now, in UTC (the default zone)."""
+    now = datetime.now(timezone.utc)
+    minute = now.hour * 60 + now.minute
+    hours = QuietHours((minute - 60) % 1440, (minute + 60) % 1440)
+    return f"{clock(hours.start)}-{clock(hours.end)}", hours
+
+
+async def _ask(telegram: FakeTelegram, text: str, contains: str) -> str:
+    before = len(telegram.sent)
+    await telegram.user_sends(USER, text)
+    return (await telegram.wait_for_message(USER, contains, after=before)).plain
+
+
+async def test_timezone_sets_the_clock_of_times_shown_and_until_across_a_dst_change(
+    bot, exchange: FakeExchange, telegram: FakeTelegram,
+) -> None:
+    exchange.set_price("BTCUSDT", "64000.00")
+    menu = await _ask(telegram, "/timezone", "time zone")
+    assert "UTC" in menu
+    labels = [b["text"] for b in telegram.messages_to(USER)[-1].buttons()]
+    assert "Europe/Berlin" in labels and "America/New_York" in labels and "Asia/Shanghai" in labels
+
+    assert "Europe/Berlin" in await _ask(telegram, "/timezone Europe/Berln", "/timezone Europe/Berlin")
+    assert "Europe/Berlin" in await _ask(telegram, "/timezone europe/berlin", "Time zone set")
+
+    winter = await _ask(telegram, "/alert BTCUSDT 70000 until 2027-03-27T12:00", "#1")
+    summer = await _ask(telegram, "/alert BTCUSDT 71000 until 2027-03-28T12:00", "#2")
+    assert "until 2027-03-27 12:00 CET" in winter and "until 2027-03-28 12:00 CEST" in summer
+    store: AlertStore = bot.application.bot_data["store"]
+    first, second = await store.get_alert(USER, 1), await store.get_alert(USER, 2)
+    assert first is not None and first.expires_at == datetime(2027, 3, 27, 11, 0)  # stored in UTC
+    assert second is not None and second.expires_at == datetime(2027, 3, 28, 10, 0)
+    assert "until 2027-03-28 12:00 CEST" in await _ask(telegram, "/alerts", "Your alerts")
+
+    # A button picks a common zone; the list then shows the same moment on the new clock.
+    before = len(telegram.sent)
+    await telegram.user_sends(USER, "/timezone")
+    menu_message = await telegram.wait_for_message(USER, "Pick one", after=before)
+    query = await telegram.press_button(menu_message, next(b["callback_data"] for b in menu_message.buttons()
+                                                           if b["text"] == "America/New_York"))
+    await telegram.wait_for_answer(query)
+    assert "America/New_York" in (await telegram.wait_for_edit(USER)).plain
+    assert "until 2027-03-28 06:00 EDT" in await _ask(telegram, "/alerts", "Your alerts")
+
+
+async def test_quiet_hours_silence_notifications_until_turned_off(
+    bot, exchange: FakeExchange, telegram: FakeTelegram,
+) -> None:
+    exchange.set_price("BTCUSDT", "64000.00")
+    window, _ = _window_around_now()
+    assert "without a sound" in await _ask(telegram, f"/quiet {window}", "Quiet hours")
+    await _ask(telegram, "/alert BTCUSDT 65000", "#1")
+    before = len(telegram.sent)
+    exchange.set_price("BTCUSDT", "65000.00")
+    fired = await telegram.wait_for_message(USER, "🔔", after=before)
+    assert fired.silent
+
+    assert "ring again" in await _ask(telegram, "/quiet off", "Quiet hours are off")
+    await _ask(telegram, "/alert BTCUSDT 64000", "#2")
+    before = len(telegram.sent)
+    exchange.set_price("BTCUSDT", "63999.00")
+    fired = await telegram.wait_for_message(USER, "🔔", after=before)
+    assert not fired.silent
+
+
+async def test_a_digest_is_held_in_the_database_across_a_restart_and_sent_as_one_message(
+    database_url: str, exchange: FakeExchange, telegram: FakeTelegram, store: AlertStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    exchange.set_price("BTCUSDT", "64000.00")
+    exchange.set_price("ETHUSDT", "2400.00")
+    window, hours = _window_around_now()
+    settings = bot_settings(database_url, exchange, telegram)
+    application = await start_bot(settings)
+    try:
+        assert "one digest" in await _ask(telegram, f"/quiet {window} digest", "Quiet hours")
+        await _ask(telegram, "/alert BTCUSDT 65000 breakout", "#1")
+        await _ask(telegram, "/alert ETHUSDT 2500 silent", "#2")
+        before = len(telegram.sent)
+        exchange.set_price("BTCUSDT", "65000.00")
+        await _held(store, 1)
+        exchange.set_price("ETHUSDT", "2500.00")  # fires later: the digest keeps the order
+        rows = await _held(store, 2)
+        end = quiet_until(datetime.now(timezone.utc).replace(tzinfo=None), ZoneInfo("UTC"), hours)
+        assert rows == [end, end]  # held until the window ends, in the database
+        assert [m for m in telegram.sent[before:] if "🔔" in m.plain] == []  # nothing sent meanwhile
+    finally:
+        await stop_bot(application)
+
+    # Another process starts after the window ended: the digest goes out, one message, in order.
+    assert end is not None
+    monkeypatch.setattr("bot.notify.placement.clock", lambda: end + timedelta(minutes=1))
+    application = await start_bot(settings)
+    try:
+        digest = await telegram.wait_for_message(USER, "During your quiet hours")
+        assert digest.plain.startswith("🌙 During your quiet hours 2 notifications came, in order:")
+        assert digest.plain.index("alert #1)") < digest.plain.index("alert #2)")
+        assert "65000.00" in digest.plain and "2500.00" in digest.plain and "breakout" in digest.plain
+        assert not digest.silent  # one of them rings
+        data = [b["callback_data"] for b in digest.buttons()]
+        assert {"nsnz:1", "narm:1", "ndel:1", "nsnz:2", "narm:2", "ndel:2"} <= set(data)
+        query = await telegram.press_button(digest, "nsnz:2")
+        assert "#2" in await telegram.wait_for_answer(query)  # its buttons still work
+        assert len([m for m in telegram.sent if "🔔" in m.plain]) == 1
+    finally:
+        await stop_bot(application)
+
+
+async def _held(store: AlertStore, count: int) -> list[datetime | None]:
+    """The outbox's held_until column once `count` messages are held (10 s at most)."""
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        async with store._sessions() as session:
+            rows = list((await session.scalars(select(OutboxMessage.held_until).order_by(OutboxMessage.id))).all())
+        if len([r for r in rows if r is not None]) >= count:
+            return rows
+        assert asyncio.get_running_loop().time() < deadline, f"not held: {rows}"
+        await asyncio.sleep(0.02)
