@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes.exchange import FakeExchange
+from tests.fakes.rest import FakeBinanceRest
 from tests.fakes.telegram import FakeTelegram
+from tests.test_chart_bot import chart_bot, rest, wait_for_photo  # noqa: F401 - fixtures
 
 FORUM, ADMIN = -1001234500001, 601
 USER = 7001
@@ -82,3 +84,12 @@ async def test_a_closed_or_deleted_topic_gets_its_notification_in_general(
     assert [b["callback_data"] for b in fired.buttons()][:3] == ["nsnz:1", "narm:1", "ndel:1"]
     error = "Bad Request: TOPIC_CLOSED" if gone == "closed" else "Bad Request: message thread not found"
     assert [r for r in telegram.rejected if r[0] == "sendMessage"] == [("sendMessage", 400, error)]
+
+
+async def test_a_chart_asked_in_a_topic_comes_to_that_topic(
+    chart_bot, exchange: FakeExchange, telegram: FakeTelegram, rest: FakeBinanceRest,
+) -> None:
+    btc, _ = await _forum(telegram, exchange)
+    await telegram.user_sends(FORUM, "/chart BTCUSDT", user_id=ADMIN, chat_type="supergroup", thread_id=btc)
+    photo = await wait_for_photo(telegram, FORUM)  # sendPhoto is not a reply: the topic is passed on purpose
+    assert photo.thread_id == btc
