@@ -91,7 +91,8 @@ def parse_symbol(text: str) -> str:
 
 
 def parse_alert(args: list[str], zone: tzinfo | None = None) -> AlertRequest:
-    """`SYMBOL [above|below|>|<|>=|<=] PRICE|+5%|-3%|±2%|3% 15m [every 1h [margin 1%]] [for 1d|until DATE] [silent] [note...]`.
+    """`SYMBOL [above|below|>|<|>=|<=] PRICE|+5%|-3%|±2%|3% 15m [every 1h [margin 1%]] [for 1d|until DATE]
+    [silent] [note...]`.
 
     The operator may touch the price (`>70000`). `until` is read in the chat's `zone` (UTC when None).
     """
