@@ -78,6 +78,11 @@ class QuietHours:
         return f"{clock(self.start)}–{clock(self.end)}"
 
 
+def quiet_hours(start: int | None, end: int | None, digest: bool | None) -> QuietHours | None:
+    """The stored columns (chats.quiet_start, quiet_end, quiet_digest) as a window, or None."""
+    return None if start is None or end is None else QuietHours(start, end, bool(digest))
+
+
 def clock(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 

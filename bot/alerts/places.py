@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from zoneinfo import ZoneInfo
 
-from bot.alerts.hours import QuietHours, zone
+from bot.alerts.hours import QuietHours, quiet_hours, zone
 from bot.storage.store import AlertStore
 
 ZONE_CACHE_SECONDS = 60.0  # a replica learns another replica's /timezone within this
@@ -47,11 +47,13 @@ class ChatPlaces:
         zones[chat_id] = (name, time.monotonic())
 
     async def quiet_hours(self, chat_id: int) -> QuietHours | None:
-        return (await self._store.chat_hours(chat_id))[1]
+        return quiet_hours(*(await self._store.chat_hours(chat_id))[1])
 
     async def set_quiet(self, chat_id: int, hours: QuietHours | None) -> int:
         """Sets or ends quiet hours; messages held for a digest are released (see AlertStore.set_quiet)."""
-        return await self._store.set_quiet(chat_id, hours)
+        if hours is None:
+            return await self._store.set_quiet(chat_id, None, None, False)
+        return await self._store.set_quiet(chat_id, hours.start, hours.end, hours.digest)
 
     async def topic_names(self, chat_id: int) -> dict[int, str]:
         return await self._store.topic_names(chat_id)

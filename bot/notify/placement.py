@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from bot.alerts.hours import QuietHours, is_quiet, quiet_until, zone
+from bot.alerts.hours import QuietHours, is_quiet, quiet_hours, quiet_until, zone
 from bot.storage.outbox import PendingMessage
-from bot.storage.topics import quiet_hours
 
 # What Telegram answers (400) when a message's forum topic is gone: deleted topics are "message
 # thread not found" (tdlib/telegram-bot-api#472, #854), closed ones TOPIC_CLOSED; TOPIC_DELETED

@@ -11,7 +11,6 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.alerts.hours import QuietHours
 from bot.storage.base import StoreBase, utcnow
 from bot.storage.chats import _upsert_chat
 from bot.storage.models import Alert, Chat, ForumTopic, OutboxMessage, OutboxState
@@ -49,25 +48,25 @@ class TopicQueries(StoreBase):
                                          .where(ForumTopic.chat_id == chat_id))
             return dict(rows.all())
 
-    async def chat_hours(self, chat_id: int) -> tuple[str | None, QuietHours | None]:
-        """(zone name or None for UTC, quiet hours or None)."""
+    async def chat_hours(self, chat_id: int) -> tuple[str | None, tuple[int | None, int | None, bool]]:
+        """(zone name or None for UTC, (quiet start, end, digest) with None when there are none)."""
         async with self._sessions() as session:
             row = (await session.execute(select(Chat.timezone, Chat.quiet_start, Chat.quiet_end, Chat.quiet_digest)
                                          .where(Chat.id == chat_id))).first()
         if row is None:
-            return None, None
-        return row[0], quiet_hours(row[1], row[2], row[3])
+            return None, (None, None, False)
+        return row[0], (row[1], row[2], bool(row[3]))
 
     async def set_timezone(self, chat_id: int, name: str) -> None:
         async with self._write() as session:
             await session.execute(_upsert_chat(session, chat_id, {"timezone": name}))
             await session.commit()
 
-    async def set_quiet(self, chat_id: int, hours: QuietHours | None) -> int:
-        """Sets (or, None, ends) the chat's quiet hours. Messages held for a digest are released
-        at once: the sender holds them again if the new window says so. Returns how many."""
-        values = ({"quiet_start": None, "quiet_end": None, "quiet_digest": False} if hours is None else
-                  {"quiet_start": hours.start, "quiet_end": hours.end, "quiet_digest": hours.digest})
+    async def set_quiet(self, chat_id: int, start: int | None, end: int | None, digest: bool) -> int:
+        """Sets (or, start None, ends) the chat's quiet hours, in minutes after local midnight.
+        Messages held for a digest are released at once: the sender holds them again if the new
+        window says so. Returns how many."""
+        values = {"quiet_start": start, "quiet_end": end, "quiet_digest": digest}
         now = utcnow()
         async with self._write() as session:
             await session.execute(_upsert_chat(session, chat_id, values))
@@ -86,7 +85,3 @@ class TopicQueries(StoreBase):
             await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(message_ids))
                                   .values(held_until=until))
             await session.commit()
-
-
-def quiet_hours(start: int | None, end: int | None, digest: bool | None) -> QuietHours | None:
-    return None if start is None or end is None else QuietHours(start, end, bool(digest))
