@@ -365,3 +365,23 @@ def test_notifications_get_a_chart_button_per_fired_alert_and_expiries_none() ->
 def test_a_price_chart_button_carries_the_symbol_when_it_fits() -> None:
     assert symbol_chart_keyboard(Texts(), "BTCUSDT").inline_keyboard[0][0].callback_data == "chart:BTCUSDT"
     assert symbol_chart_keyboard(Texts(), "币" * 20) is None  # 60 bytes of symbol: over Telegram's 64
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kathmandu", "Europe/Berlin"])
+def test_the_time_axis_is_on_the_chats_clock(zone: str) -> None:
+    """/timezone (issue 25): ticks mark the bars that hold a round time (00:00, 12:00) of the
+    chat's clock, labelled with the bar's time there; the axis is named after the zone."""
+    from bot.charts.render import _time_ticks
+
+    candles = bars(interval="1h")
+    ticks, labels = _time_ticks(candles, "1h", zone)
+    offset = {"UTC": 0, "Asia/Kathmandu": 345 * 60_000, "Europe/Berlin": 60 * 60_000}[zone]  # NOW_MS: winter
+    assert len(ticks) >= 7  # 96 hours: a tick every 12 hours
+    for i in ticks:
+        start = candles[i].open_time + offset
+        assert (start + 3_600_000 - 1) // 43_200_000 != (start - 1) // 43_200_000  # holds a multiple of 12 h
+    suffix = ("11:45", "23:45") if zone == "Asia/Kathmandu" else ("00:00", "12:00")  # 11:45 holds 12:00
+    assert all(label.endswith(suffix) for label in labels)
+    figure = draw_chart(ChartSpec("BTCUSDT", "1h", candles, zone=zone))
+    figure.canvas.draw()
+    assert zone in [t.get_text() for t in figure.findobj(Text)]

@@ -45,6 +45,9 @@ async def test_an_alert_made_in_a_topic_is_answered_and_announced_there(
     assert "🧵 BTC <3" in lines["#1"] and "🧵 Alts" in lines["#2"] and "🧵" not in lines["#3"]
     assert "BTC &lt;3" in listing.text  # a name someone typed is escaped
 
+    await telegram.rename_topic(FORUM, btc, "Bitcoin")
+    await _send(telegram, "/alerts", None, "🧵 Bitcoin")  # /alerts in General; the new name
+
     before = len(telegram.sent)
     exchange.set_price("BTCUSDT", "65000.00")
     exchange.set_price("ETHUSDT", "2500.00")

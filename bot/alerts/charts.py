@@ -115,7 +115,7 @@ class ChartService:
         """`symbol` at `interval` with the chat's live alerts on it; raises ExchangeError, or
         whatever the drawing raised (a dead drawing process, a matplotlib error)."""
         alerts = await self._live_alerts(chat_id, symbol)
-        return await self._draw(symbol, interval, alerts, None)
+        return await self._draw(symbol, interval, alerts, None, await self._zone(chat_id))
 
     async def bars(self, symbol: str, interval: str) -> list[Kline]:
         """The klines /chart draws (the same 30-s cache): the Mini App draws them in the browser."""
@@ -138,12 +138,17 @@ class ChartService:
         interval = DEFAULT_INTERVAL
         if alert.fired_at is not None:
             interval = interval_showing((utcnow() - alert.fired_at).total_seconds())
-        return await self._draw(alert.symbol, interval, alerts, alert)
+        return await self._draw(alert.symbol, interval, alerts, alert, await self._zone(chat_id))
+
+    async def _zone(self, chat_id: int) -> str:
+        """The chat's /timezone (issue 25): the time axis is drawn on its clock."""
+        return (await self._store.chat_hours(chat_id))[0] or "UTC"
 
     async def _live_alerts(self, chat_id: int, symbol: str) -> list[Alert]:
         return [a for a in await self._store.list_live_on(chat_id, symbol) if a.direction in LEVEL_DIRECTIONS]
 
-    async def _draw(self, symbol: str, interval: str, alerts: Sequence[Alert], focus: Alert | None) -> Chart:
+    async def _draw(self, symbol: str, interval: str, alerts: Sequence[Alert], focus: Alert | None,
+                    zone: str = "UTC") -> Chart:
         bars = await self._bars.get((symbol, interval), lambda: self._klines.klines(symbol, interval, BARS))
         if not bars:
             raise ExchangeError(f"no klines for {symbol} {interval}")
@@ -156,9 +161,9 @@ class ChartService:
             fired_ms = int((focus.fired_at - _EPOCH).total_seconds() * 1000)
             mark = Mark(fired_ms, focus.fired_price)
         spec = ChartSpec(symbol, interval, tuple(Bar(k.open_time, k.open, k.high, k.low, k.close) for k in bars),
-                         levels, mark)
+                         levels, mark, zone)
         last = bars[-1]  # fresher klines make a new picture, so caption and picture agree
-        key = (symbol, interval, levels, mark, last.open_time, last.close, last.high, last.low)
+        key = (symbol, interval, levels, mark, zone, last.open_time, last.close, last.high, last.low)
         png = await self._pictures.get(key, lambda: self._render(spec))
         precision = bars_precision(bars)
         latest = format_price(bars[-1].close, precision)

@@ -58,5 +58,7 @@ class ChatPlaces:
     async def topic_names(self, chat_id: int) -> dict[int, str]:
         return await self._store.topic_names(chat_id)
 
-    async def remember_topic(self, chat_id: int, thread_id: int, name: str) -> None:
-        await self._store.remember_topic(chat_id, thread_id, name)
+    async def remember_topic(self, chat_id: int, thread_id: int, name: str, *, latest: bool) -> None:
+        """`latest`: the topic was created or renamed (the name wins); else a message in it told
+        the name it was created with (kept only for a topic not yet known)."""
+        await self._store.remember_topic(chat_id, thread_id, name, latest=latest)

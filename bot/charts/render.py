@@ -2,8 +2,8 @@
 
 Pure: bars and levels in, bytes out; run it off the event loop (it takes about a tenth of a
 second). Only the Figure API is used, never pyplot, so no global state is shared between
-calls and no GUI backend is ever chosen. The picture holds no words, only numbers, "UTC" and
-marks (▲ ▼ ✕) that DejaVu Sans draws, so it reads the same in every language and no missing
+calls and no GUI backend is ever chosen. The picture holds no words, only numbers, the time
+zone's name (the chat's /timezone, "UTC" by default) and marks (▲ ▼ ✕) that DejaVu Sans draws, so it reads the same in every language and no missing
 glyph can garble it; words (and symbol names like 币安人生USDT, and notes) go in the caption.
 
 Prices stay Decimal until they become pixel coordinates; every number printed in the picture
@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 from decimal import Decimal
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -38,11 +39,13 @@ _TICKS: dict[str, tuple[int, str]] = {
     "1m": (15 * 60, "time"), "5m": (3600, "time"), "15m": (3 * 3600, "time"),
     "1h": (12 * 3600, "day time"), "4h": (2 * 86_400, "day"), "1d": (14 * 86_400, "day"),
 }
+INTERVAL_SECONDS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14_400, "1d": 86_400}
 _RIGHT_ROOM = 15  # empty bars right of the last candle, where the alert labels go
 
 
-def _utc(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, timezone.utc)
+def _local(ms: int, zone: ZoneInfo) -> datetime:
+    """A bar's time on the chat's clock."""
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).astimezone(zone)
 
 
 def _time_label(moment: datetime, style: str, first: bool) -> str:
@@ -55,14 +58,20 @@ def _time_label(moment: datetime, style: str, first: bool) -> str:
     return clock
 
 
-def _time_ticks(bars: Sequence[Bar], interval: str) -> tuple[list[int], list[str]]:
-    """Bars that start at a round time (every 15 minutes, 12 hours, …), with their labels."""
+def _time_ticks(bars: Sequence[Bar], interval: str, zone: str = "UTC") -> tuple[list[int], list[str]]:
+    """Bars that start at a round time (every 15 minutes, 12 hours, …) on the chat's clock, with their labels."""
     step, style = _TICKS[interval]
+    where = ZoneInfo(zone)
+    moments = [_local(bar.open_time, where) for bar in bars]
     if interval == "1d":  # months are not multiples of a step: the 1st and the 15th
-        picked = [i for i, bar in enumerate(bars) if _utc(bar.open_time).day in (1, 15)]
-    else:
-        picked = [i for i, bar in enumerate(bars) if (bar.open_time // 1000) % step == 0]
-    labels = [_time_label(_utc(bars[i].open_time), style, n == 0) for n, i in enumerate(picked)]
+        picked = [i for i, moment in enumerate(moments) if moment.day in (1, 15)]
+    else:  # the bars holding a round time of the wall clock, whose offset (+01:00, +02:00 by season,
+        # or +05:45, which no hourly bar starts on) counts
+        length = INTERVAL_SECONDS[interval]
+        local = [bar.open_time // 1000 + int(moment.utcoffset().total_seconds())  # type: ignore[union-attr]
+                 for bar, moment in zip(bars, moments)]
+        picked = [i for i, start in enumerate(local) if -(-start // step) * step < start + length]
+    labels = [_time_label(moments[i], style, n == 0) for n, i in enumerate(picked)]
     return picked, labels
 
 
@@ -127,14 +136,14 @@ def draw_chart(spec: ChartSpec) -> Figure:
              bottom=[float(min(bar.open, bar.close)) for bar in bars],
              width=0.62, color=colours, edgecolor=colours, linewidth=0.5, zorder=3)
 
-    # Axes: prices on the right at the symbol's precision, UTC times below, a light grid.
+    # Axes: prices on the right at the symbol's precision, times below (the chat's zone), a light grid.
     axes.yaxis.tick_right()
     axes.yaxis.set_major_locator(MaxNLocator(nbins=9, steps=[1, 2, 2.5, 5, 10]))
     axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.{precision}f}"))
-    ticks, labels = _time_ticks(bars, spec.interval)
+    ticks, labels = _time_ticks(bars, spec.interval, spec.zone)
     axes.xaxis.set_major_locator(FixedLocator(ticks))
     axes.set_xticklabels(labels)
-    axes.set_xlabel("UTC", color=MUTED, fontsize=10)
+    axes.set_xlabel(spec.zone, color=MUTED, fontsize=10)
     axes.tick_params(colors=TEXT, labelsize=11, length=0, pad=6)
     axes.grid(True, color=GRID, linewidth=0.8, zorder=0)
     for side in ("top", "left", "bottom", "right"):

@@ -53,6 +53,7 @@ class ChartSpec:
     bars: tuple[Bar, ...]
     levels: tuple[Level, ...] = ()
     mark: Mark | None = None
+    zone: str = "UTC"  # the chat's /timezone (issue 25): the time axis is on its clock
 
 
 def precision_of(values: Sequence[Decimal]) -> int:

@@ -32,14 +32,16 @@ async def placements(session: AsyncSession, alert_ids: Sequence[int]) -> dict[in
 
 
 class TopicQueries(StoreBase):
-    async def remember_topic(self, chat_id: int, thread_id: int, name: str) -> None:
-        """A topic's name as Telegram last told it (created, renamed, or a message in it)."""
+    async def remember_topic(self, chat_id: int, thread_id: int, name: str, *, latest: bool = True) -> None:
+        """A topic's name: `latest` (created or renamed) replaces a stored one, else it is kept
+        only if none is stored (a message in the topic tells the name it was created with)."""
         values = {"name": name[:MAX_TOPIC_NAME]}
+        keys = [ForumTopic.chat_id, ForumTopic.message_thread_id]
         async with self._write() as session:
             dialect_insert = sqlite_insert if session.bind.dialect.name == "sqlite" else postgresql_insert
-            await session.execute(
-                dialect_insert(ForumTopic).values(chat_id=chat_id, message_thread_id=thread_id, **values)
-                .on_conflict_do_update(index_elements=[ForumTopic.chat_id, ForumTopic.message_thread_id], set_=values))
+            statement = dialect_insert(ForumTopic).values(chat_id=chat_id, message_thread_id=thread_id, **values)
+            await session.execute(statement.on_conflict_do_update(index_elements=keys, set_=values) if latest
+                                  else statement.on_conflict_do_nothing(index_elements=keys))
             await session.commit()
 
     async def topic_names(self, chat_id: int) -> dict[int, str]:

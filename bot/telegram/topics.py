@@ -22,35 +22,36 @@ TIMEZONE = "tz:"  # callback data "tz:<index in COMMON_ZONES>"
 MAX_REMEMBERED = 10_000
 
 
-def _topic_name(message: Message) -> str | None:
-    """A topic's name when the message tells it: the topic's creation or renaming, or a message
-    in the topic (whose reply_to_message is the creation, unless it replies to another one)."""
+def _topic_name(message: Message) -> tuple[str | None, bool]:
+    """(a topic's name, whether it is the latest) when the message tells it: its creation or
+    renaming tell the latest; a message in the topic replies to its creation (unless it replies
+    to another message), which tells the name it was created with, only for a topic not yet known."""
     if message.forum_topic_created is not None:
-        return message.forum_topic_created.name
+        return message.forum_topic_created.name, True
     if message.forum_topic_edited is not None and message.forum_topic_edited.name:
-        return message.forum_topic_edited.name
+        return message.forum_topic_edited.name, True
     replied = message.reply_to_message
     if replied is not None and replied.forum_topic_created is not None:
-        return replied.forum_topic_created.name
-    return None
+        return replied.forum_topic_created.name, False
+    return None, False
 
 
 async def remember_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Runs before the handlers: keeps each topic's latest name (written only when it changes)."""
+    """Runs after the handlers (group 1): keeps each topic's name, written only when it is news."""
     message = update.effective_message
     thread_id = thread_of(update)
     if message is None or thread_id is None or update.effective_chat is None:
         return
-    name = _topic_name(message)
+    name, latest = _topic_name(message)
     if not name:
         return
     known: dict[tuple[int, int], str] = context.bot_data.setdefault("topic_names", {})
     key = (update.effective_chat.id, thread_id)
-    if known.get(key) == name:
+    if known.get(key) == name or (not latest and key in known):
         return
     if len(known) >= MAX_REMEMBERED:
         known.clear()
-    await context.bot_data["alerts"].remember_topic(key[0], thread_id, name)
+    await context.bot_data["alerts"].remember_topic(key[0], thread_id, name, latest=latest)
     known[key] = name
 
 

@@ -271,6 +271,16 @@ class FakeTelegram:
         await self._push({"message": created})  # service messages reach bots in privacy mode too
         return message_id
 
+    async def rename_topic(self, chat_id: int, thread_id: int, name: str, *, user_id: int = 1) -> None:
+        """The topic gets a new name: the bot gets the forum_topic_edited service message, in the topic."""
+        topic = self.forums[chat_id][thread_id]
+        topic.name = name
+        chat_type = "private" if chat_id > 0 else "supergroup"
+        await self._push({"message": {
+            "message_id": next(self._message_ids), "date": int(time.time()), "chat": self._chat_json(chat_id, chat_type),
+            "from": {"id": user_id, "is_bot": False, "first_name": "Tester"}, "message_thread_id": thread_id,
+            "is_topic_message": True, "reply_to_message": topic.created, "forum_topic_edited": {"name": name}}})
+
     def close_topic(self, chat_id: int, thread_id: int) -> None:
         """Closed: members (and a bot that may not manage topics) can no longer post in it."""
         self.forums[chat_id][thread_id].closed = True
