@@ -85,3 +85,18 @@ async def test_export_and_import_keep_silent(bot, exchange: FakeExchange, telegr
     assert "2 created" in answer.plain
     assert "#3 BTCUSDT rises to ≥ 65000 · 🔕 silent" in answer.plain
     assert "#4 BTCUSDT falls to ≤ 63000\n" in answer.plain + "\n" and "#4 BTCUSDT falls to ≤ 63000 · 🔕" not in answer.plain
+
+
+async def test_an_edited_alert_stays_silent(bot, exchange: FakeExchange, telegram: FakeTelegram) -> None:
+    exchange.set_price("BTCUSDT", "64000.00")
+    await telegram.user_sends(USER, "/timezone Europe/Berlin")
+    await telegram.wait_for_message(USER, "Time zone set")
+    await telegram.user_sends(USER, "/alert BTCUSDT 70000 until 2027-03-28T12:00 silent")
+    await telegram.wait_for_message(USER, "✅")
+    await telegram.user_sends(USER, "/edit 1 65000")
+    answer = await telegram.wait_for_message(USER, "✏️")
+    assert "🔕 silent" in answer.plain and "until 2027-03-28 12:00 CEST" in answer.plain  # on the chat's clock
+    before = len(telegram.sent)
+    exchange.set_price("BTCUSDT", "65000.00")
+    fired = await telegram.wait_for_message(USER, "🔔", after=before)
+    assert fired.silent

@@ -30,7 +30,8 @@ EDIT_BUTTONS = "^(edit:|ec:)"
 
 
 async def _texts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> EditTexts:
-    return EditTexts((await texts_for(update, context)).lang)
+    t = await texts_for(update, context)
+    return EditTexts(t.lang, t.zone)  # `until` shown on the chat's clock (/timezone)
 
 
 def _guides(context: ContextTypes.DEFAULT_TYPE) -> GuideQueries:
