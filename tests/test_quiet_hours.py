@@ -140,3 +140,18 @@ async def _held(store: AlertStore, count: int) -> list[datetime | None]:
             return rows
         assert asyncio.get_running_loop().time() < deadline, f"not held: {rows}"
         await asyncio.sleep(0.02)
+
+
+async def test_turning_quiet_hours_off_sends_what_was_held_at_once(
+    bot, exchange: FakeExchange, telegram: FakeTelegram,
+) -> None:
+    exchange.set_price("BTCUSDT", "64000.00")
+    window, _ = _window_around_now()
+    await _ask(telegram, f"/quiet {window} digest", "Quiet hours")
+    await _ask(telegram, "/alert BTCUSDT 65000", "#1")
+    exchange.set_price("BTCUSDT", "65000.00")
+    await _held(bot.application.bot_data["store"], 1)
+    assert not [m for m in telegram.messages_to(USER) if "🔔" in m.plain]
+    await telegram.user_sends(USER, "/quiet off")
+    digest = await telegram.wait_for_message(USER, "During your quiet hours")
+    assert "🌙 During your quiet hours 1 notification came:" in digest.plain and "alert #1)" in digest.plain

@@ -56,9 +56,9 @@ async def remember_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 def timezone_keyboard() -> InlineKeyboardMarkup:
-    rows = [[InlineKeyboardButton(name, callback_data=f"{TIMEZONE}{i}")
-             for i, name in enumerate(COMMON_ZONES) if i // 3 == row] for row in range(-(-len(COMMON_ZONES) // 3))]
-    return InlineKeyboardMarkup(rows)
+    """The common zones, three to a row."""
+    buttons = [InlineKeyboardButton(name, callback_data=f"{TIMEZONE}{i}") for i, name in enumerate(COMMON_ZONES)]
+    return InlineKeyboardMarkup([buttons[i:i + 3] for i in range(0, len(buttons), 3)])
 
 
 async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -71,7 +71,7 @@ async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if not await may_change(update, context, t):
         return
-    typed = " ".join(context.args)
+    typed = " ".join(context.args)[:64]  # IANA names are shorter; a longer text is no name
     try:
         name = parse_zone(typed.replace(" ", "_"))
     except CommandError:
