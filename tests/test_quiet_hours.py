@@ -5,6 +5,7 @@ digest quiet hours whose held messages survive a restart and come as one message
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -155,3 +156,20 @@ async def test_turning_quiet_hours_off_sends_what_was_held_at_once(
     await telegram.user_sends(USER, "/quiet off")
     digest = await telegram.wait_for_message(USER, "During your quiet hours")
     assert "🌙 During your quiet hours 1 notification came:" in digest.plain and "alert #1)" in digest.plain
+
+
+async def test_the_digest_goes_out_when_the_quiet_hours_end_not_at_the_next_idle_poll(
+    bot, exchange: FakeExchange, telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    exchange.set_price("BTCUSDT", "64000.00")
+    window, hours = _window_around_now()
+    end = quiet_until(datetime.now(timezone.utc).replace(tzinfo=None), ZoneInfo("UTC"), hours)
+    assert end is not None
+    started = time.monotonic()  # the sender's clock: 3 seconds before the window ends, and running
+    monkeypatch.setattr("bot.notify.placement.clock", lambda: end - timedelta(seconds=3 - (time.monotonic() - started)))
+    await _ask(telegram, f"/quiet {window} digest", "Quiet hours")
+    await _ask(telegram, "/alert BTCUSDT 65000", "#1")
+    exchange.set_price("BTCUSDT", "65000.00")
+    await _held(bot.application.bot_data["store"], 1)
+    digest = await telegram.wait_for_message(USER, "During your quiet hours", timeout=15)  # idle poll: 30 s
+    assert "alert #1)" in digest.plain

@@ -20,6 +20,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
@@ -65,6 +66,7 @@ class OutboxSender:
         self._stopped = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self._release: asyncio.TimerHandle | None = None  # wakes delivery when a digest's quiet hours end
         self.sent = 0
         self.failed = 0
 
@@ -78,6 +80,8 @@ class OutboxSender:
     async def stop(self, timeout: float = 10.0) -> None:
         """Lets the messages in flight finish; the rest stays pending for the next start."""
         self._stopping = True
+        if self._release is not None:
+            self._release.cancel()
         self._stopped.set()
         self._wake.set()
         if self._task is not None:
@@ -123,6 +127,8 @@ class OutboxSender:
             for until, ids in held.items():
                 await self._store.hold_messages(ids, until)
                 OUTBOX_PENDING.dec(len(ids))
+            if held:
+                self._wake_at(min(held), now)
             blocked: set[int] = set()
             for round_ in plan_rounds(pending):
                 round_ = [d for d in round_ if d.chat_id not in blocked]
@@ -135,6 +141,16 @@ class OutboxSender:
                     return
             if len(fetched) < self._batch:
                 return
+
+    def _wake_at(self, until: datetime, now: datetime) -> None:
+        """Delivery wakes when the earliest digest is due, not at the next idle poll."""
+        loop = asyncio.get_running_loop()
+        when = loop.time() + max(0.0, (until - now).total_seconds())
+        if self._release is None or self._release.cancelled() or when < self._release.when() or \
+                self._release.when() < loop.time():
+            if self._release is not None:
+                self._release.cancel()
+            self._release = loop.call_at(when, self.wake)
 
     async def _pace(self, round_: list[Delivery]) -> None:
         now = time.monotonic()
