@@ -56,7 +56,7 @@ ZONES = st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Australia/
                          "America/Santiago", "Pacific/Chatham", "Asia/Tokyo"])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(moment=st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 12, 31)),
        name=ZONES, start=st.integers(0, 1439), end=st.integers(0, 1439))
 def test_a_window_ends_at_the_first_minute_outside_it(moment: datetime, name: str, start: int, end: int) -> None:
