@@ -166,7 +166,8 @@ async def test_the_digest_goes_out_when_the_quiet_hours_end_not_at_the_next_idle
     end = quiet_until(datetime.now(timezone.utc).replace(tzinfo=None), ZoneInfo("UTC"), hours)
     assert end is not None
     started = time.monotonic()  # the sender's clock: 1.5 seconds before the window ends, and running
-    monkeypatch.setattr("bot.notify.placement.clock", lambda: end - timedelta(seconds=1.5 - (time.monotonic() - started)))
+    monkeypatch.setattr("bot.notify.placement.clock",
+                        lambda: end - timedelta(seconds=1.5 - (time.monotonic() - started)))
     await _ask(telegram, f"/quiet {window} digest", "Quiet hours")
     await _ask(telegram, "/alert BTCUSDT 65000", "#1")
     exchange.set_price("BTCUSDT", "65000.00")

@@ -84,7 +84,8 @@ async def test_export_and_import_keep_silent(bot, exchange: FakeExchange, telegr
     answer = await telegram.wait_for_message(OTHER, "Import")
     assert "2 created" in answer.plain
     assert "#3 BTCUSDT rises to ≥ 65000 · 🔕 silent" in answer.plain
-    assert "#4 BTCUSDT falls to ≤ 63000\n" in answer.plain + "\n" and "#4 BTCUSDT falls to ≤ 63000 · 🔕" not in answer.plain
+    assert "#4 BTCUSDT falls to ≤ 63000" in answer.plain
+    assert "#4 BTCUSDT falls to ≤ 63000 · 🔕" not in answer.plain
 
 
 async def test_an_edited_alert_stays_silent(bot, exchange: FakeExchange, telegram: FakeTelegram) -> None:

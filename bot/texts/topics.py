@@ -67,8 +67,8 @@ class TopicTexts(TextsBase):
 
     def quiet_usage(self, reason: str, value: str = "") -> str:
         if reason == "bad_quiet":
-            return self._("{value} is not a time. Write hours and minutes, like <code>/quiet 23:00-07:00</code>.").format(
-                value=f"<code>{escape(value)}</code>")
+            return self._("{value} is not a time. Write hours and minutes, like <code>/quiet 23:00-07:00</code>."
+                          ).format(value=f"<code>{escape(value)}</code>")
         if reason == "quiet_empty":
             return self._("{value} starts and ends at the same time. Write a window, like "
                           "<code>/quiet 23:00-07:00</code>.").format(value=f"<code>{escape(value)}</code>")
