@@ -4,7 +4,8 @@ Pure: bars and levels in, bytes out; run it off the event loop (it takes about a
 second). Only the Figure API is used, never pyplot, so no global state is shared between
 calls and no GUI backend is ever chosen. The picture holds no words, only numbers, the time
 zone's name (the chat's /timezone, "UTC" by default) and marks (▲ ▼ ✕) that DejaVu Sans
-draws, so it reads the same in every language and no missing glyph can garble it; words (and symbol names like 币安人生USDT, and notes) go in the caption.
+draws, so it reads the same in every language and no missing glyph can garble it; words (and
+symbol names like 币安人生USDT, and notes) go in the caption.
 
 Prices stay Decimal until they become pixel coordinates; every number printed in the picture
 is formatted from the Decimal, at the symbol's own precision.
