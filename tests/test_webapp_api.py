@@ -215,6 +215,9 @@ async def test_the_app_is_opened_from_the_menu_and_open_chart_buttons(
     exchange.set_price("BTCUSDT", "65100.00")
     fired = await telegram.wait_for_message(USER, "🔔")
     assert fired.buttons()[-1]["web_app"] == {"url": app.url}
+    await telegram.user_sends(USER, "/chart BTCUSDT")
+    chart = await telegram.wait_for_message(USER, "📈", timeout=30)
+    assert chart.photo is not None and chart.buttons()[-1]["web_app"] == {"url": app.url + "?symbol=BTCUSDT"}
     telegram.group_admins[GROUP] = {ADMIN}
     await telegram.user_sends(GROUP, "/alerts", user_id=ADMIN, chat_type="supergroup")
     group_listing = await telegram.wait_for_message(GROUP, "alerts")

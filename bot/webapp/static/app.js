@@ -455,9 +455,9 @@
       drawLines();
       renderSymbolAlerts();
       showPrice();
-    }) : Promise.resolve();
-    var all = api("GET", "alerts").then(renderGroups);
-    return Promise.all([live, all]).catch(fail);
+      renderGroups(data);
+    }) : api("GET", "alerts").then(renderGroups);
+    return live.catch(fail);
   }
 
   function startPolling() {
