@@ -183,7 +183,7 @@ async def run(args: argparse.Namespace) -> str:
             if not args.skip_load:
                 await load(url, 0 if args.screenshots else args.alerts, symbols)
             loaded = time.perf_counter() - started
-            async for app in serve_app(url, exchange, telegram, rest, poll_interval=POLL, commands_per_minute=1000):
+            async with serve_app(url, exchange, telegram, rest, poll_interval=POLL, commands_per_minute=1000) as app:
                 if args.screenshots:
                     app.application.bot_data["screens_telegram"] = telegram
                     folder = Path(args.screenshots)

@@ -35,8 +35,8 @@ async def rest(exchange: FakeExchange) -> AsyncIterator[FakeBinanceRest]:
 async def app(database_url: str, exchange: FakeExchange, telegram: FakeTelegram,
               rest: FakeBinanceRest) -> AsyncIterator[AppServer]:
     exchange.set_price("BTCUSDT", "64000.00")
-    async for server in serve_app(database_url, exchange, telegram, rest, commands_per_minute=6,
-                                  max_alerts_per_chat=3, webapp_short_name="chart"):
+    async with serve_app(database_url, exchange, telegram, rest, commands_per_minute=6,
+                         max_alerts_per_chat=3, webapp_short_name="chart") as server:
         yield server
 
 
