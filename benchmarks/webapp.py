@@ -6,7 +6,7 @@ and Debian's headless chromium, and prints one line of figures:
 - open_kb_gzip: bytes a first open transfers (page, script, stylesheet, lightweight-charts,
   telegram-web-app.js, the API answers), each gzipped as a reverse proxy sends it (goal ≤ 350 KB);
 - first_chart_ms: from navigation to the first drawn chart, median of 5 fresh opens (goal ≤ 1 s);
-- api_p50/p99_ms of the page's calls (its poll: /api/live and /api/alerts; a level move: PATCH)
+- api_p50/p99_ms of the page's calls (its poll: /api/live; the list: /api/alerts; a level move: PATCH)
   with --alerts stored alerts (goal p99 ≤ 50 ms);
 - tick_p99_ms with and without --apps simulated open apps polling as the page polls (every
   POLL_INTERVAL, one HTTP client each: 200 browsers would measure the browsers), and the ticks
@@ -132,9 +132,8 @@ async def tick_window(app: AppServer, seconds: float, apps: int, symbol: str) ->
         async with aiohttp.ClientSession(headers=headers) as session:
             await asyncio.sleep(POLL * user / max(apps, 1) % POLL)  # pages opened at different moments
             while not stop.is_set():
-                for path in (f"api/live?symbol={symbol}", "api/alerts"):
-                    async with session.get(app.url + path) as response:
-                        await response.read()
+                async with session.get(app.url + f"api/live?symbol={symbol}") as response:  # the page's poll
+                    await response.read()
                 await asyncio.sleep(POLL)
 
     clients = [asyncio.create_task(page(10_000_000 + i)) for i in range(apps)]
@@ -181,9 +180,10 @@ async def run(args: argparse.Namespace) -> str:
         await rest.start()
         try:
             started = time.perf_counter()
-            await load(url, 0 if args.screenshots else args.alerts, symbols)
+            if not args.skip_load:
+                await load(url, 0 if args.screenshots else args.alerts, symbols)
             loaded = time.perf_counter() - started
-            async for app in serve_app(url, exchange, telegram, rest, poll_interval=POLL, commands_per_minute=1000):
+            async with serve_app(url, exchange, telegram, rest, poll_interval=POLL, commands_per_minute=1000) as app:
                 if args.screenshots:
                     app.application.bot_data["screens_telegram"] = telegram
                     folder = Path(args.screenshots)
@@ -219,6 +219,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="requests per API call timed")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of each tick window")
     parser.add_argument("--database", default="", help="database URL (default: a temporary SQLite file)")
+    parser.add_argument("--skip-load", action="store_true", help="reuse the alerts already in --database")
     parser.add_argument("--screenshots", default="", help="only take the light and dark screenshots into this folder")
     print(asyncio.run(run(parser.parse_args())), flush=True)
 

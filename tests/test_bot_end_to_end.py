@@ -28,8 +28,8 @@ async def test_alert_fires_once_when_price_rises_to_level(bot, exchange: FakeExc
 
 async def test_start_help_and_command_menu(bot, telegram: FakeTelegram) -> None:
     assert {c["command"] for c in telegram.commands} == {
-        "start", "help", "alert", "alerts", "delete", "price", "chart", "pause", "resume", "language", "export",
-        "import", "timezone", "quiet"}
+        "start", "help", "alert", "alerts", "delete", "edit", "price", "chart", "pause", "resume", "language",
+        "export", "import", "timezone", "quiet"}
     await telegram.user_sends(USER, "/start")
     assert "/help" in (await telegram.wait_for_message(USER, "pricealert")).plain
     await telegram.user_sends(USER, "/help")

@@ -35,8 +35,8 @@ async def rest(exchange: FakeExchange) -> AsyncIterator[FakeBinanceRest]:
 async def app(database_url: str, exchange: FakeExchange, telegram: FakeTelegram,
               rest: FakeBinanceRest) -> AsyncIterator[AppServer]:
     exchange.set_price("BTCUSDT", "64000.00")
-    async for server in serve_app(database_url, exchange, telegram, rest, commands_per_minute=6,
-                                  max_alerts_per_chat=3, webapp_short_name="chart"):
+    async with serve_app(database_url, exchange, telegram, rest, commands_per_minute=6,
+                         max_alerts_per_chat=3, webapp_short_name="chart") as server:
         yield server
 
 
@@ -215,6 +215,9 @@ async def test_the_app_is_opened_from_the_menu_and_open_chart_buttons(
     exchange.set_price("BTCUSDT", "65100.00")
     fired = await telegram.wait_for_message(USER, "🔔")
     assert fired.buttons()[-1]["web_app"] == {"url": app.url}
+    await telegram.user_sends(USER, "/chart BTCUSDT")
+    chart = await telegram.wait_for_message(USER, "📈", timeout=30)
+    assert chart.photo is not None and chart.buttons()[-1]["web_app"] == {"url": app.url + "?symbol=BTCUSDT"}
     telegram.group_admins[GROUP] = {ADMIN}
     await telegram.user_sends(GROUP, "/alerts", user_id=ADMIN, chat_type="supergroup")
     group_listing = await telegram.wait_for_message(GROUP, "alerts")

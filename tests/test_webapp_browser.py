@@ -55,7 +55,7 @@ async def fakes(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple
 @module_fixture
 async def app(fakes: tuple[FakeExchange, FakeTelegram, FakeBinanceRest, str]) -> AsyncIterator[AppServer]:
     exchange, telegram, rest, url = fakes
-    async for server in serve_app(url, exchange, telegram, rest, webapp_short_name="chart", poll_interval=0.5):
+    async with serve_app(url, exchange, telegram, rest, webapp_short_name="chart", poll_interval=0.5) as server:
         yield server
 
 

@@ -7,6 +7,7 @@ import json
 import socket
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from telegram.ext import Application
@@ -49,8 +50,10 @@ class AppServer:
     token: str
 
 
+@asynccontextmanager
 async def serve_app(database_url: str, exchange: FakeExchange, telegram: FakeTelegram, rest: FakeBinanceRest,
                     **overrides: object) -> AsyncIterator[AppServer]:
+    """The bot and its HTTP server with the Mini App's routes, stopped on leaving."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/app/"
     settings = bot_settings(database_url, exchange, telegram, binance_rest_url=rest.url, webapp_url=url,

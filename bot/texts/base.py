@@ -19,6 +19,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("alert", N_("Alert when a price reaches a level")),
     ("alerts", N_("List your alerts")),
     ("delete", N_("Delete an alert")),
+    ("edit", N_("Move an alert to a new level")),
     ("price", N_("Latest prices")),
     ("chart", N_("Candlestick chart with your levels")),
     ("pause", N_("Silence your alerts")),

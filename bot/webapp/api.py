@@ -13,6 +13,7 @@ with the rest; bot.runtime serves it beside the webhook, /healthz and /metrics.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -41,6 +42,7 @@ from bot.webapp.members import ChatRoles
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
+MAX_IN_FLIGHT = 2  # API requests worked on at once (benchmarks/webapp.py: ticks stay on time)
 MAX_BODY = 4096  # bytes: a level and a note; anything larger is refused unread
 # The page's own files and the vendored ones it loads (vendor/README.md); nothing else is served.
 FILES = {
@@ -199,14 +201,16 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
             "max_alerts": alerts.max_alerts_per_chat,
         })
 
-    async def list_alerts(request: web.Request) -> web.Response:
-        who = await caller(request)
-        live = await alerts.live_alerts(who.chat_id)
-        now = await prices()
+    def grouped(live: list[Alert], now: Mapping[str, Decimal]) -> dict[str, Any]:
         groups = [{"symbol": symbol, "price": _plain(now.get(symbol)),
                    "alerts": [alert_facts(a, now.get(symbol)) for a in members]}
                   for symbol, members in group_by_symbol(live, now)]
-        return _json({"groups": groups, "count": len(live), "max": alerts.max_alerts_per_chat})
+        return {"groups": groups, "count": len(live), "max": alerts.max_alerts_per_chat}
+
+    async def list_alerts(request: web.Request) -> web.Response:
+        who = await caller(request)
+        live = list(await alerts.live_alerts(who.chat_id))
+        return _json(grouped(live, await prices()))
 
     async def symbols(request: web.Request) -> web.Response:
         await caller(request)
@@ -252,12 +256,16 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
         })
 
     async def live(request: web.Request) -> web.Response:
-        """What the page polls every POLL_INTERVAL: the last price and the chat's alerts on it."""
+        """What the page polls every POLL_INTERVAL, in one request and one read of the chat's
+        alerts: the symbol's last price, its alerts, and all the chat's alerts grouped."""
         who = await caller(request)
         now = await prices()
         symbol = _symbol(request, now)
-        return _json({"symbol": symbol, "price": _plain(now.get(symbol)),
-                      "alerts": await on_symbol(who.chat_id, symbol, now.get(symbol))})
+        live = list(await alerts.live_alerts(who.chat_id))
+        price = now.get(symbol)
+        return _json({"symbol": symbol, "price": _plain(price),
+                      "alerts": [alert_facts(a, price) for a in live if a.symbol == symbol],
+                      **grouped(live, now)})
 
     async def create(request: web.Request) -> web.Response:
         who = await changing(request)
@@ -324,7 +332,18 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
             raise web.HTTPNotFound()
         return web.Response(body=files[name], content_type=FILES[name], headers={"Cache-Control": "max-age=3600"})
 
-    return [(method, base + path, secured(handler)) for method, path, handler in (
+    # The tick shares this event loop and the database: at most MAX_IN_FLIGHT API requests are
+    # worked on at once, the others wait their turn parked (not interleaved with the tick's steps).
+    gate = asyncio.Semaphore(MAX_IN_FLIGHT)
+
+    def queued(handler: Handler) -> Handler:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            async with gate:
+                return await handler(request)
+        return handle
+
+    return [(method, base + path, secured(queued(handler) if path.startswith("api/") else handler))
+            for method, path, handler in (
         ("GET", "", index),
         ("GET", "static/{name:.+}", static),
         ("GET", "api/session", session),

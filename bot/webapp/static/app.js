@@ -455,9 +455,9 @@
       drawLines();
       renderSymbolAlerts();
       showPrice();
-    }) : Promise.resolve();
-    var all = api("GET", "alerts").then(renderGroups);
-    return Promise.all([live, all]).catch(fail);
+      renderGroups(data);
+    }) : api("GET", "alerts").then(renderGroups);
+    return live.catch(fail);
   }
 
   function startPolling() {
@@ -504,6 +504,7 @@
     }
     var listed = api("GET", "alerts");  // asked together with the session: one round trip less
     listed.catch(function () { /* the session's answer says why */ });
+    makeChart();  // built while the answers travel: the first chart is drawn as soon as its data is in
     api("GET", "session").then(function (session) {
       state.session = session;
       state.words = WORDS[session.language] || WORDS.en;
@@ -511,7 +512,6 @@
       $("app").hidden = false;
       wordPage();
       renderIntervals();
-      makeChart();
       $("symbol-form").addEventListener("submit", function (event) { event.preventDefault(); openSymbol($("symbol").value, true); });
       $("symbol").addEventListener("input", suggestSymbols);
       $("symbol").addEventListener("change", function () { openSymbol($("symbol").value, true); });
