@@ -52,6 +52,7 @@ def test_parse_edit_reads_a_percent_of_the_price() -> None:
     (["12", "±2%"], "edit_both_ways"),
     (["12", "70000", "every", "1h"], "edit_keeps_options"),
     (["12", "70000", "for", "1d"], "edit_keeps_options"),
+    (["12", "70000", "silent"], "edit_keeps_options"),  # not dropped without a word: the alert keeps its sound
     (["12", "70000", "x" * 201], "note_too_long"),
 ])
 def test_parse_edit_refuses_what_an_edit_cannot_do_with_the_reason(args, reason) -> None:

@@ -41,3 +41,14 @@ async def test_downgrade_to_base_and_upgrade_again(database_url: str) -> None:
     assert await _tables(database_url) == set()
     await asyncio.to_thread(migrate.upgrade, database_url)
     assert await _differences(database_url) == []
+
+
+def test_the_revisions_form_one_line_numbered_in_order() -> None:
+    """Revisions written on branches at once each point at the old head: merged as they are, the
+    chain forks, `upgrade head` refuses to choose and the bot cannot start."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
+    assert len(scripts.get_heads()) == 1
+    chain = [script.revision for script in scripts.walk_revisions()][::-1]  # base to head
+    assert chain == sorted(chain)

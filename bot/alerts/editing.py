@@ -38,7 +38,7 @@ class EditRequest:
 def parse_edit(args: Sequence[str]) -> EditRequest:
     """`ID LEVEL [note]`, LEVEL as `/alert` takes it (`70000`, `below 2500`, `>70k`, `+5%`).
 
-    Repeat, expiry and move windows are kept from the alert, so they are refused here with the
+    Repeat, expiry, `silent` and move windows are kept from the alert, so they are refused here with the
     way to change them (delete and create)."""
     if len(args) < 2:
         raise CommandError("edit_usage")
@@ -55,8 +55,8 @@ def parse_new_level(alert_id: int, words: Sequence[str]) -> EditRequest:
         raise CommandError("edit_move", words[0])
     if request.both_ways:
         raise CommandError("edit_both_ways", words[0])
-    if request.repeat is not None or request.expires is not None or request.margin is not None:
-        raise CommandError("edit_keeps_options")
+    if request.repeat is not None or request.expires is not None or request.margin is not None or request.silent:
+        raise CommandError("edit_keeps_options")  # an edit keeps them all: it never drops a word silently
     if len(request.note) > MAX_NOTE_LENGTH:  # parse_alert checks it too; kept explicit for readers
         raise CommandError("note_too_long", str(MAX_NOTE_LENGTH))
     return EditRequest(alert_id=alert_id, level=request.level, direction=request.direction,

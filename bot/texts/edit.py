@@ -20,7 +20,7 @@ EDIT_USAGE = {
                     "another, e.g. <code>/alert BTCUSDT 3% 15m</code>."),
     "edit_both_ways": N_("{value} makes two alerts; an edit moves one. Give one level, e.g. "
                          "<code>/edit 12 +2%</code>."),
-    "edit_keeps_options": N_("An edit keeps the alert's repeat and expiry: give only the level and a note, "
+    "edit_keeps_options": N_("An edit keeps the alert's repeat, expiry and sound (silent or not): give only the level and a note, "
                              "e.g. <code>/edit 12 71000 take profit</code>."),
 }
 
