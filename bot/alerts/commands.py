@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
 from bot.alerts.rules import Direction
+from bot.sources import PriceSource
 from bot.symbols import normalize_symbol
 
 MAX_NOTE_LENGTH = 200
@@ -21,6 +22,7 @@ MAX_ALERT_ID = 2_147_483_647
 MAX_UNTIL = timedelta(days=3653)  # `until` at most 10 years ahead
 _SUFFIXES = {"k": Decimal(1000), "m": Decimal(1_000_000)}  # `100k`, `1.5M`: what traders write
 
+SOURCE_WORDS = {"mark": PriceSource.MARK, "index": PriceSource.INDEX}  # `/alert BTCUSDT mark 70000`
 _OPERATORS = {
     "above": Direction.UP, ">": Direction.UP, ">=": Direction.UP,
     "below": Direction.DOWN, "<": Direction.DOWN, "<=": Direction.DOWN,
@@ -51,6 +53,7 @@ class AlertRequest:
     margin: Decimal | None = None  # `every 1h margin 1%`: how far back the price must go to re-arm
     expires: timedelta | datetime | None = None  # `for 1d`, or `until 2026-12-31` (UTC)
     window: timedelta | None = None  # `3% 15m`: fires on a 3 % move either way within 15 minutes
+    source: PriceSource = PriceSource.LAST  # `mark 70000`, `index below 65000`: the price it watches
 
 
 def parse_level(text: str) -> Decimal:
@@ -90,14 +93,20 @@ def parse_symbol(text: str) -> str:
 
 
 def parse_alert(args: list[str]) -> AlertRequest:
-    """`SYMBOL [above|below|>|<|>=|<=] PRICE|+5%|-3%|±2%|3% 15m [every 1h [margin 1%]] [for 1d|until DATE] [note...]`.
+    """`SYMBOL [mark|index] [above|below|>|<|>=|<=] PRICE|+5%|-3%|±2%|3% 15m [every 1h [margin 1%]] [for 1d|until DATE] [note...]`.
 
-    The operator may touch the price (`>70000`).
+    The operator may touch the price (`>70000`). `mark` or `index` watches that price instead of
+    the last trade (not for a move within a window).
     """
     if len(args) < 2:
         raise CommandError("alert_usage")
     symbol = parse_symbol(args[0])
     rest = list(args[1:])
+    source = SOURCE_WORDS.get(rest[0].lower(), PriceSource.LAST)
+    if source is not PriceSource.LAST:
+        if len(rest) < 2:
+            raise CommandError("source_usage", rest[0])
+        rest = rest[1:]
     direction: Direction | None = None
     head = rest[0].lower()
     if head in _OPERATORS:
@@ -135,10 +144,12 @@ def parse_alert(args: list[str]) -> AlertRequest:
         raise CommandError("margin_without_every")
     if window is not None and "margin" in options:
         raise CommandError("margin_with_move")
+    if window is not None and source is not PriceSource.LAST:
+        raise CommandError("source_with_move", source.value)
     return AlertRequest(
         symbol=symbol, level=level, direction=Direction.EITHER if window else direction, note=note,
         percent=percent, both_ways=both_ways, repeat=options.get("every"), margin=options.get("margin"),
-        expires=options.get("for") or options.get("until"), window=window,
+        expires=options.get("for") or options.get("until"), window=window, source=source,
     )
 
 

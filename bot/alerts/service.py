@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from bot.sources import PriceSource
 from bot.alerts.commands import AlertRequest
 from bot.alerts.editing import EditRequest, plan_move, target_level
 from bot.alerts.tick import Ticker
@@ -59,6 +60,14 @@ class PastExpiry(Exception):
     """`until` a moment that has already passed."""
 
 
+class NoMarkPrice(Exception):
+    """A mark or index alert, and no fresh mark price for its symbol (the stream and its fallback failed)."""
+
+    def __init__(self, symbol: str) -> None:
+        super().__init__(symbol)
+        self.symbol = symbol
+
+
 class NotALevelAlert(Exception):
     """A move alert (`3% 15m`) has no price level to move: it is deleted and created again."""
 
@@ -102,7 +111,7 @@ def alert_specs(request: AlertRequest, current: Decimal,
         specs.append({
             "symbol": request.symbol, "direction": direction, "level": level, "note": request.note,
             "repeat_seconds": repeat_seconds, "rearm_level": rearm, "expires_at": expires_at,
-            "window_seconds": window_seconds, "passed": passed,
+            "window_seconds": window_seconds, "passed": passed, "price_source": request.source,
         })
     return specs
 
@@ -149,6 +158,7 @@ class AlertService:
         current = snapshot.prices.get(request.symbol)
         if current is None:
             raise UnknownSymbol(request.symbol, suggest(request.symbol, snapshot.prices))
+        current = self.current_on(request.source, request.symbol, current)
         targets = alert_targets(request, current)
         if await self._store.count_active(chat_id) + len(targets) > self._max_alerts:
             raise TooManyAlerts(self._max_alerts)
@@ -176,6 +186,7 @@ class AlertService:
             try:
                 if current is None:
                     raise UnknownSymbol(request.symbol, suggest(request.symbol, snapshot.prices))
+                current = self.current_on(request.source, request.symbol, current)
                 targets = alert_targets(request, current)
                 far = [level for direction, level in targets
                        if direction in LEVEL_DIRECTIONS and needs_confirmation(level, current)]
@@ -184,7 +195,7 @@ class AlertService:
                 if len(targets) > room:
                     raise TooManyAlerts(self._max_alerts)
                 specs = alert_specs(request, current, targets)
-            except (UnknownSymbol, TooManyAlerts, PastExpiry, FarLevel) as exc:
+            except (UnknownSymbol, TooManyAlerts, PastExpiry, FarLevel, NoMarkPrice) as exc:
                 refused.append((line, exc))
                 continue
             room -= len(specs)
@@ -198,6 +209,16 @@ class AlertService:
             created.append((line, alerts[position:position + len(specs)]))
             position += len(specs)
         return created, refused, snapshot
+
+    def current_on(self, source: PriceSource, symbol: str, last: Decimal) -> Decimal:
+        """The price an alert on `source` compares with now: the last price, or the fresh mark or
+        index price (NoMarkPrice when there is none younger than STALE_AFTER)."""
+        if source is PriceSource.LAST:
+            return last
+        mark = self._ticker.fresh_marks().get(symbol)
+        if mark is None:
+            raise NoMarkPrice(symbol)
+        return mark.mark if source is PriceSource.MARK else mark.index
 
     async def list_page(self, chat_id: int, after: int, limit: int) -> AlertPage:
         """/alerts: one page of the chat's alerts, after the list key `after` (0: the first page)."""
@@ -224,6 +245,11 @@ class AlertService:
         if alert is None:
             return None
         current = (await self.prices_or_none() or {}).get(alert.symbol)
+        if current is not None and alert.price_source is not PriceSource.LAST:
+            try:
+                current = self.current_on(alert.price_source, alert.symbol, current)
+            except NoMarkPrice:
+                current = None  # waits to be on the waiting side at all
         arm_at = rearm_threshold(alert.direction, alert.level, current)
         changed = await self._store.rearm_alert(chat_id, alert_id, arm_at)
         self._ticker.alerts_changed()
@@ -304,6 +330,7 @@ class AlertService:
         streams = self._ticker.streams
         figures["stream"] = self._ticker.stream_status()  # type: ignore[assignment]
         figures["stream_symbols"] = streams.watched if streams is not None else 0
+        figures["mark_prices"] = self._ticker.mark_status()  # type: ignore[assignment]
         return figures
 
     async def alert(self, chat_id: int, alert_id: int) -> Alert | None:

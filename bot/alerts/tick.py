@@ -19,15 +19,18 @@ from bot.alerts.moves import MoveTracker
 from bot.exchange.client import ExchangeError
 from bot.exchange.feed import PriceFeed, PriceSnapshot
 from bot.metrics import ALERTS_FIRED, ALERTS_FIRED_BY_WICKS, MOVE_HISTORY, STREAM_LIVE, STREAM_SYMBOLS, TICKS
+from bot.sources import FUTURES_SOURCES, PriceSource
 from bot.storage.store import AlertStore, EndedAlerts, ExpiredAlert, FiredAlert
 
 if TYPE_CHECKING:
+    from bot.exchange.markprice import MarkPrice, MarkPrices
     from bot.exchange.streams import KlineStreams
 
 log = logging.getLogger(__name__)
 
 WINDOWS_REFRESH = 30.0  # seconds between reads of which (symbol, window) pairs move alerts watch
 LIVE_SYMBOLS_REFRESH = 60.0  # seconds between reads of which symbols live alerts are about
+MARK_EVERY = 1.0  # seconds: mark and index alerts are evaluated at most once a second (the stream's pace)
 
 
 class Notices(Protocol):
@@ -45,6 +48,7 @@ class Ticker:
         self, store: AlertStore, feed: PriceFeed, notices: Notices, *, poll_interval: float, stale_after: float = 60.0,
         streams: KlineStreams | None = None, extremes: ExtremesTracker | None = None,
         allowed_chat_ids: frozenset[int] = frozenset(), symbol_gone_after: float = 900.0,
+        marks: MarkPrices | None = None,
     ) -> None:
         self._store = store
         self._feed = feed
@@ -71,6 +75,9 @@ class Ticker:
         self._gone = GoneSymbols(symbol_gone_after)
         self._live_symbols: set[str] = set()
         self._live_symbols_read_at = -LIVE_SYMBOLS_REFRESH
+        # Mark and index prices (bot.exchange.markprice; None: BINANCE_STREAM_URL is empty).
+        self.marks = marks
+        self._marks_fired_at = 0.0
 
     def alerts_changed(self, *, windows: bool = False) -> None:
         """A command changed alerts: the next tick re-reads which symbols (and, with `windows`,
@@ -86,6 +93,14 @@ class Ticker:
         """Seconds since the last prices arrived (None before the first): for /healthz."""
         latest = self._feed.latest
         return latest.age() if latest else None
+
+    def fresh_marks(self) -> dict[str, MarkPrice]:
+        """Every symbol's mark facts younger than STALE_AFTER (older ones never count)."""
+        return self.marks.fresh(self._stale_after) if self.marks is not None else {}
+
+    def mark_status(self) -> str:
+        """Where mark prices come from: "stream", "fallback" (premiumIndex), "down" or "off"."""
+        return self.marks.status if self.marks is not None else "off"
 
     def stream_status(self) -> str:
         """"off" (BINANCE_STREAM_URL empty), "idle", "live" or "down" (bot.exchange.streams)."""
@@ -123,6 +138,7 @@ class Ticker:
                 self._extremes.give_back(extremes)
             raise
         fired += await self._fire_moves(snapshot)  # moves keep using the last prices
+        fired += await self._fire_marks(snapshot)
         self._symbols_dirty = self._symbols_dirty or bool(fired)  # a symbol's last alert may have fired
         await self._follow_streams(snapshot)
         ALERTS_FIRED.inc(len(fired))
@@ -174,6 +190,24 @@ class Ticker:
             self._streams.watch(await self._store.watched_symbols())
         if snapshot is not None:
             self._streams.note_prices(snapshot.prices)
+
+    async def _fire_marks(self, snapshot: PriceSnapshot) -> list[FiredAlert]:
+        """Mark and index alerts: the same range scans as last-price alerts, on the fresh mark and
+        index prices (older than STALE_AFTER: never), at most once a second."""
+        now = time.monotonic()
+        if self.marks is None or now - self._marks_fired_at < MARK_EVERY:
+            return []
+        self._marks_fired_at = now
+        marks = self.fresh_marks()
+        if not marks:
+            return []
+        fired: list[FiredAlert] = []
+        for source in FUTURES_SOURCES:
+            prices = {symbol: mark.mark if source is PriceSource.MARK else mark.index for symbol, mark in marks.items()}
+            await self._store.start_cooldowns(prices, source=source)
+            fired += await self._store.fire_crossed(prices, self._notices.fired, source=source,
+                                                    last_prices=snapshot.prices)
+        return fired
 
     async def _fire_moves(self, snapshot: PriceSnapshot) -> list[FiredAlert]:
         """Move alerts: the tracker keeps the recent prices of the symbols they watch."""

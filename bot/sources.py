@@ -1,0 +1,14 @@
+"""Which price an alert watches. Below both the domain and storage: both need it."""
+
+from __future__ import annotations
+
+import enum
+
+
+class PriceSource(str, enum.Enum):
+    LAST = "last"  # the last trade (ticker.price): every alert before issue 24
+    MARK = "mark"  # Binance's mark price: what liquidations and mark-price stops use
+    INDEX = "index"  # the index price the mark price is built from
+
+
+FUTURES_SOURCES = (PriceSource.MARK, PriceSource.INDEX)  # the ones the mark price stream gives

@@ -1,0 +1,85 @@
+"""The words of futures prices (issue 24, docs/futures.md): mark and index alerts, /price's
+futures lines, where mark prices come from."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from decimal import Decimal
+from html import escape
+
+from bot.alerts.rules import Direction
+from bot.sources import PriceSource
+from bot.i18n import N_
+from bot.texts import USAGE, Texts, duration, price
+
+FUTURES_USAGE = {
+    "source_with_move": N_("Mark and index alerts take a level or a move from the current price, "
+                           "e.g. <code>/alert BTCUSDT mark 70000</code> or <code>/alert BTCUSDT mark -3%</code>, "
+                           "not a move within a time window ({value})."),
+    "source_usage": N_("Tell me a level after {value}, e.g. <code>/alert BTCUSDT mark 70000</code> or "
+                       "<code>/alert BTCUSDT index below 65000 every 1h</code>."),
+}
+
+USAGE.update(FUTURES_USAGE)  # Texts.usage_error finds them too (parse_alert raises them)
+
+
+class FuturesTexts(Texts):
+    def source_name(self, source: PriceSource) -> str:
+        """How an alert's price is named in lists and notifications ("" for the last price)."""
+        if source is PriceSource.MARK:
+            return self._("mark price")
+        if source is PriceSource.INDEX:
+            return self._("index price")
+        return ""
+
+    def usage_error(self, reason: str, value: str = "") -> str:
+        return self._(FUTURES_USAGE[reason]).format(value=f"<code>{escape(value)}</code>")
+
+    def mark_fired(self, alert_id: int, symbol: str, source: PriceSource, direction: Direction, level: Decimal,
+                   crossed_at: Decimal, last: Decimal | None, note: str, *, repeats: bool = False) -> str:
+        """A mark or index alert fired: which price it was, and what the last trade was then."""
+        if direction is Direction.UP:
+            template = self._("🔔 <b>{symbol}</b> {source} rose to <b>{price}</b> (your level {level}, alert #{id})")
+        else:
+            template = self._("🔔 <b>{symbol}</b> {source} fell to <b>{price}</b> (your level {level}, alert #{id})")
+        text = template.format(symbol=escape(symbol), source=self.source_name(source), price=price(crossed_at),
+                               level=price(level), id=alert_id)
+        if last is not None:
+            text += "\n" + self._("Last price: {price}").format(price=price(last))
+        again = "\n" + self._("🔁 It fires again after the price goes back and the cooldown ends.") if repeats else ""
+        return text + (f"\n📝 {escape(note)}" if note else "") + again
+
+    def created_on(self, source: PriceSource, current: Decimal) -> str:
+        """Under "✅ Alert #…" for a mark or index alert: which price it watches, and where it is now."""
+        return self._("Watches the {source}, now {price}.").format(source=self.source_name(source),
+                                                                  price=price(current))
+
+    def no_mark_price(self, symbol: str) -> str:
+        return self._("⚠️ I have no fresh mark price for {symbol} right now, so I cannot place a mark or index "
+                      "alert. Please try again in a minute.").format(symbol=escape(symbol))
+
+    def price_futures(self, mark: Decimal, index: Decimal, rate: Decimal | None, next_funding_ms: int | None,
+                      hours: int) -> str:
+        """/price's futures lines for one symbol: mark, index, funding and the time to the next funding."""
+        lines = [self._("mark {mark} · index {index}").format(mark=price(mark), index=price(index))]
+        if rate is None:
+            lines.append(self._("no funding (a delivery contract)"))
+        else:
+            left = max(0.0, (next_funding_ms or 0) / 1000 - time.time())
+            lines.append(self._("funding {rate}% every {hours}h, next in {left}").format(
+                rate=f"{(rate * 100).normalize():f}", hours=hours, left=duration(left)))
+        return "\n".join("  " + line for line in lines)
+
+    def mark_source(self, figures: Mapping[str, object]) -> str:
+        """/stats: where mark prices come from."""
+        state = figures.get("mark_prices")
+        if state is None:
+            return ""
+        states = {
+            "stream": self._("the all-market stream"),
+            "fallback": self._("premiumIndex (the stream is silent)"),
+            "down": self._("none fresh: mark and index alerts wait"),
+            "off": self._("off (BINANCE_STREAM_URL is empty)"),
+        }
+        return "\n" + self._("Mark prices: {state}").format(state=states.get(str(state), str(state)))

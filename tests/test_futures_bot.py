@@ -1,0 +1,160 @@
+"""Futures prices end to end (docs/futures.md): the real bot against fake Telegram, the fake
+WebSocket API (last prices), the fake market streams (`!markPrice@arr@1s`) and the fake REST
+server (premiumIndex, fundingInfo)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+
+from bot.runtime.process import Replica
+from tests.conftest import RunningBot, bot_settings, eventually, start_bot, stop_bot
+from tests.fakes.exchange import FakeExchange
+from tests.fakes.rest import FakeBinanceRest
+from tests.fakes.streams import FakeStreams
+from tests.fakes.telegram import FakeTelegram
+
+USER = 2401
+
+
+@pytest.fixture
+async def streams() -> AsyncIterator[FakeStreams]:
+    fake = FakeStreams(mark_interval=0.2)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def rest(streams: FakeStreams) -> AsyncIterator[FakeBinanceRest]:
+    fake = FakeBinanceRest(marks=streams.marks)  # one market for both fakes
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def futures_bot(database_url: str, exchange: FakeExchange, telegram: FakeTelegram, streams: FakeStreams,
+                      rest: FakeBinanceRest) -> AsyncIterator[RunningBot]:
+    settings = bot_settings(database_url, exchange, telegram, binance_stream_url=streams.url,
+                            binance_rest_url=rest.url, admin_ids=str(USER), mark_fallback_every=1)
+    application = await start_bot(settings)
+    yield RunningBot(application, settings)
+    await stop_bot(application)
+
+
+def fired(telegram: FakeTelegram) -> list[str]:
+    return [m.plain for m in telegram.messages_to(USER) if "🔔" in m.plain]
+
+
+async def test_stats_and_healthz_say_where_mark_prices_come_from(
+    futures_bot: RunningBot, telegram: FakeTelegram, streams: FakeStreams, rest: FakeBinanceRest,
+) -> None:
+    alerts = futures_bot.application.bot_data["parts"].ticker
+    replica = Replica(futures_bot.settings, futures_bot.application, None)  # type: ignore[arg-type]
+    replica.role = "working"
+    await eventually(lambda: alerts.mark_status() == "stream")
+    await telegram.user_sends(USER, "/stats")
+    assert "Mark prices: the all-market stream" in (await telegram.wait_for_message(USER, "Stats")).plain
+    assert json.loads((await replica.health())[1])["mark_prices"] == "stream"
+    streams.marks_quiet = True
+    await eventually(lambda: alerts.mark_status() == "fallback", timeout=15)
+    assert rest.requests_to("/fapi/v1/premiumIndex")
+    before = len(telegram.sent)
+    await telegram.user_sends(USER, "/stats")
+    assert "Mark prices: premiumIndex" in (await telegram.wait_for_message(USER, "Stats", after=before)).plain
+    assert json.loads((await replica.health())[1])["mark_prices"] == "fallback"
+
+
+async def test_without_a_stream_url_mark_prices_are_off(bot: RunningBot, telegram: FakeTelegram) -> None:
+    replica = Replica(bot.settings, bot.application, None)  # type: ignore[arg-type]
+    assert json.loads((await replica.health())[1])["mark_prices"] == "off"
+
+
+async def ticks_pass(alerts: object, count: int = 3) -> None:
+    """`count` more ticks have run (each evaluates the mark prices it has, at most once a second)."""
+    start = alerts.ticks  # type: ignore[attr-defined]
+    await eventually(lambda: alerts.ticks >= start + count)  # type: ignore[attr-defined]
+
+
+async def test_a_mark_alert_fires_on_the_mark_price_only_and_says_so_with_the_last_price(
+    futures_bot: RunningBot, exchange: FakeExchange, telegram: FakeTelegram, streams: FakeStreams,
+) -> None:
+    alerts = futures_bot.application.bot_data["parts"].ticker
+    exchange.set_price("BTCUSDT", "69000.0")
+    streams.marks.set("BTCUSDT", "69500", index="69400")
+    await eventually(lambda: alerts.mark_status() == "stream")
+    await eventually(lambda: alerts.marks.latest("BTCUSDT").mark == 69500)
+    await telegram.user_sends(USER, "/alert ETHUSDT 9999")  # keeps ticks running when the others fired
+    await telegram.wait_for_message(USER, "✅ Alert #1")
+    await telegram.user_sends(USER, "/alert BTCUSDT mark 70000 hedge")
+    created = (await telegram.wait_for_message(USER, "✅ Alert #2")).plain
+    assert "rises to ≥ 70000" in created and "Watches the mark price, now 69500" in created
+    await telegram.user_sends(USER, "/alert BTCUSDT 70200")  # a last-price alert beside it
+    await telegram.wait_for_message(USER, "70200")
+    exchange.set_price("BTCUSDT", "70500.0")  # the last price goes past both levels; the mark does not
+    await telegram.wait_for_message(USER, "rose to 70500.0 (your level 70200")
+    await ticks_pass(alerts, 4)
+    assert len(fired(telegram)) == 1
+    streams.marks.set("BTCUSDT", "70010.5")
+    message = await telegram.wait_for_message(USER, "mark price rose")
+    assert "BTCUSDT mark price rose to 70010.50000000 (your level 70000, alert #2)" in message.plain
+    assert "Last price: 70500.0" in message.plain and "hedge" in message.plain
+    assert [b["text"] for b in message.buttons()][:3] == ["😴 Snooze 1 h", "🔁 Re-arm", "🗑 Delete"]
+    await ticks_pass(alerts, 3)
+    assert len(fired(telegram)) == 2  # once
+
+    # Re-arm with the mark still past the level: it waits for the mark to come back, then fires again.
+    await telegram.press_button(message, message.buttons()[1]["callback_data"])
+    await ticks_pass(alerts, 3)
+    assert len(fired(telegram)) == 2
+    streams.marks.set("BTCUSDT", "69000")  # back below 70000 minus the margin
+    await ticks_pass(alerts, 3)
+    streams.marks.set("BTCUSDT", "70001")
+    await eventually(lambda: len(fired(telegram)) == 3)
+
+
+async def test_an_index_alert_watches_the_index_price(
+    futures_bot: RunningBot, exchange: FakeExchange, telegram: FakeTelegram, streams: FakeStreams,
+) -> None:
+    alerts = futures_bot.application.bot_data["parts"].ticker
+    streams.marks.set("ETHUSDT", "2500", index="2490")
+    await eventually(lambda: (alerts.marks.latest("ETHUSDT") or alerts).__dict__.get("index") == 2490)
+    await telegram.user_sends(USER, "/alert ETHUSDT index below 2400 every 1h")
+    assert "Watches the index price, now 2490" in (await telegram.wait_for_message(USER, "✅")).plain
+    streams.marks.set("ETHUSDT", "2390")  # the mark crosses; the index does not
+    await ticks_pass(alerts, 3)
+    assert fired(telegram) == []
+    streams.marks.set("ETHUSDT", "2390", index="2399.5")
+    message = await telegram.wait_for_message(USER, "index price fell")
+    assert "ETHUSDT index price fell to 2399.50000000 (your level 2400, alert #1)" in message.plain
+
+
+async def test_mark_prices_older_than_stale_after_never_fire(
+    database_url: str, exchange: FakeExchange, telegram: FakeTelegram, streams: FakeStreams, rest: FakeBinanceRest,
+) -> None:
+    settings = bot_settings(database_url, exchange, telegram, binance_stream_url=streams.url,
+                            binance_rest_url=rest.url, stale_after=3)
+    application = await start_bot(settings)
+    try:
+        alerts = application.bot_data["parts"].ticker
+        await eventually(lambda: alerts.marks.latest("BTCUSDT") is not None)
+        await telegram.user_sends(USER, "/alert BTCUSDT mark above 99000")
+        await telegram.wait_for_message(USER, "✅")
+        streams.marks_quiet = True
+        await rest.stop()  # no fallback either
+        await eventually(lambda: alerts.mark_status() == "down", timeout=20)
+        old = alerts.marks.latest("BTCUSDT")
+        # What the bot last heard, long ago, was past the level: it must not fire.
+        alerts.marks._marks["BTCUSDT"] = replace(old, mark=Decimal("99500"), received_at=time.monotonic() - 4)
+        await ticks_pass(alerts, 4)
+        assert fired(telegram) == []
+        alerts.marks._marks["BTCUSDT"] = replace(old, mark=Decimal("99500"), received_at=time.monotonic())
+        await telegram.wait_for_message(USER, "mark price rose")
+    finally:
+        await stop_bot(application)
