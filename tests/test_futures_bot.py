@@ -158,3 +158,24 @@ async def test_mark_prices_older_than_stale_after_never_fire(
         await telegram.wait_for_message(USER, "mark price rose")
     finally:
         await stop_bot(application)
+
+
+async def test_price_shows_last_mark_index_funding_and_time_to_the_next_funding(
+    futures_bot: RunningBot, exchange: FakeExchange, telegram: FakeTelegram, streams: FakeStreams,
+) -> None:
+    ticker = futures_bot.application.bot_data["parts"].ticker
+    exchange.set_price("BTCUSDT", "70100.5")
+    streams.marks.set("BTCUSDT", "70090.12", index="70080.01", rate="0.000125")
+    await eventually(lambda: getattr(ticker.marks.latest("BTCUSDT"), "mark", None) == Decimal("70090.12"))
+    await eventually(lambda: ticker.funding_hours("BTCUSDC") == 4)  # fundingInfo read
+    await telegram.user_sends(USER, "/price BTCUSDT BTCUSDT_261225 BTCUSDC")
+    text = (await telegram.wait_for_message(USER, "BTCUSDT: ")).plain
+    lines = text.splitlines()
+    assert lines[0] == "BTCUSDT: 70100.5"
+    assert lines[1].strip() == "mark 70090.12000000 · index 70080.01000000"
+    assert lines[2].strip().startswith("funding 0.0125% every 8h, next in ")
+    assert "no funding (a delivery contract)" in text
+    assert "funding 0.01% every 4h" in text
+    await telegram.user_sends(USER + 1, "/price BTCUSDT", language_code="zh-hans")
+    zh = (await telegram.wait_for_message(USER + 1, "标记")).plain
+    assert "标记 70090.12000000 · 指数 70080.01000000" in zh and "资金费率 0.0125%，每 8 小时" in zh

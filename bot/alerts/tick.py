@@ -19,6 +19,7 @@ from bot.alerts.moves import MoveTracker
 from bot.exchange.client import ExchangeError
 from bot.exchange.feed import PriceFeed, PriceSnapshot
 from bot.metrics import ALERTS_FIRED, ALERTS_FIRED_BY_WICKS, MOVE_HISTORY, STREAM_LIVE, STREAM_SYMBOLS, TICKS
+from bot.exchange.markprice import DEFAULT_FUNDING_HOURS
 from bot.sources import FUTURES_SOURCES, PriceSource
 from bot.storage.store import AlertStore, EndedAlerts, ExpiredAlert, FiredAlert
 
@@ -97,6 +98,10 @@ class Ticker:
     def fresh_marks(self) -> dict[str, MarkPrice]:
         """Every symbol's mark facts younger than STALE_AFTER (older ones never count)."""
         return self.marks.fresh(self._stale_after) if self.marks is not None else {}
+
+    def funding_hours(self, symbol: str) -> int:
+        """Hours between two fundings of `symbol` (fundingInfo; 8 when it does not list it)."""
+        return self.marks.funding_hours(symbol) if self.marks is not None else DEFAULT_FUNDING_HOURS
 
     def mark_status(self) -> str:
         """Where mark prices come from: "stream", "fallback" (premiumIndex), "down" or "off"."""

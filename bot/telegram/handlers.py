@@ -287,7 +287,10 @@ async def price(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, t.unknown_symbol(unknown[0], suggest(unknown[0], snapshot.prices)))
         return
     chart = symbol_chart_keyboard(t, symbols[0]) if len(symbols) == 1 else None  # 📈 for one symbol
-    await reply(update, t.prices_list(symbols, snapshot.prices, snapshot.received_at), chart)
+    ticker = context.bot_data["parts"].ticker  # mark, index and funding, where this process reads them
+    text = FuturesTexts(t.lang).prices_with_marks(symbols, snapshot.prices, snapshot.received_at,
+                                                  ticker.fresh_marks(), ticker.funding_hours)
+    await reply(update, text, chart)
 
 
 async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

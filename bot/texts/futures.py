@@ -4,12 +4,13 @@ futures lines, where mark prices come from."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from html import escape
 
 from bot.alerts.rules import Direction
 from bot.sources import PriceSource
+from bot.exchange.markprice import MarkPrice
 from bot.i18n import N_
 from bot.texts import USAGE, Texts, duration, price
 
@@ -70,6 +71,19 @@ class FuturesTexts(Texts):
             lines.append(self._("funding {rate}% every {hours}h, next in {left}").format(
                 rate=f"{(rate * 100).normalize():f}", hours=hours, left=duration(left)))
         return "\n".join("  " + line for line in lines)
+
+    def prices_with_marks(self, symbols: Sequence[str], prices: Mapping[str, Decimal], received_at: float,
+                          marks: Mapping[str, MarkPrice], funding_hours: Callable[[str], int]) -> str:
+        """/price: each symbol's last price, then its mark, index and funding when they are known."""
+        lines = self.prices_list(symbols, prices, received_at).split("\n")  # one per symbol, then the age
+        out = []
+        for symbol, line in zip(symbols, lines):
+            out.append(line)
+            mark = marks.get(symbol)
+            if mark is not None and symbol in prices:
+                out.append(self.price_futures(mark.mark, mark.index, mark.funding_rate, mark.next_funding_ms,
+                                              funding_hours(symbol)))
+        return "\n".join(out + lines[len(symbols):])
 
     def mark_source(self, figures: Mapping[str, object]) -> str:
         """/stats: where mark prices come from."""
