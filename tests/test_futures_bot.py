@@ -179,3 +179,31 @@ async def test_price_shows_last_mark_index_funding_and_time_to_the_next_funding(
     await telegram.user_sends(USER + 1, "/price BTCUSDT", language_code="zh-hans")
     zh = (await telegram.wait_for_message(USER + 1, "标记")).plain
     assert "标记 70090.12000000 · 指数 70080.01000000" in zh and "资金费率 0.0125%，每 8 小时" in zh
+
+
+async def test_alerts_list_export_and_import_know_mark_and_index_alerts(
+    futures_bot: RunningBot, exchange: FakeExchange, telegram: FakeTelegram, streams: FakeStreams,
+) -> None:
+    ticker = futures_bot.application.bot_data["parts"].ticker
+    streams.marks.set("BTCUSDT", "69000", index="68990")
+    await eventually(lambda: getattr(ticker.marks.latest("BTCUSDT"), "mark", None) == Decimal("69000"))
+    for command in ("/alert BTCUSDT mark below 65000 every 1h margin 1% stop", "/alert BTCUSDT index 75000",
+                    "/alert BTCUSDT 72000"):
+        before = len(telegram.sent)
+        await telegram.user_sends(USER, command)
+        await telegram.wait_for_message(USER, "✅", after=before)
+    await telegram.user_sends(USER, "/alerts")
+    listing = (await telegram.wait_for_message(USER, "Your alerts")).plain
+    assert "#1 BTCUSDT mark price falls to ≤ 65000" in listing and "#2 BTCUSDT index price rises to ≥ 75000" in listing
+    assert "#3 BTCUSDT rises to ≥ 72000" in listing
+    await telegram.user_sends(USER, "/export")
+    exported = await telegram.wait_for_message(USER, "3 alerts")
+    assert exported.document is not None
+    assert exported.document.decode("utf-8-sig").splitlines()[1:] == [
+        "BTCUSDT,mark below,65000,stop,1h margin 1%,", "BTCUSDT,index above,75000,,,", "BTCUSDT,above,72000,,,",
+    ]
+    await telegram.user_sends_document(USER + 1, exported.filename, exported.document, caption="/import")
+    answer = (await telegram.wait_for_message(USER + 1, "Import")).plain
+    assert "3 created, 0 refused" in answer
+    assert "✅ #4 BTCUSDT mark price falls to ≤ 65000 · every 1h" in answer
+    assert "✅ #5 BTCUSDT index price rises to ≥ 75000" in answer

@@ -153,7 +153,17 @@ class TextsBase:
         return "".join(f" · {p}" for p in parts)
 
     def _line(self, alert: AlertLike) -> str:
-        return f"#{alert.id} {escape(alert.symbol)} {self._target(alert.direction, alert.level, alert.window_seconds)}"
+        return (f"#{alert.id} {escape(alert.symbol)}{self._source(alert)} "
+                f"{self._target(alert.direction, alert.level, alert.window_seconds)}")
+
+    def _source(self, alert: object) -> str:
+        """" mark price" or " index price" for an alert on that price (docs/futures.md); "" for the last price."""
+        source = getattr(getattr(alert, "price_source", None), "value", "last")
+        if source == "mark":
+            return " " + self._("mark price")
+        if source == "index":
+            return " " + self._("index price")
+        return ""
 
     def commands(self) -> list[tuple[str, str]]:
         return [(name, self._(description)) for name, description in COMMANDS]
