@@ -207,3 +207,25 @@ async def test_alerts_list_export_and_import_know_mark_and_index_alerts(
     assert "3 created, 0 refused" in answer
     assert "✅ #4 BTCUSDT mark price falls to ≤ 65000 · every 1h" in answer
     assert "✅ #5 BTCUSDT index price rises to ≥ 75000" in answer
+
+
+async def test_the_guided_alert_asks_last_price_or_mark_price(
+    futures_bot: RunningBot, exchange: FakeExchange, telegram: FakeTelegram, streams: FakeStreams,
+) -> None:
+    ticker = futures_bot.application.bot_data["parts"].ticker
+    exchange.set_price("BTCUSDT", "64000.00")
+    streams.marks.set("BTCUSDT", "64010")
+    await eventually(lambda: getattr(ticker.marks.latest("BTCUSDT"), "mark", None) == Decimal("64010"))
+    await telegram.user_sends(USER, "/alert")
+    ask_symbol = await telegram.wait_for_message(USER, "Which symbol")
+    await telegram.press_button(ask_symbol, "gs:BTCUSDT")
+    await telegram.wait_for_message(USER, "At what price")
+    await telegram.user_sends(USER, "65000")
+    confirm = await telegram.wait_for_message(USER, "Create this alert?")
+    assert "Last price or mark price?" in confirm.plain
+    assert [b["text"] for b in confirm.buttons()] == ["✅ Last price", "✅ Mark price", "✖ Cancel"]
+    await telegram.press_button(confirm, "gc:mark")
+    created = (await telegram.wait_for_message(USER, "✅ Alert")).plain
+    assert "Watches the mark price, now 64010" in created
+    streams.marks.set("BTCUSDT", "65001")
+    await telegram.wait_for_message(USER, "BTCUSDT mark price rose to 65001")

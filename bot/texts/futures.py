@@ -56,6 +56,15 @@ class FuturesTexts(Texts):
         return self._("Watches the {source}, now {price}.").format(source=self.source_name(source),
                                                                   price=price(current))
 
+    def guide_which_price(self) -> str:
+        return self._("Last price or mark price?")
+
+    def guide_last_button(self) -> str:
+        return self._("✅ Last price")
+
+    def guide_mark_button(self) -> str:
+        return self._("✅ Mark price")
+
     def no_mark_price(self, symbol: str) -> str:
         return self._("⚠️ I have no fresh mark price for {symbol} right now, so I cannot place a mark or index "
                       "alert. Please try again in a minute.").format(symbol=escape(symbol))
