@@ -283,7 +283,7 @@ async def run(database_url: str, alerts: int, symbol_count: int, repeat: int, sk
         f"full_tick_ms(fire 10)={figures['full_10']:.1f} {extremes_figures}"
         + (f"last_step_ms(re-arm + fire 0/10/1000)={figures['last_0']:.1f}/{figures['last_10']:.1f}/"
            f"{figures['last_1000']:.1f} "
-           f"mark_step_ms(mark + index, re-arm + fire 0/10/1000)={figures['mark_0']:.1f}/{figures['mark_10']:.1f}/"
+           f"mark_step_ms(mark + index + funding, re-arm + fire 0/10/1000)={figures['mark_0']:.1f}/{figures['mark_10']:.1f}/"
            f"{figures['mark_1000']:.1f} mark_vs_last(fire 10)={figures['mark_10'] / figures['last_10']:.2f}x "
            if 'mark_0' in figures else "") +
         f"naive_ms(fire 10)={figures['naive_10']:.0f} speedup={figures['naive_10'] / figures['tick_10']:.0f}x "

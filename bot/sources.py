@@ -9,6 +9,7 @@ class PriceSource(str, enum.Enum):
     LAST = "last"  # the last trade (ticker.price): every alert before issue 24
     MARK = "mark"  # Binance's mark price: what liquidations and mark-price stops use
     INDEX = "index"  # the index price the mark price is built from
+    FUNDING = "funding"  # the predicted funding rate, in % (level 0.05 means 0.05 %)
 
 
-FUTURES_SOURCES = (PriceSource.MARK, PriceSource.INDEX)  # the ones the mark price stream gives
+FUTURES_SOURCES = (PriceSource.MARK, PriceSource.INDEX, PriceSource.FUNDING)  # from the mark price stream

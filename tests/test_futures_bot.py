@@ -229,3 +229,28 @@ async def test_the_guided_alert_asks_last_price_or_mark_price(
     assert "Watches the mark price, now 64010" in created
     streams.marks.set("BTCUSDT", "65001")
     await telegram.wait_for_message(USER, "BTCUSDT mark price rose to 65001")
+
+
+async def test_a_funding_alert_fires_when_the_rate_crosses_and_a_delivery_contract_gets_a_clear_answer(
+    futures_bot: RunningBot, exchange: FakeExchange, telegram: FakeTelegram, streams: FakeStreams,
+) -> None:
+    ticker = futures_bot.application.bot_data["parts"].ticker
+    streams.marks.set("BTCUSDT", "70000", rate="0.0001")
+    await eventually(lambda: ticker.marks.latest("BTCUSDT_261225") is not None
+                     and getattr(ticker.marks.latest("BTCUSDT"), "funding_rate", None) == Decimal("0.0001"))
+    await telegram.user_sends(USER, "/alert BTCUSDT funding above 0.05% carry")
+    created = (await telegram.wait_for_message(USER, "✅")).plain
+    assert "BTCUSDT funding rate rises to ≥ 0.05%" in created and "The funding rate is now 0.01%." in created
+    await telegram.user_sends(USER, "/alert BTCUSDT funding below -0.01%")
+    await telegram.wait_for_message(USER, "≤ -0.01%")
+    streams.marks.set("BTCUSDT", "70000", rate="0.00049")  # 0.049 %: not yet
+    await ticks_pass(ticker, 3)
+    assert fired(telegram) == []
+    streams.marks.set("BTCUSDT", "70000", rate="0.0006")
+    message = await telegram.wait_for_message(USER, "funding rate rose")
+    assert "BTCUSDT funding rate rose to 0.06% (your level 0.05%, alert #1)" in message.plain
+    streams.marks.set("BTCUSDT", "70000", rate="-0.00015")
+    assert "funding rate fell to -0.015% (your level -0.01%, alert #2)" in (
+        await telegram.wait_for_message(USER, "funding rate fell")).plain
+    await telegram.user_sends(USER, "/alert BTCUSDT_261225 funding above 0.05%")
+    assert "BTCUSDT_261225 has no funding" in (await telegram.wait_for_message(USER, "no funding")).plain

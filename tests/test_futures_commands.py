@@ -56,3 +56,40 @@ def test_a_source_word_changes_only_the_source(word: str, level: Decimal, operat
     sourced = parse_alert(["BTCUSDT", word, *rest])
     assert plain.source is LAST
     assert sourced == AlertRequest(**{**plain.__dict__, "source": PriceSource(word.lower())})
+
+
+FUNDING = PriceSource.FUNDING
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    ("BTCUSDT funding above 0.05%", AlertRequest("BTCUSDT", Decimal("0.05"), Direction.UP, "", source=FUNDING)),
+    ("BTCUSDT funding below -0.01%", AlertRequest("BTCUSDT", Decimal("-0.01"), Direction.DOWN, "", source=FUNDING)),
+    ("BTCUSDT FUNDING > 0.1 for 1d carry", AlertRequest("BTCUSDT", Decimal("0.1"), Direction.UP, "carry",
+                                                        expires=timedelta(days=1), source=FUNDING)),
+    ("BTCUSDT funding below 0", AlertRequest("BTCUSDT", Decimal("0"), Direction.DOWN, "", source=FUNDING)),
+])
+def test_funding_alerts_are_read(args: str, expected: AlertRequest) -> None:
+    assert parse_alert(args.split()) == expected
+
+
+@pytest.mark.parametrize(("args", "reason"), [
+    ("BTCUSDT funding", "funding_usage"),
+    ("BTCUSDT funding 0.05%", "funding_usage"),  # which way?
+    ("BTCUSDT funding above", "funding_usage"),
+    ("BTCUSDT funding above lots", "bad_funding"),
+    ("BTCUSDT funding above 11%", "bad_funding"),
+    ("BTCUSDT funding above 0.0000001%", "bad_funding"),
+    ("BTCUSDT funding above 0.05% every 8h", "funding_usage"),
+])
+def test_bad_funding_alerts_say_how(args: str, reason: str) -> None:
+    with pytest.raises(CommandError) as caught:
+        parse_alert(args.split())
+    assert caught.value.reason == reason
+
+
+@given(st.decimals(min_value=Decimal("-10"), max_value=Decimal("10"), places=4), st.sampled_from(["above", "below"]),
+       st.booleans())
+def test_any_funding_rate_in_range_reads_back_exactly(rate: Decimal, word: str, percent_sign: bool) -> None:
+    request = parse_alert(["BTCUSDT", "funding", word, f"{rate:f}" + ("%" if percent_sign else "")])
+    assert request.level == rate and request.source is FUNDING
+    assert request.direction is (Direction.UP if word == "above" else Direction.DOWN)

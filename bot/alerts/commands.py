@@ -22,7 +22,9 @@ MAX_ALERT_ID = 2_147_483_647
 MAX_UNTIL = timedelta(days=3653)  # `until` at most 10 years ahead
 _SUFFIXES = {"k": Decimal(1000), "m": Decimal(1_000_000)}  # `100k`, `1.5M`: what traders write
 
-SOURCE_WORDS = {"mark": PriceSource.MARK, "index": PriceSource.INDEX}  # `/alert BTCUSDT mark 70000`
+SOURCE_WORDS = {"mark": PriceSource.MARK, "index": PriceSource.INDEX,  # `/alert BTCUSDT mark 70000`
+                "funding": PriceSource.FUNDING}  # `/alert BTCUSDT funding above 0.05%`
+MAX_FUNDING_PERCENT = Decimal("10")  # Binance caps funding far below this (±2 % to ±4 % a period)
 _OPERATORS = {
     "above": Direction.UP, ">": Direction.UP, ">=": Direction.UP,
     "below": Direction.DOWN, "<": Direction.DOWN, "<=": Direction.DOWN,
@@ -103,6 +105,8 @@ def parse_alert(args: list[str]) -> AlertRequest:
     symbol = parse_symbol(args[0])
     rest = list(args[1:])
     source = SOURCE_WORDS.get(rest[0].lower(), PriceSource.LAST)
+    if source is PriceSource.FUNDING:
+        return parse_funding_alert(symbol, rest[1:])
     if source is not PriceSource.LAST:
         if len(rest) < 2:
             raise CommandError("source_usage", rest[0])
@@ -151,6 +155,28 @@ def parse_alert(args: list[str]) -> AlertRequest:
         percent=percent, both_ways=both_ways, repeat=options.get("every"), margin=options.get("margin"),
         expires=options.get("for") or options.get("until"), window=window, source=source,
     )
+
+
+def parse_funding_alert(symbol: str, words: list[str]) -> AlertRequest:
+    """`above|below|>|< RATE[%] [for 1d|until DATE] [note...]` after `SYMBOL funding`: the
+    predicted funding rate crossing RATE % (may be negative), once."""
+    if len(words) < 2 or words[0].lower() not in _OPERATORS:
+        raise CommandError("funding_usage")
+    direction = _OPERATORS[words[0].lower()]
+    raw = words[1].removesuffix("%")
+    if not re.fullmatch(r"[+-]?(\d*\.?\d+)", raw, re.ASCII):
+        raise CommandError("bad_funding", words[1])
+    level = Decimal(raw)
+    if abs(level) > MAX_FUNDING_PERCENT or -(level.as_tuple().exponent) > 6:  # type: ignore[operator]
+        raise CommandError("bad_funding", words[1])
+    options, note_words = _parse_options(words[2:])
+    if "every" in options or "margin" in options:
+        raise CommandError("funding_usage")
+    note = " ".join(note_words).strip()
+    if len(note) > MAX_NOTE_LENGTH:
+        raise CommandError("note_too_long", str(MAX_NOTE_LENGTH))
+    return AlertRequest(symbol=symbol, level=level, direction=direction, note=note,
+                        expires=options.get("for") or options.get("until"), source=PriceSource.FUNDING)
 
 
 def parse_percent_move(text: str) -> tuple[Decimal, bool]:

@@ -60,6 +60,14 @@ class PastExpiry(Exception):
     """`until` a moment that has already passed."""
 
 
+class NoFunding(Exception):
+    """A funding alert on a symbol without funding (a delivery contract)."""
+
+    def __init__(self, symbol: str) -> None:
+        super().__init__(symbol)
+        self.symbol = symbol
+
+
 class NoMarkPrice(Exception):
     """A mark or index alert, and no fresh mark price for its symbol (the stream and its fallback failed)."""
 
@@ -188,14 +196,15 @@ class AlertService:
                     raise UnknownSymbol(request.symbol, suggest(request.symbol, snapshot.prices))
                 current = self.current_on(request.source, request.symbol, current)
                 targets = alert_targets(request, current)
-                far = [level for direction, level in targets
-                       if direction in LEVEL_DIRECTIONS and needs_confirmation(level, current)]
+                far = [level for direction, level in targets  # a funding rate may be 0 or negative: no such check
+                       if direction in LEVEL_DIRECTIONS and request.source is not PriceSource.FUNDING
+                       and needs_confirmation(level, current)]
                 if far:  # a file cannot answer "are you sure?": such a line is refused with the reason
                     raise FarLevel(far[0], current)
                 if len(targets) > room:
                     raise TooManyAlerts(self._max_alerts)
                 specs = alert_specs(request, current, targets)
-            except (UnknownSymbol, TooManyAlerts, PastExpiry, FarLevel, NoMarkPrice) as exc:
+            except (UnknownSymbol, TooManyAlerts, PastExpiry, FarLevel, NoMarkPrice, NoFunding) as exc:
                 refused.append((line, exc))
                 continue
             room -= len(specs)
@@ -218,6 +227,10 @@ class AlertService:
         mark = self._ticker.fresh_marks().get(symbol)
         if mark is None:
             raise NoMarkPrice(symbol)
+        if source is PriceSource.FUNDING:
+            if mark.funding_rate is None:
+                raise NoFunding(symbol)
+            return mark.funding_rate * 100  # alerts keep the rate in %
         return mark.mark if source is PriceSource.MARK else mark.index
 
     async def list_page(self, chat_id: int, after: int, limit: int) -> AlertPage:
@@ -248,7 +261,7 @@ class AlertService:
         if current is not None and alert.price_source is not PriceSource.LAST:
             try:
                 current = self.current_on(alert.price_source, alert.symbol, current)
-            except NoMarkPrice:
+            except (NoMarkPrice, NoFunding):
                 current = None  # waits to be on the waiting side at all
         arm_at = rearm_threshold(alert.direction, alert.level, current)
         changed = await self._store.rearm_alert(chat_id, alert_id, arm_at)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from decimal import Decimal
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from bot.alerts.delisting import GoneSymbols
@@ -32,6 +33,15 @@ log = logging.getLogger(__name__)
 WINDOWS_REFRESH = 30.0  # seconds between reads of which (symbol, window) pairs move alerts watch
 LIVE_SYMBOLS_REFRESH = 60.0  # seconds between reads of which symbols live alerts are about
 MARK_EVERY = 1.0  # seconds: mark and index alerts are evaluated at most once a second (the stream's pace)
+
+
+def _prices_of(source: PriceSource, marks: Mapping[str, MarkPrice]) -> dict[str, Decimal]:
+    """What alerts on `source` compare with: mark, index, or the funding rate in % (symbols with funding)."""
+    if source is PriceSource.MARK:
+        return {symbol: mark.mark for symbol, mark in marks.items()}
+    if source is PriceSource.INDEX:
+        return {symbol: mark.index for symbol, mark in marks.items()}
+    return {symbol: mark.funding_rate * 100 for symbol, mark in marks.items() if mark.funding_rate is not None}
 
 
 class Notices(Protocol):
@@ -208,7 +218,7 @@ class Ticker:
             return []
         fired: list[FiredAlert] = []
         for source in FUTURES_SOURCES:
-            prices = {symbol: mark.mark if source is PriceSource.MARK else mark.index for symbol, mark in marks.items()}
+            prices = _prices_of(source, marks)
             await self._store.start_cooldowns(prices, source=source)
             fired += await self._store.fire_crossed(prices, self._notices.fired, source=source,
                                                     last_prices=snapshot.prices)

@@ -127,7 +127,7 @@ async def _far_from(context: ContextTypes.DEFAULT_TYPE, request: AlertRequest) -
         current = (await service(context).snapshot()).prices.get(request.symbol)
     except ExchangeError:
         return None
-    if current is None or request.window is not None:
+    if current is None or request.window is not None or request.source is PriceSource.FUNDING:
         return None
     far = any(direction in LEVEL_DIRECTIONS and needs_confirmation(level, current)
               for direction, level in alert_targets(request, current))

@@ -15,7 +15,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from bot.alerts.commands import AlertRequest, CommandError, parse_alert_id, parse_price_symbols
 from bot.storage.chats import Resumed
 from bot.storage.models import AlertState
-from bot.alerts.service import AlertService, NoMarkPrice, PastExpiry, TooManyAlerts, UnknownSymbol
+from bot.alerts.service import AlertService, NoFunding, NoMarkPrice, PastExpiry, TooManyAlerts, UnknownSymbol
 from bot.sources import PriceSource
 from bot.texts.futures import FuturesTexts
 from bot.symbols import suggest
@@ -116,12 +116,17 @@ async def create_alert(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Te
         await reply(update, t.past_expiry())
     except NoMarkPrice as exc:
         await reply(update, FuturesTexts(t.lang).no_mark_price(exc.symbol))
+    except NoFunding as exc:
+        await reply(update, FuturesTexts(t.lang).no_funding(exc.symbol))
     except ExchangeError as exc:
         await reply(update, exchange_trouble(t, exc, "/alert"))
     else:
         last = snapshot.prices[created[0].symbol]
         if request.source is PriceSource.LAST:
             await reply(update, t.alerts_created(created, last))
+        elif request.source is PriceSource.FUNDING:
+            current = service(context).current_on(request.source, request.symbol, last)
+            await reply(update, FuturesTexts(t.lang).funding_created(created, current))
         else:  # distances from the price it watches, and which price that is
             current = service(context).current_on(request.source, request.symbol, last)
             await reply(update, t.alerts_created(created, current) + "\n"

@@ -163,6 +163,8 @@ class TextsBase:
             return " " + self._("mark price")
         if source == "index":
             return " " + self._("index price")
+        if source == "funding":
+            return " " + self._("funding rate")
         return ""
 
     def commands(self) -> list[tuple[str, str]]:

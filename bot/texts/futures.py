@@ -18,11 +18,20 @@ FUTURES_USAGE = {
     "source_with_move": N_("Mark and index alerts take a level or a move from the current price, "
                            "e.g. <code>/alert BTCUSDT mark 70000</code> or <code>/alert BTCUSDT mark -3%</code>, "
                            "not a move within a time window ({value})."),
+    "funding_usage": N_("Tell me a direction and a rate, e.g. <code>/alert BTCUSDT funding above 0.05%</code> or "
+                        "<code>/alert BTCUSDT funding below -0.01%</code>."),
+    "bad_funding": N_("{value} is not a funding rate I can watch: write a percentage between -10% and 10%, "
+                      "e.g. <code>0.05%</code>."),
     "source_usage": N_("Tell me a level after {value}, e.g. <code>/alert BTCUSDT mark 70000</code> or "
                        "<code>/alert BTCUSDT index below 65000 every 1h</code>."),
 }
 
 USAGE.update(FUTURES_USAGE)  # Texts.usage_error finds them too (parse_alert raises them)
+
+
+def _percent(value: Decimal) -> str:
+    """0.0125 -> "0.0125", 0.01000000 -> "0.01": a rate in % without trailing zeros."""
+    return f"{value.normalize():f}" if value else "0"
 
 
 class FuturesTexts(Texts):
@@ -32,6 +41,8 @@ class FuturesTexts(Texts):
             return self._("mark price")
         if source is PriceSource.INDEX:
             return self._("index price")
+        if source is PriceSource.FUNDING:
+            return self._("funding rate")
         return ""
 
     def usage_error(self, reason: str, value: str = "") -> str:
@@ -40,6 +51,8 @@ class FuturesTexts(Texts):
     def mark_fired(self, alert_id: int, symbol: str, source: PriceSource, direction: Direction, level: Decimal,
                    crossed_at: Decimal, last: Decimal | None, note: str, *, repeats: bool = False) -> str:
         """A mark or index alert fired: which price it was, and what the last trade was then."""
+        if source is PriceSource.FUNDING:
+            return self.funding_fired(alert_id, symbol, direction, level, crossed_at, note)
         if direction is Direction.UP:
             template = self._("🔔 <b>{symbol}</b> {source} rose to <b>{price}</b> (your level {level}, alert #{id})")
         else:
@@ -50,6 +63,25 @@ class FuturesTexts(Texts):
             text += "\n" + self._("Last price: {price}").format(price=price(last))
         again = "\n" + self._("🔁 It fires again after the price goes back and the cooldown ends.") if repeats else ""
         return text + (f"\n📝 {escape(note)}" if note else "") + again
+
+    def funding_fired(self, alert_id: int, symbol: str, direction: Direction, level: Decimal, rate: Decimal,
+                      note: str) -> str:
+        if direction is Direction.UP:
+            template = self._("🔔 <b>{symbol}</b> funding rate rose to <b>{rate}%</b> (your level {level}%, alert #{id})")
+        else:
+            template = self._("🔔 <b>{symbol}</b> funding rate fell to <b>{rate}%</b> (your level {level}%, alert #{id})")
+        text = template.format(symbol=escape(symbol), rate=_percent(rate), level=_percent(level), id=alert_id)
+        return text + (f"\n📝 {escape(note)}" if note else "")
+
+    def funding_created(self, alerts: Sequence[object], current: Decimal) -> str:
+        """✅ for a funding alert: its line, and the rate now."""
+        lines = [self._("✅ Alert {line}%").format(line=self._line(a)) for a in alerts]  # type: ignore[arg-type]
+        lines.append(self._("The funding rate is now {rate}%.").format(rate=_percent(current)))
+        return "\n".join(lines)
+
+    def no_funding(self, symbol: str) -> str:
+        return self._("{symbol} has no funding (a delivery contract settles instead), so there is no funding "
+                      "rate to watch.").format(symbol=escape(symbol))
 
     def created_on(self, source: PriceSource, current: Decimal) -> str:
         """Under "✅ Alert #…" for a mark or index alert: which price it watches, and where it is now."""
