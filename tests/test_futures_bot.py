@@ -254,3 +254,27 @@ async def test_a_funding_alert_fires_when_the_rate_crosses_and_a_delivery_contra
         await telegram.wait_for_message(USER, "funding rate fell")).plain
     await telegram.user_sends(USER, "/alert BTCUSDT_261225 funding above 0.05%")
     assert "BTCUSDT_261225 has no funding" in (await telegram.wait_for_message(USER, "no funding")).plain
+
+
+async def test_a_funding_reminder_comes_before_the_funding_with_the_rate_and_what_it_costs(
+    futures_bot: RunningBot, exchange: FakeExchange, telegram: FakeTelegram, streams: FakeStreams,
+) -> None:
+    ticker = futures_bot.application.bot_data["parts"].ticker
+    soon = int((time.time() + 20 * 60) * 1000)
+    streams.marks.next_funding["BTCUSDT"] = soon
+    streams.marks.set("BTCUSDT", "70000", rate="0.000125")
+    await eventually(lambda: getattr(ticker.marks.latest("BTCUSDT"), "next_funding_ms", None) == soon)
+    await telegram.user_sends(USER, "/alert ETHUSDT 9999")  # keeps ticks running
+    await telegram.wait_for_message(USER, "✅ Alert #1")
+    await telegram.user_sends(USER, "/alert BTCUSDT funding 15m before rebalance")
+    created = (await telegram.wait_for_message(USER, "✅ Alert #2")).plain
+    assert "BTCUSDT funding reminder 15m before the next funding." in created and "Next funding in 19m" in created
+    await ticks_pass(ticker, 3)
+    assert [m for m in telegram.messages_to(USER) if "⏰" in m.plain] == []
+    streams.marks.next_funding["BTCUSDT"] = int((time.time() + 14 * 60) * 1000)  # 14 minutes left
+    reminder = (await telegram.wait_for_message(USER, "⏰")).plain
+    assert "BTCUSDT funding in 13m" in reminder and "alert #2" in reminder
+    assert "Predicted rate: 0.0125%" in reminder
+    assert "Per 1,000 USDT: a long pays 0.125 USDT, a short receives 0.125 USDT." in reminder and "rebalance" in reminder
+    await telegram.user_sends(USER, "/alerts")
+    assert "#1 ETHUSDT" in (await telegram.wait_for_message(USER, "Your alerts")).plain

@@ -93,3 +93,23 @@ def test_any_funding_rate_in_range_reads_back_exactly(rate: Decimal, word: str, 
     request = parse_alert(["BTCUSDT", "funding", word, f"{rate:f}" + ("%" if percent_sign else "")])
     assert request.level == rate and request.source is FUNDING
     assert request.direction is (Direction.UP if word == "above" else Direction.DOWN)
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    ("BTCUSDT funding 15m before", AlertRequest("BTCUSDT", Decimal("900"), Direction.DOWN, "",
+                                                source=PriceSource.FUNDING_BEFORE)),
+    ("BTCUSDT funding 1h before every close hedge", AlertRequest(
+        "BTCUSDT", Decimal("3600"), Direction.DOWN, "close hedge", repeat=timedelta(minutes=1),
+        source=PriceSource.FUNDING_BEFORE)),
+])
+def test_funding_reminders_are_read(args: str, expected: AlertRequest) -> None:
+    assert parse_alert(args.split()) == expected
+
+
+@pytest.mark.parametrize(("args", "reason"), [
+    ("BTCUSDT funding 5h before", "duration_out_of_range"), ("BTCUSDT funding 15x before", "bad_duration"),
+])
+def test_bad_funding_reminders_say_how(args: str, reason: str) -> None:
+    with pytest.raises(CommandError) as caught:
+        parse_alert(args.split())
+    assert caught.value.reason == reason

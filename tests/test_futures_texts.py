@@ -22,3 +22,14 @@ def test_every_futures_text_has_a_chinese_translation_with_the_same_placeholders
         assert isinstance(translated, str)
         assert set(re.findall(r"\{\w+\}", source)) == set(re.findall(r"\{\w+\}", translated)), source
         assert sorted(re.findall(r"</?\w+", source)) == sorted(re.findall(r"</?\w+", translated)), source
+
+
+def test_a_funding_reminder_says_who_pays_and_who_receives() -> None:
+    from decimal import Decimal
+
+    from bot.texts.futures import FuturesTexts
+
+    paid = FuturesTexts("en").funding_reminder(3, "BTCUSDT", Decimal(600), Decimal("-0.01"), "")
+    assert "Per 1,000 USDT: a long receives 0.1 USDT, a short pays 0.1 USDT." in paid
+    zh = FuturesTexts("zh").funding_reminder(3, "BTCUSDT", Decimal(600), Decimal("0.05"), "")
+    assert "多头支付 0.5 USDT，空头收取 0.5 USDT" in zh

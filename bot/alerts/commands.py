@@ -160,6 +160,8 @@ def parse_alert(args: list[str]) -> AlertRequest:
 def parse_funding_alert(symbol: str, words: list[str]) -> AlertRequest:
     """`above|below|>|< RATE[%] [for 1d|until DATE] [note...]` after `SYMBOL funding`: the
     predicted funding rate crossing RATE % (may be negative), once."""
+    if len(words) >= 2 and words[1].lower() == "before" and words[0][:1].isdigit():
+        return _parse_funding_reminder(symbol, words)
     if len(words) < 2 or words[0].lower() not in _OPERATORS:
         raise CommandError("funding_usage")
     direction = _OPERATORS[words[0].lower()]
@@ -177,6 +179,21 @@ def parse_funding_alert(symbol: str, words: list[str]) -> AlertRequest:
         raise CommandError("note_too_long", str(MAX_NOTE_LENGTH))
     return AlertRequest(symbol=symbol, level=level, direction=direction, note=note,
                         expires=options.get("for") or options.get("until"), source=PriceSource.FUNDING)
+
+
+FUNDING_REMINDER_REPEAT = timedelta(minutes=1)  # `every`: the cooldown, far shorter than any funding interval
+
+
+def _parse_funding_reminder(symbol: str, words: list[str]) -> AlertRequest:
+    """`15m before [every] [note...]`: a reminder that long before the next funding (or each one)."""
+    lead = parse_duration(words[0], shortest=timedelta(minutes=1), longest=timedelta(hours=4))
+    rest = words[2:]
+    every = bool(rest) and rest[0].lower() == "every"
+    note = " ".join(rest[1:] if every else rest).strip()
+    if len(note) > MAX_NOTE_LENGTH:
+        raise CommandError("note_too_long", str(MAX_NOTE_LENGTH))
+    return AlertRequest(symbol=symbol, level=Decimal(int(lead.total_seconds())), direction=Direction.DOWN, note=note,
+                        repeat=FUNDING_REMINDER_REPEAT if every else None, source=PriceSource.FUNDING_BEFORE)
 
 
 def parse_percent_move(text: str) -> tuple[Decimal, bool]:

@@ -197,7 +197,7 @@ class AlertService:
                 current = self.current_on(request.source, request.symbol, current)
                 targets = alert_targets(request, current)
                 far = [level for direction, level in targets  # a funding rate may be 0 or negative: no such check
-                       if direction in LEVEL_DIRECTIONS and request.source is not PriceSource.FUNDING
+                       if direction in LEVEL_DIRECTIONS and request.source is PriceSource.LAST
                        and needs_confirmation(level, current)]
                 if far:  # a file cannot answer "are you sure?": such a line is refused with the reason
                     raise FarLevel(far[0], current)
@@ -227,9 +227,11 @@ class AlertService:
         mark = self._ticker.fresh_marks().get(symbol)
         if mark is None:
             raise NoMarkPrice(symbol)
-        if source is PriceSource.FUNDING:
-            if mark.funding_rate is None:
+        if source in (PriceSource.FUNDING, PriceSource.FUNDING_BEFORE):
+            if mark.funding_rate is None or mark.next_funding_ms is None:
                 raise NoFunding(symbol)
+            if source is PriceSource.FUNDING_BEFORE:  # seconds until the next funding
+                return Decimal(int(mark.next_funding_ms / 1000 - time.time()))
             return mark.funding_rate * 100  # alerts keep the rate in %
         return mark.mark if source is PriceSource.MARK else mark.index
 

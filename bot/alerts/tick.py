@@ -41,7 +41,11 @@ def _prices_of(source: PriceSource, marks: Mapping[str, MarkPrice]) -> dict[str,
         return {symbol: mark.mark for symbol, mark in marks.items()}
     if source is PriceSource.INDEX:
         return {symbol: mark.index for symbol, mark in marks.items()}
-    return {symbol: mark.funding_rate * 100 for symbol, mark in marks.items() if mark.funding_rate is not None}
+    if source is PriceSource.FUNDING:
+        return {symbol: mark.funding_rate * 100 for symbol, mark in marks.items() if mark.funding_rate is not None}
+    now = time.time()  # FUNDING_BEFORE: whole seconds until each symbol's next funding
+    return {symbol: Decimal(int(mark.next_funding_ms / 1000 - now)) for symbol, mark in marks.items()
+            if mark.next_funding_ms is not None and mark.funding_rate is not None}
 
 
 class Notices(Protocol):
@@ -220,8 +224,10 @@ class Ticker:
         for source in FUTURES_SOURCES:
             prices = _prices_of(source, marks)
             await self._store.start_cooldowns(prices, source=source)
-            fired += await self._store.fire_crossed(prices, self._notices.fired, source=source,
-                                                    last_prices=snapshot.prices)
+            # A funding reminder's notification gives the predicted rate (in %) where others give the last price.
+            beside = (_prices_of(PriceSource.FUNDING, marks) if source is PriceSource.FUNDING_BEFORE
+                      else snapshot.prices)
+            fired += await self._store.fire_crossed(prices, self._notices.fired, source=source, last_prices=beside)
         return fired
 
     async def _fire_moves(self, snapshot: PriceSnapshot) -> list[FiredAlert]:

@@ -45,7 +45,8 @@ class FiredAlert:
     # A wick between two checks reached the level and `price`, the last price, did not: the high
     # (rising) or low (falling) it touched, from the market stream (alerts.extremes).
     touched: Decimal | None = None
-    # A mark or index alert (docs/futures.md): `price` is that price, `last_price` the last trade then.
+    # A mark or index alert (docs/futures.md): `price` is that price, `last_price` the last trade then
+    # (a funding reminder: `price` the seconds left, `last_price` the predicted rate in %).
     source: PriceSource = PriceSource.LAST
     last_price: Decimal | None = None
 

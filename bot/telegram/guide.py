@@ -127,7 +127,8 @@ async def _far_from(context: ContextTypes.DEFAULT_TYPE, request: AlertRequest) -
         current = (await service(context).snapshot()).prices.get(request.symbol)
     except ExchangeError:
         return None
-    if current is None or request.window is not None or request.source is PriceSource.FUNDING:
+    if current is None or request.window is not None or request.source not in (
+            PriceSource.LAST, PriceSource.MARK, PriceSource.INDEX):  # a rate or a time: no "10x away"
         return None
     far = any(direction in LEVEL_DIRECTIONS and needs_confirmation(level, current)
               for direction, level in alert_targets(request, current))

@@ -124,6 +124,9 @@ async def create_alert(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Te
         last = snapshot.prices[created[0].symbol]
         if request.source is PriceSource.LAST:
             await reply(update, t.alerts_created(created, last))
+        elif request.source is PriceSource.FUNDING_BEFORE:
+            left = service(context).current_on(request.source, request.symbol, last)
+            await reply(update, FuturesTexts(t.lang).reminder_created(created, left, request.repeat is not None))
         elif request.source is PriceSource.FUNDING:
             current = service(context).current_on(request.source, request.symbol, last)
             await reply(update, FuturesTexts(t.lang).funding_created(created, current))

@@ -153,6 +153,9 @@ class TextsBase:
         return "".join(f" · {p}" for p in parts)
 
     def _line(self, alert: AlertLike) -> str:
+        if getattr(getattr(alert, "price_source", None), "value", "") == "before":  # a funding reminder
+            return f"#{alert.id} {escape(alert.symbol)} " + self._("funding reminder {lead} before").format(
+                lead=duration(float(alert.level)))
         return (f"#{alert.id} {escape(alert.symbol)}{self._source(alert)} "
                 f"{self._target(alert.direction, alert.level, alert.window_seconds)}")
 

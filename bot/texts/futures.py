@@ -53,6 +53,8 @@ class FuturesTexts(Texts):
         """A mark or index alert fired: which price it was, and what the last trade was then."""
         if source is PriceSource.FUNDING:
             return self.funding_fired(alert_id, symbol, direction, level, crossed_at, note)
+        if source is PriceSource.FUNDING_BEFORE:
+            return self.funding_reminder(alert_id, symbol, crossed_at, last, note)
         if direction is Direction.UP:
             template = self._("🔔 <b>{symbol}</b> {source} rose to <b>{price}</b> (your level {level}, alert #{id})")
         else:
@@ -72,6 +74,33 @@ class FuturesTexts(Texts):
             template = self._("🔔 <b>{symbol}</b> funding rate fell to <b>{rate}%</b> (your level {level}%, alert #{id})")
         text = template.format(symbol=escape(symbol), rate=_percent(rate), level=_percent(level), id=alert_id)
         return text + (f"\n📝 {escape(note)}" if note else "")
+
+    def funding_reminder(self, alert_id: int, symbol: str, seconds_left: Decimal, rate: Decimal | None,
+                         note: str) -> str:
+        """The predicted rate, when funding is, and what it costs or pays per 1,000 USDT long and short."""
+        at = time.time() + float(seconds_left)
+        text = self._("⏰ <b>{symbol}</b> funding in {left} (at {at}), alert #{id}").format(
+            symbol=escape(symbol), left=duration(max(60.0, float(seconds_left))),
+            at=time.strftime("%H:%M UTC", time.gmtime(at)), id=alert_id)
+        if rate is not None:
+            per_thousand = Decimal(1000) * rate / 100  # exact: 0.0125 % of 1,000 is 0.125
+            text += "\n" + self._("Predicted rate: {rate}%").format(rate=_percent(rate))
+            amount = _percent(abs(per_thousand))
+            if per_thousand >= 0:
+                text += "\n" + self._("Per 1,000 USDT: a long pays {amount} USDT, a short receives {amount} USDT.").format(
+                    amount=amount)
+            else:
+                text += "\n" + self._("Per 1,000 USDT: a long receives {amount} USDT, a short pays {amount} USDT.").format(
+                    amount=amount)
+        return text + (f"\n📝 {escape(note)}" if note else "")
+
+    def reminder_created(self, alerts: Sequence[object], seconds_left: Decimal, repeats: bool) -> str:
+        lead = duration(float(getattr(alerts[0], "level")))
+        alert_id = getattr(alerts[0], "id")
+        template = (self._("✅ Alert #{id}: {symbol} funding reminder {lead} before each funding.") if repeats else
+                    self._("✅ Alert #{id}: {symbol} funding reminder {lead} before the next funding."))
+        return template.format(id=alert_id, symbol=escape(getattr(alerts[0], "symbol")), lead=lead) + "\n" + \
+            self._("Next funding in {left}.").format(left=duration(max(60.0, float(seconds_left))))
 
     def funding_created(self, alerts: Sequence[object], current: Decimal) -> str:
         """✅ for a funding alert: its line, and the rate now."""

@@ -20,7 +20,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("alerts") as batch:
-        batch.add_column(sa.Column("price_source", sa.Enum("last", "mark", "index", "funding", name="price_source",
+        batch.add_column(sa.Column("price_source", sa.Enum("last", "mark", "index", "funding", "before", name="price_source",
                                                            native_enum=False, create_constraint=True, length=8),
                                    nullable=False, server_default="last"))
         # The range scans per (symbol, direction) become per (symbol, direction, price source).

@@ -47,6 +47,7 @@ class Mark:
 class FakeMarks:
     marks: dict[str, Mark] = field(default_factory=dict)
     funding_hours: dict[str, int] = field(default_factory=lambda: dict(ADJUSTED_FUNDING))
+    next_funding: dict[str, int] = field(default_factory=dict)  # symbol -> ms, instead of the next interval's start
 
     @classmethod
     def from_prices(cls, prices: dict[str, str] | None = None) -> FakeMarks:
@@ -64,7 +65,9 @@ class FakeMarks:
         )
 
     def _next(self, symbol: str, mark: Mark) -> int:
-        return 0 if mark.rate is None else next_funding_ms(self.funding_hours.get(symbol, 8))
+        if mark.rate is None:
+            return 0
+        return self.next_funding.get(symbol) or next_funding_ms(self.funding_hours.get(symbol, 8))
 
     def stream_entries(self) -> list[list[dict[str, Any]]]:
         """One push: the main message, then the TradFi symbols' own message."""
