@@ -278,3 +278,26 @@ async def test_a_funding_reminder_comes_before_the_funding_with_the_rate_and_wha
     assert "Per 1,000 USDT: a long pays 0.125 USDT, a short receives 0.125 USDT." in reminder and "rebalance" in reminder
     await telegram.user_sends(USER, "/alerts")
     assert "#1 ETHUSDT" in (await telegram.wait_for_message(USER, "Your alerts")).plain
+
+
+async def test_liq_warns_once_per_step_as_the_mark_nears_the_liquidation_price(
+    futures_bot: RunningBot, exchange: FakeExchange, telegram: FakeTelegram, streams: FakeStreams,
+) -> None:
+    ticker = futures_bot.application.bot_data["parts"].ticker
+    streams.marks.set("BTCUSDT", "70000")
+    await eventually(lambda: getattr(ticker.marks.latest("BTCUSDT"), "mark", None) == Decimal("70000"))
+    await telegram.user_sends(USER, "/liq BTCUSDT long 60000")
+    created = (await telegram.wait_for_message(USER, "Watching")).plain
+    assert "BTCUSDT long, liquidation price 60000" in created and "#1 (10%), #2 (5%), #3 (2%)" in created
+    assert "Mark price now 70000.00000000 (16.67% away)" in created
+    streams.marks.set("BTCUSDT", "65900")  # within 10 %
+    first = (await telegram.wait_for_message(USER, "⚠️")).plain
+    assert "BTCUSDT mark price 65900.00000000 is 9.83% from your liquidation price 60000 (long, alert #1)" in first
+    await ticks_pass(ticker, 3)
+    assert len([m for m in telegram.messages_to(USER) if "⚠️" in m.plain]) == 1  # each step once
+    streams.marks.set("BTCUSDT", "61000")  # within 5 % and 2 %
+    # (several notifications for one chat may share a message)
+    await eventually(lambda: sum(m.plain.count("⚠️") for m in telegram.messages_to(USER)) == 3)
+    assert "is 1.67% from your liquidation price 60000 (long, alert #3)" in telegram.messages_to(USER)[-1].plain
+    await telegram.user_sends(USER, "/liq BTCUSDT sideways 60000")
+    assert "long or short" in (await telegram.wait_for_message(USER, "liquidation price your exchange")).plain

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from bot.alerts.liquidation import LiqRequest, direction as liq_direction, step_level
 from bot.sources import PriceSource
 from bot.alerts.commands import AlertRequest
 from bot.alerts.editing import EditRequest, plan_move, target_level
@@ -58,6 +59,9 @@ class FarLevel(Exception):
 
 class PastExpiry(Exception):
     """`until` a moment that has already passed."""
+
+
+LIQ_REPEAT_SECONDS = 60  # a /liq step's cooldown after the mark moved away by the margin
 
 
 class NoFunding(Exception):
@@ -218,6 +222,32 @@ class AlertService:
             created.append((line, alerts[position:position + len(specs)]))
             position += len(specs)
         return created, refused, snapshot
+
+    async def watch_liquidation(self, chat_id: int, request: LiqRequest) -> tuple[list[Alert], Decimal]:
+        """/liq: one repeating mark-price alert per step (bot.alerts.liquidation), all or none;
+        returns them and the mark price now."""
+        snapshot = await self.snapshot()
+        if request.symbol not in snapshot.prices:
+            raise UnknownSymbol(request.symbol, suggest(request.symbol, snapshot.prices))
+        mark = self.current_on(PriceSource.MARK, request.symbol, snapshot.prices[request.symbol])
+        if await self._store.count_active(chat_id) + len(request.steps) > self._max_alerts:
+            raise TooManyAlerts(self._max_alerts)
+        waits = liq_direction(request.long)
+        specs = []
+        for step in request.steps:
+            level = step_level(request.long, request.liquidation, step)
+            specs.append({
+                "symbol": request.symbol, "direction": waits, "level": level, "note": "",
+                # warns once; again only after the mark moved away by the margin (and a minute passed)
+                "repeat_seconds": LIQ_REPEAT_SECONDS, "rearm_level": rearm_level(waits, level, DEFAULT_MARGIN),
+                "passed": crossed(waits, level, mark), "price_source": PriceSource.MARK,
+                "liquidation": request.liquidation,
+            })
+        created = await self._store.create_alerts(chat_id, specs)
+        self._ticker.alerts_changed()
+        log.info("chat %d watches liquidation of %s at %s: alerts %s", chat_id, request.symbol, request.liquidation,
+                 [a.id for a in created])
+        return created, mark
 
     def current_on(self, source: PriceSource, symbol: str, last: Decimal) -> Decimal:
         """The price an alert on `source` compares with now: the last price, or the fresh mark or

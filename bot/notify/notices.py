@@ -23,6 +23,8 @@ NOTICE_DELETE, NOTICE_REARM, NOTICE_SNOOZE, NOTICE_CHART = "ndel:", "narm:", "ns
 
 
 def render_fired(alert: FiredAlert, lang: str) -> str:
+    if alert.liquidation is not None:  # a /liq step (docs/futures.md)
+        return FuturesTexts(lang).liq_warning(alert.id, alert.symbol, alert.price, alert.liquidation, alert.level)
     if alert.source is not PriceSource.LAST:  # a mark or index alert (docs/futures.md)
         return FuturesTexts(lang).mark_fired(alert.id, alert.symbol, alert.source, alert.direction, alert.level,
                                              alert.price, alert.last_price, alert.note, repeats=alert.repeats)

@@ -49,6 +49,7 @@ class FiredAlert:
     # (a funding reminder: `price` the seconds left, `last_price` the predicted rate in %).
     source: PriceSource = PriceSource.LAST
     last_price: Decimal | None = None
+    liquidation: Decimal | None = None  # a /liq step: the liquidation price it warns about
 
     @property
     def repeats(self) -> bool:
@@ -108,7 +109,8 @@ class TickQueries(StoreBase):
                     last = prices[row.symbol]
                     fired.append(FiredAlert(*row[:6], price=last, repeat_seconds=row.repeat_seconds,
                                             touched=row.fired_price if row.fired_price != last else None,
-                                            source=source, last_price=(last_prices or {}).get(row.symbol)))
+                                            source=source, last_price=(last_prices or {}).get(row.symbol),
+                                            liquidation=row.liquidation))
             await self._after_firing(session, now, fired, render)
             await session.commit()
         return fired

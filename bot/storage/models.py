@@ -116,6 +116,8 @@ class Alert(Base):
     # The price it watches: the last trade, or the mark or index price (docs/futures.md).
     price_source: Mapped[PriceSource] = mapped_column(_enum(PriceSource, "price_source"), default=PriceSource.LAST,
                                                       server_default=PriceSource.LAST.value)
+    # A /liq step: the liquidation price it warns about (its level is `step` % away from it).
+    liquidation: Mapped[Decimal | None] = mapped_column(ExactDecimal())
 
     __table_args__ = (
         # The tick's query: for each (symbol, direction, price source), a range scan on level among active alerts.

@@ -175,7 +175,7 @@ def fire_statement(table: CTE, direction: Direction, now: datetime, wicks: CTE |
         )
         .returning(
             Alert.id, Alert.chat_id, Alert.symbol, Alert.direction, Alert.level, Alert.note,
-            Alert.repeat_seconds, Alert.fired_price,
+            Alert.repeat_seconds, Alert.fired_price, Alert.liquidation,
         )
     )
 

@@ -10,6 +10,7 @@ from html import escape
 
 from bot.alerts.rules import Direction
 from bot.sources import PriceSource
+from bot.alerts.liquidation import distance
 from bot.exchange.markprice import MarkPrice
 from bot.i18n import N_
 from bot.texts import USAGE, Texts, duration, price
@@ -22,6 +23,9 @@ FUTURES_USAGE = {
                         "<code>/alert BTCUSDT funding below -0.01%</code>."),
     "bad_funding": N_("{value} is not a funding rate I can watch: write a percentage between -10% and 10%, "
                       "e.g. <code>0.05%</code>."),
+    "liq_usage": N_("Tell me a symbol, long or short, and the liquidation price your exchange shows, e.g. "
+                    "<code>/liq BTCUSDT long 61234</code>, or with your own steps <code>/liq BTCUSDT long 61234 at 3% 1%</code>."),
+    "bad_liq_step": N_("{value} is not a step I can use: write percentages up to 50%, e.g. <code>at 3% 1%</code>."),
     "source_usage": N_("Tell me a level after {value}, e.g. <code>/alert BTCUSDT mark 70000</code> or "
                        "<code>/alert BTCUSDT index below 65000 every 1h</code>."),
 }
@@ -107,6 +111,22 @@ class FuturesTexts(Texts):
         lines = [self._("✅ Alert {line}%").format(line=self._line(a)) for a in alerts]  # type: ignore[arg-type]
         lines.append(self._("The funding rate is now {rate}%.").format(rate=_percent(current)))
         return "\n".join(lines)
+
+    def liq_warning(self, alert_id: int, symbol: str, mark: Decimal, liquidation: Decimal, level: Decimal) -> str:
+        long = level > liquidation
+        return self._("⚠️ <b>{symbol}</b> mark price <b>{mark}</b> is {distance}% from your liquidation price "
+                      "{liquidation} ({side}, alert #{id})").format(
+            symbol=escape(symbol), mark=price(mark), distance=f"{distance(long, liquidation, mark):f}",
+            liquidation=price(liquidation), side=self._("long") if long else self._("short"), id=alert_id)
+
+    def liq_created(self, alerts: Sequence[object], long: bool, liquidation: Decimal, mark: Decimal) -> str:
+        steps = ", ".join(f"#{getattr(a, 'id')} ({distance(long, liquidation, getattr(a, 'level')).normalize():f}%)"
+                          for a in alerts)
+        return self._("✅ Watching {symbol} {side}, liquidation price {liquidation}: a warning when the mark price "
+                      "comes within {steps}. Mark price now {mark} ({distance}% away). /delete ends a step.").format(
+            symbol=escape(getattr(alerts[0], "symbol")), side=self._("long") if long else self._("short"),
+            liquidation=price(liquidation), steps=steps, mark=price(mark),
+            distance=f"{distance(long, liquidation, mark):f}")
 
     def no_funding(self, symbol: str) -> str:
         return self._("{symbol} has no funding (a delivery contract settles instead), so there is no funding "

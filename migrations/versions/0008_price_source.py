@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from bot.storage.types import ExactDecimal
+
 revision: str = "0008"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
@@ -23,6 +25,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("price_source", sa.Enum("last", "mark", "index", "funding", "before", name="price_source",
                                                            native_enum=False, create_constraint=True, length=8),
                                    nullable=False, server_default="last"))
+        batch.add_column(sa.Column("liquidation", ExactDecimal(),
+                                   nullable=True))
         # The range scans per (symbol, direction) become per (symbol, direction, price source).
         batch.drop_index("ix_alerts_firing")
         batch.drop_index("ix_alerts_rearm")
@@ -42,3 +46,4 @@ def downgrade() -> None:
         batch.create_index("ix_alerts_rearm", ["state", "symbol", "direction", "rearm_level"], unique=False)
         batch.drop_constraint(op.f("ck_alerts_price_source"), type_="check")
         batch.drop_column("price_source")
+        batch.drop_column("liquidation")
