@@ -15,5 +15,6 @@ class PriceSource(str, enum.Enum):
     FUNDING_BEFORE = "before"
 
 
+PRICE_SOURCES = (PriceSource.LAST, PriceSource.MARK, PriceSource.INDEX)  # the ones whose level is a price
 # From the mark price stream
 FUTURES_SOURCES = (PriceSource.MARK, PriceSource.INDEX, PriceSource.FUNDING, PriceSource.FUNDING_BEFORE)

@@ -301,3 +301,17 @@ async def test_liq_warns_once_per_step_as_the_mark_nears_the_liquidation_price(
     assert "is 1.67% from your liquidation price 60000 (long, alert #3)" in telegram.messages_to(USER)[-1].plain
     await telegram.user_sends(USER, "/liq BTCUSDT sideways 60000")
     assert "long or short" in (await telegram.wait_for_message(USER, "liquidation price your exchange")).plain
+
+
+async def test_a_chart_draws_mark_levels_and_leaves_out_funding_alerts(
+    futures_bot: RunningBot, exchange: FakeExchange, telegram: FakeTelegram, streams: FakeStreams,
+) -> None:
+    charts = futures_bot.application.bot_data["parts"].charts
+    ticker = futures_bot.application.bot_data["parts"].ticker
+    await eventually(lambda: getattr(ticker.marks.latest("BTCUSDT"), "funding_rate", None) is not None)
+    for command in ("/alert BTCUSDT mark 99000", "/alert BTCUSDT funding above 0.05%", "/alert BTCUSDT funding 15m before"):
+        before = len(telegram.sent)
+        await telegram.user_sends(USER, command)
+        await telegram.wait_for_message(USER, "✅", after=before)
+    drawn = await charts._live_alerts(USER, "BTCUSDT")  # what /chart draws
+    assert [(a.price_source.value, a.level) for a in drawn] == [("mark", Decimal("99000"))]
