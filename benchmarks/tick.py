@@ -8,6 +8,10 @@ alerts). Also times the chat commands' queries, and the Python memory a tick nee
 
     python -m benchmarks.tick --alerts 1000000 --symbols 600 --database URL
 
+With --marks, half of the alerts watch the mark price (docs/futures.md) and `mark_N` times what
+the tick adds for them once a second: the re-arm statements and the firing of the mark and
+index sources, N mark alerts firing; compare it with `tick_N` (the last-price fire step).
+
 One line of figures per run (milliseconds, medians of --repeat runs).
 """
 
@@ -33,6 +37,7 @@ from bot.storage import migrate
 from bot.storage.db import make_engine, make_sessions
 from bot.storage.models import Alert, AlertState, OutboxMessage
 from bot.storage.store import AlertStore, utcnow
+from bot.sources import FUTURES_SOURCES, PriceSource
 
 BASE = Decimal("100")  # every symbol trades at 100 while alerts wait above 105 or below 95
 BUSY_CHAT = 1  # a chat with 100 alerts, for the listing benchmark
@@ -42,7 +47,7 @@ def symbol_names(count: int) -> list[str]:
     return [f"S{i:04d}USDT" for i in range(count)]
 
 
-def build_rows(alerts: int, symbols: list[str], rng: random.Random) -> list[dict]:
+def build_rows(alerts: int, symbols: list[str], rng: random.Random, mark_share: float = 0.0) -> list[dict]:
     """Zipf-like popularity: the first symbols get most of the alerts."""
     weights = [1 / (rank + 1) for rank in range(len(symbols))]
     chosen = rng.choices(symbols, weights=weights, k=alerts)
@@ -56,15 +61,16 @@ def build_rows(alerts: int, symbols: list[str], rng: random.Random) -> list[dict
             "chat_id": BUSY_CHAT if i < 100 else 1000 + i // 3, "symbol": symbol,
             "direction": Direction.UP if up else Direction.DOWN, "level": level, "note": "",
             "state": AlertState.ACTIVE, "created_at": now,
+            "price_source": PriceSource.MARK if rng.random() < mark_share else PriceSource.LAST,
         })
     return rows
 
 
-async def load(database_url: str, alerts: int, symbols: list[str]) -> None:
+async def load(database_url: str, alerts: int, symbols: list[str], mark_share: float = 0.0) -> None:
     await asyncio.to_thread(migrate.downgrade, database_url, "base")
     await asyncio.to_thread(migrate.upgrade, database_url)
     engine = make_engine(database_url)
-    rows = build_rows(alerts, symbols, random.Random(42))
+    rows = build_rows(alerts, symbols, random.Random(42), mark_share)
     async with engine.begin() as connection:
         for start in range(0, len(rows), 20_000):
             await connection.execute(insert(Alert), rows[start:start + 20_000])
@@ -119,11 +125,11 @@ def wicks(symbols: list[str], points: int, highs: dict[str, Decimal] | None = No
 
 
 async def run(database_url: str, alerts: int, symbol_count: int, repeat: int, skip_load: bool,
-              with_extremes: bool = False) -> str:
+              with_extremes: bool = False, with_marks: bool = False) -> str:
     symbols = symbol_names(symbol_count)
     if not skip_load:
         started = time.perf_counter()
-        await load(database_url, alerts, symbols)
+        await load(database_url, alerts, symbols, 0.5 if with_marks else 0.0)
         load_s = time.perf_counter() - started
     else:
         load_s = 0.0
@@ -138,7 +144,7 @@ async def run(database_url: str, alerts: int, symbol_count: int, repeat: int, sk
             await session.execute(delete(OutboxMessage))
             await session.commit()
 
-    async def prices_firing(count: int) -> dict[str, Decimal]:
+    async def prices_firing(count: int, source: PriceSource = PriceSource.LAST) -> dict[str, Decimal]:
         """All symbols at BASE, except the most watched ones, moved to fire exactly `count` alerts."""
         prices = {s: BASE for s in symbols}
         async with sessions() as session:
@@ -147,7 +153,8 @@ async def run(database_url: str, alerts: int, symbol_count: int, repeat: int, sk
                     break
                 levels = (await session.scalars(
                     select(Alert.level).where(Alert.state == AlertState.ACTIVE, Alert.symbol == symbol,
-                                              Alert.direction == Direction.UP).order_by(Alert.level).limit(count)
+                                              Alert.direction == Direction.UP, Alert.price_source == source)
+                    .order_by(Alert.level).limit(count)
                 )).all()
                 if levels:
                     prices[symbol] = levels[-1]
@@ -161,6 +168,29 @@ async def run(database_url: str, alerts: int, symbol_count: int, repeat: int, sk
         assert len(fired) == firing, (len(fired), firing)
         await reset()
         figures[f"tick_{firing}"] = await median_ms(lambda: store.fire_crossed(prices, render_fired), repeat, reset)
+
+    if with_marks:  # what the tick adds once a second for mark and index alerts (bot.alerts.tick._fire_marks)
+        last = {s: BASE for s in symbols}
+        for firing in (0, 10, 1000):
+            prices = await prices_firing(firing)
+
+            async def last_step() -> None:  # the last-price fire step of a tick: re-arm, then fire
+                await store.start_cooldowns(prices)
+                await store.fire_crossed(prices, render_fired)
+
+            figures[f"last_{firing}"] = await median_ms(last_step, repeat, reset)
+            marks = await prices_firing(firing, PriceSource.MARK)
+
+            async def mark_step() -> int:
+                count = 0
+                for source in FUTURES_SOURCES:
+                    await store.start_cooldowns(marks, source=source)
+                    count += len(await store.fire_crossed(marks, render_fired, source=source, last_prices=last))
+                return count
+
+            assert await mark_step() == firing
+            await reset()
+            figures[f"mark_{firing}"] = await median_ms(mark_step, repeat, reset)
 
     extremes_figures = ""
     if with_extremes:
@@ -218,7 +248,8 @@ async def run(database_url: str, alerts: int, symbol_count: int, repeat: int, sk
     async def naive() -> int:
         async with sessions() as session:
             rows = (await session.execute(select(Alert.id, Alert.symbol, Alert.direction, Alert.level)
-                                          .where(Alert.state == AlertState.ACTIVE))).all()
+                                          .where(Alert.state == AlertState.ACTIVE,
+                                                 Alert.price_source == PriceSource.LAST))).all()
         return sum(1 for r in rows if r.symbol in prices and crossed(r.direction, r.level, prices[r.symbol]))
 
     assert await naive() == 10
@@ -250,6 +281,11 @@ async def run(database_url: str, alerts: int, symbol_count: int, repeat: int, sk
         f"db={engine.dialect.name} alerts={alerts} symbols={symbol_count} load_s={load_s:.0f} "
         f"tick_ms(fire 0/10/1000)={figures['tick_0']:.1f}/{figures['tick_10']:.1f}/{figures['tick_1000']:.1f} "
         f"full_tick_ms(fire 10)={figures['full_10']:.1f} {extremes_figures}"
+        + (f"last_step_ms(re-arm + fire 0/10/1000)={figures['last_0']:.1f}/{figures['last_10']:.1f}/"
+           f"{figures['last_1000']:.1f} "
+           f"mark_step_ms(mark + index + funding, re-arm + fire 0/10/1000)={figures['mark_0']:.1f}/{figures['mark_10']:.1f}/"
+           f"{figures['mark_1000']:.1f} mark_vs_last(fire 10)={figures['mark_10'] / figures['last_10']:.2f}x "
+           if 'mark_0' in figures else "") +
         f"naive_ms(fire 10)={figures['naive_10']:.0f} speedup={figures['naive_10'] / figures['tick_10']:.0f}x "
         f"create_ms={figures['create']:.1f} list100_ms={figures['list_100']:.1f} delete_ms={figures['delete']:.1f} "
         f"tick_peak_kib={tick_peak / 1024:.0f} naive_peak_kib={naive_peak / 1024:.0f}"
@@ -263,12 +299,14 @@ def main() -> None:
     parser.add_argument("--database", default="", help="database URL (default: a temporary SQLite file)")
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--skip-load", action="store_true", help="reuse the alerts already in the database")
+    parser.add_argument("--marks", action="store_true", help="half the alerts on the mark price; time their step")
     parser.add_argument("--extremes", action="store_true",
                         help="also time the evaluation with every symbol's wicks since the last tick (market stream)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-        print(asyncio.run(run(url, args.alerts, args.symbols, args.repeat, args.skip_load, args.extremes)), flush=True)
+        print(asyncio.run(run(url, args.alerts, args.symbols, args.repeat, args.skip_load, args.extremes, args.marks)),
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -79,6 +79,11 @@ class Settings(ExchangeSettings):
     # Serve the vendored telegram-web-app.js instead of telegram.org's (tests, offline trials only).
     webapp_local_sdk: bool = False
 
+    # Futures prices (issue 24, docs/futures.md): mark and index prices and funding from
+    # `!markPrice@arr@1s` on BINANCE_STREAM_URL's host (empty turns them off as well); while that
+    # stream is silent or refused, GET /fapi/v1/premiumIndex (weight 10) every this many seconds.
+    mark_fallback_every: float = Field(default=5.0, ge=1, le=300)
+
     @field_validator("webhook_url")
     @classmethod
     def _webhook_url(cls, value: str, info: ValidationInfo) -> str:

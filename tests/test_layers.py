@@ -10,7 +10,7 @@ BOT = Path(__file__).resolve().parent.parent / "bot"
 
 # Bottom to top. A package or module named here takes the layer of its line.
 LAYERS = [
-    {"crossing", "symbols", "limits", "i18n", "metrics", "settings", "logs", "memory", "memtrace"},  # shared facts and tools
+    {"crossing", "sources", "symbols", "limits", "i18n", "metrics", "settings", "logs", "memory", "memtrace"},  # shared facts and tools
     {"storage", "exchange", "charts"},  # the database, Binance, drawing: each knows nothing of the others' users
     {"alerts"},  # the domain: what fires, what a command does; facts, no words
     {"texts"},  # words for the facts

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from bot.alerts.commands import MAX_NOTE_LENGTH, AlertRequest, CommandError, parse_alert
 from bot.alerts.rules import DEFAULT_MARGIN, Direction
+from bot.sources import PriceSource
 
 COLUMNS = ("symbol", "direction", "level", "note", "repeat", "expiry", "silent")
 OLD_COLUMNS = COLUMNS[:6]  # files exported before silent alerts (issue 25) still import
@@ -83,8 +84,12 @@ def export_csv(alerts: Sequence[ExportedAlert]) -> bytes:
         if margin is not None:
             repeat += f" margin {margin:f}%"
         expiry = alert.expires_at.strftime("%Y-%m-%dT%H:%M") if alert.expires_at else ""
+        direction = _DIRECTIONS[alert.direction]
+        source = getattr(alert, "price_source", PriceSource.LAST)
+        if source is not PriceSource.LAST:  # `mark above`: read back as /alert reads `mark above 70000`
+            direction = f"{source.value} {direction}"
         silent = "yes" if getattr(alert, "silent", False) else ""
-        writer.writerow([alert.symbol, _DIRECTIONS[alert.direction], level, alert.note, repeat, expiry, silent])
+        writer.writerow([alert.symbol, direction, level, alert.note, repeat, expiry, silent])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -125,7 +130,7 @@ def _line(number: int, row: list[str]) -> Line:
     if direction.lower() == "move":
         args += level.split()
     else:
-        args += [direction, level] if direction else [level]
+        args += [*direction.split(), level]  # `above`, `mark above` (a mark price alert), or nothing
     if repeat:
         args += ["every", *repeat.split()]
     if expiry:

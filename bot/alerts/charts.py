@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
+from bot.sources import PRICE_SOURCES
 from bot.alerts.rules import LEVEL_DIRECTIONS, Direction
 from bot.charts import worker
 from bot.charts.intervals import BARS, DEFAULT_INTERVAL, interval_showing
@@ -145,7 +146,9 @@ class ChartService:
         return (await self._store.chat_hours(chat_id))[0] or "UTC"
 
     async def _live_alerts(self, chat_id: int, symbol: str) -> list[Alert]:
-        return [a for a in await self._store.list_live_on(chat_id, symbol) if a.direction in LEVEL_DIRECTIONS]
+        # price levels only: a funding alert's level is a rate, a reminder's a number of seconds
+        return [a for a in await self._store.list_live_on(chat_id, symbol) if a.direction in LEVEL_DIRECTIONS
+                and a.price_source in PRICE_SOURCES]
 
     async def _draw(self, symbol: str, interval: str, alerts: Sequence[Alert], focus: Alert | None,
                     zone: str = "UTC") -> Chart:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 
 from bot.alerts.rules import Direction
+from bot.sources import PriceSource
 from bot.symbols import normalize_symbol
 
 MAX_NOTE_LENGTH = 200
@@ -21,6 +22,9 @@ MAX_ALERT_ID = 2_147_483_647
 MAX_UNTIL = timedelta(days=3653)  # `until` at most 10 years ahead
 _SUFFIXES = {"k": Decimal(1000), "m": Decimal(1_000_000)}  # `100k`, `1.5M`: what traders write
 
+SOURCE_WORDS = {"mark": PriceSource.MARK, "index": PriceSource.INDEX,  # `/alert BTCUSDT mark 70000`
+                "funding": PriceSource.FUNDING}  # `/alert BTCUSDT funding above 0.05%`
+MAX_FUNDING_PERCENT = Decimal("10")  # Binance caps funding far below this (±2 % to ±4 % a period)
 _OPERATORS = {
     "above": Direction.UP, ">": Direction.UP, ">=": Direction.UP,
     "below": Direction.DOWN, "<": Direction.DOWN, "<=": Direction.DOWN,
@@ -52,6 +56,7 @@ class AlertRequest:
     expires: timedelta | datetime | None = None  # `for 1d`, or `until 2026-12-31` (UTC)
     window: timedelta | None = None  # `3% 15m`: fires on a 3 % move either way within 15 minutes
     silent: bool = False  # `silent`: its notifications arrive without a sound
+    source: PriceSource = PriceSource.LAST  # `mark 70000`, `index below 65000`: the price it watches
 
 
 def parse_level(text: str) -> Decimal:
@@ -91,15 +96,23 @@ def parse_symbol(text: str) -> str:
 
 
 def parse_alert(args: list[str], zone: tzinfo | None = None) -> AlertRequest:
-    """`SYMBOL [above|below|>|<|>=|<=] PRICE|+5%|-3%|±2%|3% 15m [every 1h [margin 1%]] [for 1d|until DATE]
-    [silent] [note...]`.
+    """`SYMBOL [mark|index] [above|below|>|<|>=|<=] PRICE|+5%|-3%|±2%|3% 15m [every 1h [margin 1%]]
+    [for 1d|until DATE] [silent] [note...]`.
 
-    The operator may touch the price (`>70000`). `until` is read in the chat's `zone` (UTC when None).
+    The operator may touch the price (`>70000`). `mark` or `index` watches that price instead of
+    the last trade (not for a move within a window). `until` is read in the chat's `zone` (UTC when None).
     """
     if len(args) < 2:
         raise CommandError("alert_usage")
     symbol = parse_symbol(args[0])
     rest = list(args[1:])
+    source = SOURCE_WORDS.get(rest[0].lower(), PriceSource.LAST)
+    if source is PriceSource.FUNDING:
+        return parse_funding_alert(symbol, rest[1:])
+    if source is not PriceSource.LAST:
+        if len(rest) < 2:
+            raise CommandError("source_usage", rest[0])
+        rest = rest[1:]
     direction: Direction | None = None
     head = rest[0].lower()
     if head in _OPERATORS:
@@ -137,11 +150,53 @@ def parse_alert(args: list[str], zone: tzinfo | None = None) -> AlertRequest:
         raise CommandError("margin_without_every")
     if window is not None and "margin" in options:
         raise CommandError("margin_with_move")
+    if window is not None and source is not PriceSource.LAST:
+        raise CommandError("source_with_move", source.value)
     return AlertRequest(
         symbol=symbol, level=level, direction=Direction.EITHER if window else direction, note=note,
         percent=percent, both_ways=both_ways, repeat=options.get("every"), margin=options.get("margin"),
         expires=options.get("for") or options.get("until"), window=window, silent=bool(options.get("silent")),
+        source=source,
     )
+
+
+def parse_funding_alert(symbol: str, words: list[str]) -> AlertRequest:
+    """`above|below|>|< RATE[%] [for 1d|until DATE] [note...]` after `SYMBOL funding`: the
+    predicted funding rate crossing RATE % (may be negative), once."""
+    if len(words) >= 2 and words[1].lower() == "before" and words[0][:1].isdigit():
+        return _parse_funding_reminder(symbol, words)
+    if len(words) < 2 or words[0].lower() not in _OPERATORS:
+        raise CommandError("funding_usage")
+    direction = _OPERATORS[words[0].lower()]
+    raw = words[1].removesuffix("%")
+    if not re.fullmatch(r"[+-]?(\d*\.?\d+)", raw, re.ASCII):
+        raise CommandError("bad_funding", words[1])
+    level = Decimal(raw)
+    if abs(level) > MAX_FUNDING_PERCENT or -(level.as_tuple().exponent) > 6:  # type: ignore[operator]
+        raise CommandError("bad_funding", words[1])
+    options, note_words = _parse_options(words[2:])
+    if "every" in options or "margin" in options:
+        raise CommandError("funding_usage")
+    note = " ".join(note_words).strip()
+    if len(note) > MAX_NOTE_LENGTH:
+        raise CommandError("note_too_long", str(MAX_NOTE_LENGTH))
+    return AlertRequest(symbol=symbol, level=level, direction=direction, note=note,
+                        expires=options.get("for") or options.get("until"), source=PriceSource.FUNDING)
+
+
+FUNDING_REMINDER_REPEAT = timedelta(minutes=1)  # `every`: the cooldown, far shorter than any funding interval
+
+
+def _parse_funding_reminder(symbol: str, words: list[str]) -> AlertRequest:
+    """`15m before [every] [note...]`: a reminder that long before the next funding (or each one)."""
+    lead = parse_duration(words[0], shortest=timedelta(minutes=1), longest=timedelta(hours=4))
+    rest = words[2:]
+    every = bool(rest) and rest[0].lower() == "every"
+    note = " ".join(rest[1:] if every else rest).strip()
+    if len(note) > MAX_NOTE_LENGTH:
+        raise CommandError("note_too_long", str(MAX_NOTE_LENGTH))
+    return AlertRequest(symbol=symbol, level=Decimal(int(lead.total_seconds())), direction=Direction.DOWN, note=note,
+                        repeat=FUNDING_REMINDER_REPEAT if every else None, source=PriceSource.FUNDING_BEFORE)
 
 
 def parse_percent_move(text: str) -> tuple[Decimal, bool]:

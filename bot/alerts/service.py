@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from bot.alerts.liquidation import LiqRequest, direction as liq_direction, step_level
+from bot.sources import PriceSource
 from bot.alerts.commands import AlertRequest
 from bot.alerts.editing import EditRequest, plan_move, target_level
 from bot.alerts.tick import Ticker
@@ -60,6 +62,25 @@ class PastExpiry(Exception):
     """`until` a moment that has already passed."""
 
 
+LIQ_REPEAT_SECONDS = 60  # a /liq step's cooldown after the mark moved away by the margin
+
+
+class NoFunding(Exception):
+    """A funding alert on a symbol without funding (a delivery contract)."""
+
+    def __init__(self, symbol: str) -> None:
+        super().__init__(symbol)
+        self.symbol = symbol
+
+
+class NoMarkPrice(Exception):
+    """A mark or index alert, and no fresh mark price for its symbol (the stream and its fallback failed)."""
+
+    def __init__(self, symbol: str) -> None:
+        super().__init__(symbol)
+        self.symbol = symbol
+
+
 class NotALevelAlert(Exception):
     """A move alert (`3% 15m`) has no price level to move: it is deleted and created again."""
 
@@ -103,7 +124,7 @@ def alert_specs(request: AlertRequest, current: Decimal,
         specs.append({
             "symbol": request.symbol, "direction": direction, "level": level, "note": request.note,
             "repeat_seconds": repeat_seconds, "rearm_level": rearm, "expires_at": expires_at,
-            "window_seconds": window_seconds, "passed": passed,
+            "window_seconds": window_seconds, "passed": passed, "price_source": request.source,
             "silent": request.silent, "message_thread_id": thread_id,  # where and how it is announced
         })
     return specs
@@ -153,6 +174,7 @@ class AlertService(ChatPlaces):
         current = snapshot.prices.get(request.symbol)
         if current is None:
             raise UnknownSymbol(request.symbol, suggest(request.symbol, snapshot.prices))
+        current = self.current_on(request.source, request.symbol, current)
         targets = alert_targets(request, current)
         if await self._store.count_active(chat_id) + len(targets) > self._max_alerts:
             raise TooManyAlerts(self._max_alerts)
@@ -180,15 +202,17 @@ class AlertService(ChatPlaces):
             try:
                 if current is None:
                     raise UnknownSymbol(request.symbol, suggest(request.symbol, snapshot.prices))
+                current = self.current_on(request.source, request.symbol, current)
                 targets = alert_targets(request, current)
-                far = [level for direction, level in targets
-                       if direction in LEVEL_DIRECTIONS and needs_confirmation(level, current)]
+                far = [level for direction, level in targets  # a funding rate may be 0 or negative: no such check
+                       if direction in LEVEL_DIRECTIONS and request.source is PriceSource.LAST
+                       and needs_confirmation(level, current)]
                 if far:  # a file cannot answer "are you sure?": such a line is refused with the reason
                     raise FarLevel(far[0], current)
                 if len(targets) > room:
                     raise TooManyAlerts(self._max_alerts)
                 specs = alert_specs(request, current, targets, thread_id)
-            except (UnknownSymbol, TooManyAlerts, PastExpiry, FarLevel) as exc:
+            except (UnknownSymbol, TooManyAlerts, PastExpiry, FarLevel, NoMarkPrice, NoFunding) as exc:
                 refused.append((line, exc))
                 continue
             room -= len(specs)
@@ -202,6 +226,48 @@ class AlertService(ChatPlaces):
             created.append((line, alerts[position:position + len(specs)]))
             position += len(specs)
         return created, refused, snapshot
+
+    async def watch_liquidation(self, chat_id: int, request: LiqRequest) -> tuple[list[Alert], Decimal]:
+        """/liq: one repeating mark-price alert per step (bot.alerts.liquidation), all or none;
+        returns them and the mark price now."""
+        snapshot = await self.snapshot()
+        if request.symbol not in snapshot.prices:
+            raise UnknownSymbol(request.symbol, suggest(request.symbol, snapshot.prices))
+        mark = self.current_on(PriceSource.MARK, request.symbol, snapshot.prices[request.symbol])
+        if await self._store.count_active(chat_id) + len(request.steps) > self._max_alerts:
+            raise TooManyAlerts(self._max_alerts)
+        waits = liq_direction(request.long)
+        specs = []
+        for step in request.steps:
+            level = step_level(request.long, request.liquidation, step)
+            specs.append({
+                "symbol": request.symbol, "direction": waits, "level": level, "note": "",
+                # warns once; again only after the mark moved away by the margin (and a minute passed)
+                "repeat_seconds": LIQ_REPEAT_SECONDS, "rearm_level": rearm_level(waits, level, DEFAULT_MARGIN),
+                "passed": crossed(waits, level, mark), "price_source": PriceSource.MARK,
+                "liquidation": request.liquidation,
+            })
+        created = await self._store.create_alerts(chat_id, specs)
+        self._ticker.alerts_changed()
+        log.info("chat %d watches liquidation of %s at %s: alerts %s", chat_id, request.symbol, request.liquidation,
+                 [a.id for a in created])
+        return created, mark
+
+    def current_on(self, source: PriceSource, symbol: str, last: Decimal) -> Decimal:
+        """The price an alert on `source` compares with now: the last price, or the fresh mark or
+        index price (NoMarkPrice when there is none younger than STALE_AFTER)."""
+        if source is PriceSource.LAST:
+            return last
+        mark = self._ticker.fresh_marks().get(symbol)
+        if mark is None:
+            raise NoMarkPrice(symbol)
+        if source in (PriceSource.FUNDING, PriceSource.FUNDING_BEFORE):
+            if mark.funding_rate is None or mark.next_funding_ms is None:
+                raise NoFunding(symbol)
+            if source is PriceSource.FUNDING_BEFORE:  # seconds until the next funding
+                return Decimal(int(mark.next_funding_ms / 1000 - time.time()))
+            return mark.funding_rate * 100  # alerts keep the rate in %
+        return mark.mark if source is PriceSource.MARK else mark.index
 
     async def list_page(self, chat_id: int, after: int, limit: int) -> AlertPage:
         """/alerts: one page of the chat's alerts, after the list key `after` (0: the first page)."""
@@ -228,6 +294,11 @@ class AlertService(ChatPlaces):
         if alert is None:
             return None
         current = (await self.prices_or_none() or {}).get(alert.symbol)
+        if current is not None and alert.price_source is not PriceSource.LAST:
+            try:
+                current = self.current_on(alert.price_source, alert.symbol, current)
+            except (NoMarkPrice, NoFunding):
+                current = None  # waits to be on the waiting side at all
         arm_at = rearm_threshold(alert.direction, alert.level, current)
         changed = await self._store.rearm_alert(chat_id, alert_id, arm_at)
         self._ticker.alerts_changed()
@@ -308,6 +379,7 @@ class AlertService(ChatPlaces):
         streams = self._ticker.streams
         figures["stream"] = self._ticker.stream_status()  # type: ignore[assignment]
         figures["stream_symbols"] = streams.watched if streams is not None else 0
+        figures["mark_prices"] = self._ticker.mark_status()  # type: ignore[assignment]
         return figures
 
     async def alert(self, chat_id: int, alert_id: int) -> Alert | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from decimal import Decimal
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from bot.alerts.delisting import GoneSymbols
@@ -19,15 +20,32 @@ from bot.alerts.moves import MoveTracker
 from bot.exchange.client import ExchangeError
 from bot.exchange.feed import PriceFeed, PriceSnapshot
 from bot.metrics import ALERTS_FIRED, ALERTS_FIRED_BY_WICKS, MOVE_HISTORY, STREAM_LIVE, STREAM_SYMBOLS, TICKS
+from bot.exchange.markprice import DEFAULT_FUNDING_HOURS
+from bot.sources import FUTURES_SOURCES, PriceSource
 from bot.storage.store import AlertStore, EndedAlerts, ExpiredAlert, FiredAlert
 
 if TYPE_CHECKING:
+    from bot.exchange.markprice import MarkPrice, MarkPrices
     from bot.exchange.streams import KlineStreams
 
 log = logging.getLogger(__name__)
 
 WINDOWS_REFRESH = 30.0  # seconds between reads of which (symbol, window) pairs move alerts watch
 LIVE_SYMBOLS_REFRESH = 60.0  # seconds between reads of which symbols live alerts are about
+MARK_EVERY = 1.0  # seconds: mark and index alerts are evaluated at most once a second (the stream's pace)
+
+
+def _prices_of(source: PriceSource, marks: Mapping[str, MarkPrice]) -> dict[str, Decimal]:
+    """What alerts on `source` compare with: mark, index, or the funding rate in % (symbols with funding)."""
+    if source is PriceSource.MARK:
+        return {symbol: mark.mark for symbol, mark in marks.items()}
+    if source is PriceSource.INDEX:
+        return {symbol: mark.index for symbol, mark in marks.items()}
+    if source is PriceSource.FUNDING:
+        return {symbol: mark.funding_rate * 100 for symbol, mark in marks.items() if mark.funding_rate is not None}
+    now = time.time()  # FUNDING_BEFORE: whole seconds until each symbol's next funding
+    return {symbol: Decimal(int(mark.next_funding_ms / 1000 - now)) for symbol, mark in marks.items()
+            if mark.next_funding_ms is not None and mark.funding_rate is not None}
 
 
 class Notices(Protocol):
@@ -45,6 +63,7 @@ class Ticker:
         self, store: AlertStore, feed: PriceFeed, notices: Notices, *, poll_interval: float, stale_after: float = 60.0,
         streams: KlineStreams | None = None, extremes: ExtremesTracker | None = None,
         allowed_chat_ids: frozenset[int] = frozenset(), symbol_gone_after: float = 900.0,
+        marks: MarkPrices | None = None,
     ) -> None:
         self._store = store
         self._feed = feed
@@ -71,6 +90,9 @@ class Ticker:
         self._gone = GoneSymbols(symbol_gone_after)
         self._live_symbols: set[str] = set()
         self._live_symbols_read_at = -LIVE_SYMBOLS_REFRESH
+        # Mark and index prices (bot.exchange.markprice; None: BINANCE_STREAM_URL is empty).
+        self.marks = marks
+        self._marks_fired_at = 0.0
 
     def alerts_changed(self, *, windows: bool = False) -> None:
         """A command changed alerts: the next tick re-reads which symbols (and, with `windows`,
@@ -86,6 +108,18 @@ class Ticker:
         """Seconds since the last prices arrived (None before the first): for /healthz."""
         latest = self._feed.latest
         return latest.age() if latest else None
+
+    def fresh_marks(self) -> dict[str, MarkPrice]:
+        """Every symbol's mark facts younger than STALE_AFTER (older ones never count)."""
+        return self.marks.fresh(self._stale_after) if self.marks is not None else {}
+
+    def funding_hours(self, symbol: str) -> int:
+        """Hours between two fundings of `symbol` (fundingInfo; 8 when it does not list it)."""
+        return self.marks.funding_hours(symbol) if self.marks is not None else DEFAULT_FUNDING_HOURS
+
+    def mark_status(self) -> str:
+        """Where mark prices come from: "stream", "fallback" (premiumIndex), "down" or "off"."""
+        return self.marks.status if self.marks is not None else "off"
 
     def stream_status(self) -> str:
         """"off" (BINANCE_STREAM_URL empty), "idle", "live" or "down" (bot.exchange.streams)."""
@@ -123,6 +157,7 @@ class Ticker:
                 self._extremes.give_back(extremes)
             raise
         fired += await self._fire_moves(snapshot)  # moves keep using the last prices
+        fired += await self._fire_marks(snapshot)
         self._symbols_dirty = self._symbols_dirty or bool(fired)  # a symbol's last alert may have fired
         await self._follow_streams(snapshot)
         ALERTS_FIRED.inc(len(fired))
@@ -174,6 +209,26 @@ class Ticker:
             self._streams.watch(await self._store.watched_symbols())
         if snapshot is not None:
             self._streams.note_prices(snapshot.prices)
+
+    async def _fire_marks(self, snapshot: PriceSnapshot) -> list[FiredAlert]:
+        """Mark and index alerts: the same range scans as last-price alerts, on the fresh mark and
+        index prices (older than STALE_AFTER: never), at most once a second."""
+        now = time.monotonic()
+        if self.marks is None or now - self._marks_fired_at < MARK_EVERY:
+            return []
+        self._marks_fired_at = now
+        marks = self.fresh_marks()
+        if not marks:
+            return []
+        fired: list[FiredAlert] = []
+        for source in FUTURES_SOURCES:
+            prices = _prices_of(source, marks)
+            await self._store.start_cooldowns(prices, source=source)
+            # A funding reminder's notification gives the predicted rate (in %) where others give the last price.
+            beside = (_prices_of(PriceSource.FUNDING, marks) if source is PriceSource.FUNDING_BEFORE
+                      else snapshot.prices)
+            fired += await self._store.fire_crossed(prices, self._notices.fired, source=source, last_prices=beside)
+        return fired
 
     async def _fire_moves(self, snapshot: PriceSnapshot) -> list[FiredAlert]:
         """Move alerts: the tracker keeps the recent prices of the symbols they watch."""

@@ -95,21 +95,27 @@ class KlineClient:
 
     async def klines(self, symbol: str, interval: str, limit: int) -> list[Kline]:
         """The last `limit` bars, oldest first; raises an ExchangeError when they cannot be had."""
+        return parse_klines(await self.get_json(
+            KLINES_PATH, {"symbol": symbol, "interval": interval, "limit": limit}, "klines"))
+
+    async def get_json(self, path: str, params: dict[str, Any], what: str) -> Any:
+        """One GET under this client's weight discipline (shared with every other REST read and
+        the WebSocket API client); raises an ExchangeError when the answer cannot be had."""
         self._check_may_send()
         self.requests += 1
         try:
-            response = await self._http.get(KLINES_PATH, params={"symbol": symbol, "interval": interval, "limit": limit})
+            response = await self._http.get(path, params=params)
         except httpx.TimeoutException:
-            raise ExchangeUnavailable("no klines answer in time") from None
+            raise ExchangeUnavailable(f"no {what} answer in time") from None
         except httpx.HTTPError as exc:
             raise ExchangeUnavailable(f"cannot reach {self._http.base_url}: {exc!r}") from None
-        self._note_weight(response)
+        self._note_weight(response, what)
         if response.status_code == 200:
             try:
-                return parse_klines(response.json())
+                return response.json()
             except ValueError:
-                raise ExchangeError("klines answer is not JSON") from None
-        raise self._refusal(response)
+                raise ExchangeError(f"{what} answer is not JSON") from None
+        raise self._refusal(response, what)
 
     def _check_may_send(self) -> None:
         now = time.time()
@@ -124,16 +130,16 @@ class KlineClient:
                 and self.weight_used >= CHART_WEIGHT_CEILING:
             raise RateLimited("request weight nearly used up; charts wait for the next minute", (now // 60 + 1) * 60)
 
-    def _note_weight(self, response: httpx.Response) -> None:
+    def _note_weight(self, response: httpx.Response, what: str = "klines") -> None:
         try:
             used = int(response.headers["X-MBX-USED-WEIGHT-1M"])
         except (KeyError, ValueError):
             return
         self.weight_used, self._weight_minute = used, int(time.time() // 60)
         if used > WEIGHT_LIMIT * self._warning_share:
-            log.warning("request weight %d of %d this minute (klines)", used, WEIGHT_LIMIT)
+            log.warning("request weight %d of %d this minute (%s)", used, WEIGHT_LIMIT, what)
 
-    def _refusal(self, response: httpx.Response) -> ExchangeError:
+    def _refusal(self, response: httpx.Response, what: str = "klines") -> ExchangeError:
         status = response.status_code
         code, message = _error_body(response)
         now = time.time()
@@ -145,19 +151,19 @@ class KlineClient:
             self.blocked_until = max(self.blocked_until, now + wait)
             self.rate_limited_until = max(self.rate_limited_until, now + wait)
             log.log(logging.ERROR if status == 418 else logging.WARNING,
-                    "klines answered %d (%s): sending nothing for %.0f s", status, message, wait)
-            return RateLimited(f"klines: status {status}", self.blocked_until)
+                    "%s answered %d (%s): sending nothing for %.0f s", what, status, message, wait)
+            return RateLimited(f"{what}: status {status}", self.blocked_until)
         if status in (451, 403):
             self.blocked_until = max(self.blocked_until, now + RESTRICTED_PAUSE)
             cause = ("Binance does not serve this machine's location" if status == 451
                      else "a firewall in front of Binance refuses this machine")
-            log.error("charts unavailable: klines answered HTTP %d (%s): %s; run the bot from a location "
+            log.error("charts unavailable: %s answered HTTP %d (%s): %s; run the bot from a location "
                       "Binance serves (charts pause for %.0f s; alerts are not affected)",
-                      status, message[:200] or "no message", cause, RESTRICTED_PAUSE)
+                      what, status, message[:200] or "no message", cause, RESTRICTED_PAUSE)
             self._restriction = RestrictedLocation(status, message, self.blocked_until)
             return self._restriction
         if status >= 500:
-            return ExchangeUnavailable(f"klines: status {status} {message}")
+            return ExchangeUnavailable(f"{what}: status {status} {message}")
         return RequestRefused(status, code, message)
 
     async def close(self) -> None:

@@ -13,7 +13,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.storage.models import MessageKind
 from bot.storage.store import EndedAlerts, ExpiredAlert, FiredAlert, PendingMessage
+from bot.sources import PriceSource
 from bot.texts import Texts
+from bot.texts.futures import FuturesTexts
 
 # Callback data under a notification, at most 64 bytes: "<action><alert id>" (bot.telegram.buttons
 # parses them; bot.telegram.charts answers 📈).
@@ -21,6 +23,11 @@ NOTICE_DELETE, NOTICE_REARM, NOTICE_SNOOZE, NOTICE_CHART = "ndel:", "narm:", "ns
 
 
 def render_fired(alert: FiredAlert, lang: str) -> str:
+    if alert.liquidation is not None:  # a /liq step (docs/futures.md)
+        return FuturesTexts(lang).liq_warning(alert.id, alert.symbol, alert.price, alert.liquidation, alert.level)
+    if alert.source is not PriceSource.LAST:  # a mark or index alert (docs/futures.md)
+        return FuturesTexts(lang).mark_fired(alert.id, alert.symbol, alert.source, alert.direction, alert.level,
+                                             alert.price, alert.last_price, alert.note, repeats=alert.repeats)
     if alert.touched is not None:  # a wick between two checks
         return Texts(lang).alert_touched(alert.id, alert.symbol, alert.level, alert.touched, alert.price, alert.note,
                                          repeats=alert.repeats)

@@ -22,6 +22,7 @@ from bot.alerts.tick import Ticker
 from bot.exchange.client import BinanceClient, ClientOptions
 from bot.exchange.feed import PriceFeed
 from bot.exchange.rest import KlineClient
+from bot.exchange.markprice import MarkOptions, MarkPrices
 from bot.exchange.streams import KlineStreams, StreamOptions
 from bot.notify.notices import Notices
 from bot.runtime.parts import Parts
@@ -55,11 +56,16 @@ def build_parts(settings: Settings) -> Parts:
     )) if settings.binance_stream_url else None
     if streams is None:
         log.info("BINANCE_STREAM_URL is empty: wicks between checks are not watched; alerts fire from checked prices")
+    # Mark and index prices and funding (docs/futures.md): the all-market stream on the same host,
+    # with premiumIndex through the same REST client (one weight discipline) while it is silent.
+    marks = MarkPrices(settings.binance_stream_url, klines, MarkOptions(
+        open_timeout=settings.exchange_timeout, fallback_every=settings.mark_fallback_every,
+    )) if settings.binance_stream_url else None
     feed = PriceFeed(exchange)
     ticker = Ticker(
         store, feed, Notices(), poll_interval=settings.poll_interval, stale_after=settings.stale_after,
         streams=streams, extremes=extremes if streams else None,
-        allowed_chat_ids=settings.allowed_chat_ids, symbol_gone_after=settings.symbol_gone_after,
+        allowed_chat_ids=settings.allowed_chat_ids, symbol_gone_after=settings.symbol_gone_after, marks=marks,
     )
     alerts = AlertService(store, feed, ticker, poll_interval=settings.poll_interval,
                           max_alerts_per_chat=settings.max_alerts_per_chat)

@@ -15,6 +15,7 @@ class HealthState:
     working_for: float  # seconds since this process became the working one (0 on a standby)
     restricted: bool = False  # Binance refuses this machine's location (HTTP 451)
     webhook_refused: bool = False  # setWebhook got BadRequest: Telegram posts no updates to anyone
+    mark_prices: str = "off"  # where mark prices come from: stream, fallback, down or off (docs/futures.md)
 
 
 def judge(state: HealthState, stale_after: float) -> tuple[int, str]:
@@ -35,6 +36,7 @@ def judge(state: HealthState, stale_after: float) -> tuple[int, str]:
         "role": state.role,
         "prices_age": None if state.prices_age is None else round(state.prices_age, 1),
         "database": state.database_ok,
+        "mark_prices": state.mark_prices,
     }
     if state.restricted:
         body["restricted_location"] = True

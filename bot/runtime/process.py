@@ -163,7 +163,7 @@ class Replica:
             role=self.role, database_ok=database_ok, active_alerts=active, prices_age=parts.ticker.prices_age(),
             working_for=time.time() - self._working_since if self.role == "working" else 0.0,
             restricted=exchange.restricted is not None,  # Binance answered 451/403 to the handshake
-            webhook_refused=self.webhook_refused,
+            webhook_refused=self.webhook_refused, mark_prices=parts.ticker.mark_status(),
         )
         return judge(state, self._settings.stale_after)
 

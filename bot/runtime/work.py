@@ -63,6 +63,8 @@ async def start_work(application: Application, still_working: Callable[[], Await
     parts = parts_of(application)
     if parts.streams is not None:
         await parts.streams.start()
+    if parts.ticker.marks is not None:  # mark prices (docs/futures.md)
+        await parts.ticker.marks.start()
     allowed = application.bot_data.get("allowed_chats")
     sender = OutboxSender(parts.store, application.bot,
                           on_migrated=allowed.follow if allowed is not None else None,
@@ -97,4 +99,6 @@ async def stop_work(application: Application) -> None:
         await sender.stop()
     if parts.streams is not None:
         await parts.streams.close()
+    if parts.ticker.marks is not None:
+        await parts.ticker.marks.close()
     await parts.exchange.close()  # a standby holds no connection to Binance

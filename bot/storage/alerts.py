@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from bot.crossing import Direction
+from bot.sources import PriceSource
 from bot.storage.base import DELETABLE, LIVE, NEED_PRICES, RECENT, StoreBase, utcnow
 from bot.storage.models import Alert, AlertState
 
@@ -19,7 +20,8 @@ def new_alert(
     chat_id: int, symbol: str, direction: Direction, level: Decimal, note: str, *,
     repeat_seconds: int | None = None, rearm_level: Decimal | None = None, expires_at: datetime | None = None,
     window_seconds: int | None = None, passed: bool = False, silent: bool = False,
-    message_thread_id: int | None = None,
+    message_thread_id: int | None = None, price_source: PriceSource = PriceSource.LAST,
+    liquidation: Decimal | None = None,
 ) -> Alert:
     """The row of a new alert (see AlertQueries.create_alert)."""
     now = utcnow()
@@ -29,7 +31,7 @@ def new_alert(
         state=AlertState.ARMING if passed else AlertState.ACTIVE, armed_at=None if passed else now,
         created_at=now, fire_count=0, repeat_seconds=repeat_seconds,
         rearm_level=arm_at if passed else rearm_level, expires_at=expires_at, window_seconds=window_seconds,
-        silent=silent, message_thread_id=message_thread_id,
+        silent=silent, message_thread_id=message_thread_id, price_source=price_source, liquidation=liquidation,
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import case, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crossing import LEVEL_DIRECTIONS, Direction, Extremes
+from bot.sources import PriceSource
 from bot.i18n import DEFAULT
 from bot.storage.base import LIVE, StoreBase, utcnow
 from bot.storage.chats import chat_languages
@@ -45,6 +46,11 @@ class FiredAlert:
     # A wick between two checks reached the level and `price`, the last price, did not: the high
     # (rising) or low (falling) it touched, from the market stream (alerts.extremes).
     touched: Decimal | None = None
+    # A mark or index alert (docs/futures.md): `price` is that price, `last_price` the last trade then
+    # (a funding reminder: `price` the seconds left, `last_price` the predicted rate in %).
+    source: PriceSource = PriceSource.LAST
+    last_price: Decimal | None = None
+    liquidation: Decimal | None = None  # a /liq step: the liquidation price it warns about
 
     @property
     def repeats(self) -> bool:
@@ -78,12 +84,14 @@ class EndedAlerts:
 class TickQueries(StoreBase):
     async def fire_crossed(
         self, prices: Mapping[str, Decimal], render: Callable[[FiredAlert, str], str],
-        extremes: Mapping[str, Extremes] | None = None,
+        extremes: Mapping[str, Extremes] | None = None, *, source: PriceSource = PriceSource.LAST,
+        last_prices: Mapping[str, Decimal] | None = None,
     ) -> list[FiredAlert]:
-        """Fires every active alert whose level the price reached, and records its message.
+        """Fires every active alert on `source` whose level the price reached, and records its message.
 
         Both happen in one transaction: either the alert is fired and its message is pending,
-        or neither.
+        or neither. For mark and index alerts `prices` are those prices and `last_prices` the last
+        trades, which their notification shows too.
         """
         storable = {symbol: price for symbol, price in prices.items() if fits(price)}
         if not storable:
@@ -97,11 +105,13 @@ class TickQueries(StoreBase):
             table = reach_table(dialect, storable, extremes) if extremes else price_table(dialect, storable)
             for direction in LEVEL_DIRECTIONS:
                 wicks = wick_table(dialect, storable, extremes, direction) if extremes else None
-                for row in await session.execute(fire_statement(table, direction, now, wicks)):
+                for row in await session.execute(fire_statement(table, direction, now, wicks, source)):
                     # The exchange's own spelling of the price ("65000.10"), same value as stored.
                     last = prices[row.symbol]
                     fired.append(FiredAlert(*row[:6], price=last, repeat_seconds=row.repeat_seconds,
-                                            touched=row.fired_price if row.fired_price != last else None))
+                                            touched=row.fired_price if row.fired_price != last else None,
+                                            source=source, last_price=(last_prices or {}).get(row.symbol),
+                                            liquidation=row.liquidation))
             await self._after_firing(session, now, fired, render)
             await session.commit()
         return fired
@@ -221,7 +231,7 @@ class TickQueries(StoreBase):
         await self._record(session, now, fired, lambda a: MessageKind.REPEAT if a.repeats else MessageKind.FIRED,
                            render)
 
-    async def start_cooldowns(self, prices: Mapping[str, Decimal]) -> int:
+    async def start_cooldowns(self, prices: Mapping[str, Decimal], *, source: PriceSource = PriceSource.LAST) -> int:
         """Repeating alerts whose price went back past their margin start their cooldown, and
         alerts waiting to be armed whose price is back on the waiting side are armed."""
         storable = {symbol: price for symbol, price in prices.items() if fits(price)}
@@ -232,8 +242,8 @@ class TickQueries(StoreBase):
             table = price_table(session.bind.dialect.name, storable)
             now = utcnow()
             for direction in LEVEL_DIRECTIONS:
-                changed += (await session.execute(went_back_statement(table, direction))).rowcount  # type: ignore[attr-defined]
-                changed += (await session.execute(arm_statement(table, direction, now))).rowcount  # type: ignore[attr-defined]
+                changed += (await session.execute(went_back_statement(table, direction, source))).rowcount  # type: ignore[attr-defined]
+                changed += (await session.execute(arm_statement(table, direction, now, source))).rowcount  # type: ignore[attr-defined]
             await session.commit()
         return changed
 

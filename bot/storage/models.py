@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger, Boolean, DateTime, Enum, Index, Integer, Meta
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.crossing import Direction
+from bot.sources import PriceSource
 from bot.storage.types import ExactDecimal
 
 
@@ -122,12 +123,17 @@ class Alert(Base):
     # topics), announced there; `silent` notifications arrive without a sound.
     message_thread_id: Mapped[int | None] = mapped_column(BigInteger)
     silent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The price it watches: the last trade, or the mark or index price (docs/futures.md).
+    price_source: Mapped[PriceSource] = mapped_column(_enum(PriceSource, "price_source"), default=PriceSource.LAST,
+                                                      server_default=PriceSource.LAST.value)
+    # A /liq step: the liquidation price it warns about (its level is `step` % away from it).
+    liquidation: Mapped[Decimal | None] = mapped_column(ExactDecimal())
 
     __table_args__ = (
-        # The tick's query: for each (symbol, direction), a range scan on level among active alerts.
-        Index("ix_alerts_firing", "state", "symbol", "direction", "level"),
+        # The tick's query: for each (symbol, direction, price source), a range scan on level among active alerts.
+        Index("ix_alerts_firing", "state", "symbol", "direction", "price_source", "level"),
         # Repeating alerts whose price went back: the same shape on rearm_level among WAITING ones.
-        Index("ix_alerts_rearm", "state", "symbol", "direction", "rearm_level"),
+        Index("ix_alerts_rearm", "state", "symbol", "direction", "price_source", "rearm_level"),
         # Which (symbol, window) pairs move alerts watch, and those that a move fires.
         Index("ix_alerts_moves", "state", "direction", "symbol", "window_seconds", "level"),
         # COOLING alerts whose time has come, and alerts whose expiry has come.

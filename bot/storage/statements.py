@@ -21,6 +21,7 @@ from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.functions import FunctionElement
 
 from bot.crossing import Direction, Extremes
+from bot.sources import PriceSource
 from bot.storage.models import Alert, AlertState
 from bot.storage.types import DECIMAL_PLACES, MAX_VALUE, ExactDecimal, scaled
 
@@ -137,7 +138,8 @@ def wick_table(dialect: str, prices: Mapping[str, Decimal], extremes: Mapping[st
     )
 
 
-def fire_statement(table: CTE, direction: Direction, now: datetime, wicks: CTE | None = None) -> Update:
+def fire_statement(table: CTE, direction: Direction, now: datetime, wicks: CTE | None = None,
+                   source: PriceSource = PriceSource.LAST) -> Update:
     """Fires the active alerts of one direction whose level the table's price reached.
 
     Per (symbol, direction) this is a range scan on ix_alerts_firing (state, symbol, direction,
@@ -164,7 +166,8 @@ def fire_statement(table: CTE, direction: Direction, now: datetime, wicks: CTE |
         fired_price = case((by_price, table.c.price), else_=touched)
     return (
         update(Alert)
-        .where(Alert.state == AlertState.ACTIVE, Alert.symbol == table.c.symbol, Alert.direction == direction, reached)
+        .where(Alert.state == AlertState.ACTIVE, Alert.symbol == table.c.symbol, Alert.direction == direction,
+               Alert.price_source == source, reached)
         .values(
             state=case((Alert.repeat_seconds.is_(None), AlertState.FIRED.value), else_=AlertState.WAITING.value),
             fired_at=now, fired_price=fired_price, fire_count=Alert.fire_count + 1,
@@ -172,12 +175,12 @@ def fire_statement(table: CTE, direction: Direction, now: datetime, wicks: CTE |
         )
         .returning(
             Alert.id, Alert.chat_id, Alert.symbol, Alert.direction, Alert.level, Alert.note,
-            Alert.repeat_seconds, Alert.fired_price,
+            Alert.repeat_seconds, Alert.fired_price, Alert.liquidation,
         )
     )
 
 
-def arm_statement(table: CTE, direction: Direction, now: datetime) -> Update:
+def arm_statement(table: CTE, direction: Direction, now: datetime, source: PriceSource = PriceSource.LAST) -> Update:
     """ARMING alerts whose price is strictly back on the waiting side of rearm_level are armed.
 
     Strictly: a price that sits at the level arms nothing, so it cannot arm and fire in one tick.
@@ -186,12 +189,13 @@ def arm_statement(table: CTE, direction: Direction, now: datetime) -> Update:
     back = Alert.rearm_level > table.c.price if direction is Direction.UP else Alert.rearm_level < table.c.price
     return (
         update(Alert)
-        .where(Alert.state == AlertState.ARMING, Alert.symbol == table.c.symbol, Alert.direction == direction, back)
+        .where(Alert.state == AlertState.ARMING, Alert.symbol == table.c.symbol, Alert.direction == direction,
+               Alert.price_source == source, back)
         .values(state=AlertState.ACTIVE, armed_at=now)
     )
 
 
-def went_back_statement(table: CTE, direction: Direction) -> Update:
+def went_back_statement(table: CTE, direction: Direction, source: PriceSource = PriceSource.LAST) -> Update:
     """WAITING repeat alerts whose price went back past rearm_level start their cooldown.
 
     The same shape as firing, on ix_alerts_rearm (state, symbol, direction, rearm_level).
@@ -199,7 +203,8 @@ def went_back_statement(table: CTE, direction: Direction) -> Update:
     back = Alert.rearm_level >= table.c.price if direction is Direction.UP else Alert.rearm_level <= table.c.price
     return (
         update(Alert)
-        .where(Alert.state == AlertState.WAITING, Alert.symbol == table.c.symbol, Alert.direction == direction, back)
+        .where(Alert.state == AlertState.WAITING, Alert.symbol == table.c.symbol, Alert.direction == direction,
+               Alert.price_source == source, back)
         .values(state=AlertState.COOLING)
     )
 
@@ -243,5 +248,6 @@ def _distinct_symbols(where: str) -> TextClause:
     )
 
 
-NEXT_SYMBOLS = _distinct_symbols("state = :state AND direction IN ('up', 'down')")  # price-level alerts
+# last-price level alerts (the kline streams catch trades' wicks, nothing of the mark price)
+NEXT_SYMBOLS = _distinct_symbols("state = :state AND direction IN ('up', 'down') AND price_source = 'last'")
 LIVE_SYMBOLS = _distinct_symbols("state = :state")  # alerts of every kind

@@ -17,7 +17,7 @@ from bot.alerts.service import AlertService
 from bot.i18n import DEFAULT, LANGUAGES
 from bot.settings import Settings
 from bot.storage.store import AlertStore
-from bot.telegram import backup, edit, guide, handlers, supergroups, topics
+from bot.telegram import backup, edit, futures, guide, handlers, supergroups, topics
 from bot.telegram import charts as chart_handlers
 from bot.telegram.admins import AdminCheck
 from bot.telegram.allowlist import AllowedChats
@@ -86,6 +86,7 @@ def make_application(
     for handler, group in edit.handlers():  # /edit ID LEVEL, ✏️ under /alerts and its forced reply (issue 23)
         application.add_handler(handler, group=group)
     application.add_handler(CommandHandler("price", handlers.price))
+    application.add_handler(CommandHandler("liq", futures.liq))  # before liquidation (docs/futures.md)
     application.add_handler(CommandHandler("chart", chart_handlers.chart))
     application.add_handler(CallbackQueryHandler(chart_handlers.chart_button, pattern=CHART_BUTTONS))
     application.add_handler(CommandHandler("pause", handlers.pause))

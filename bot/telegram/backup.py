@@ -11,7 +11,8 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes, filters
 
 from bot.alerts.backup import MAX_BYTES, BackupError, parse_csv, export_csv
-from bot.alerts.service import FarLevel, PastExpiry, TooManyAlerts, UnknownSymbol
+from bot.alerts.service import FarLevel, NoFunding, NoMarkPrice, PastExpiry, TooManyAlerts, UnknownSymbol
+from bot.texts.futures import FuturesTexts
 from bot.exchange.client import ExchangeError
 from bot.telegram.handlers import exchange_trouble, may_change, reply, service, texts_for
 from bot.telegram.topic_of import thread_of
@@ -105,6 +106,10 @@ def _reason(t: Texts, exc: Exception) -> str:
         return t.past_expiry()
     if isinstance(exc, FarLevel):
         return t.import_far_level(exc.level, exc.current)
+    if isinstance(exc, NoFunding):
+        return FuturesTexts(t.lang).no_funding(exc.symbol)
+    if isinstance(exc, NoMarkPrice):
+        return FuturesTexts(t.lang).no_mark_price(exc.symbol)
     return str(exc)
 
 

@@ -29,7 +29,9 @@ from bot.exchange.client import ExchangeError
 from bot.storage.base import utcnow
 from bot.storage.guides import GuideQueries
 from bot.telegram.handlers import create_alert, exchange_trouble, may_change, reply, service, texts_for
+from bot.sources import PriceSource
 from bot.texts import Texts, price
+from bot.texts.futures import FuturesTexts
 
 SYMBOL, LEVEL, CONFIRM = "symbol", "level", "confirm"  # GuideStep.step
 EXPIRES_AFTER = timedelta(minutes=10)  # an abandoned guide ends by itself
@@ -37,6 +39,7 @@ POPULAR = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT", "DOGEUSDT"]
 MOVES = ["-5", "-1", "+1", "+5"]
 # Callback data of the guide's buttons (the rest of the bot's buttons are in bot.telegram.buttons).
 PICK_SYMBOL, PICK_MOVE, CONFIRM_YES, CONFIRM_NO = "gs:", "gl:", "gc:yes", "gc:no"
+CONFIRM_MARK = "gc:mark"  # create it on the mark price (docs/futures.md)
 _STEP_OF_BUTTON = {PICK_SYMBOL: SYMBOL, PICK_MOVE: LEVEL, "gc:": CONFIRM}
 
 
@@ -124,19 +127,28 @@ async def _far_from(context: ContextTypes.DEFAULT_TYPE, request: AlertRequest) -
         current = (await service(context).snapshot()).prices.get(request.symbol)
     except ExchangeError:
         return None
-    if current is None or request.window is not None:
+    if current is None or request.window is not None or request.source not in (
+            PriceSource.LAST, PriceSource.MARK, PriceSource.INDEX):  # a rate or a time: no "10x away"
         return None
     far = any(direction in LEVEL_DIRECTIONS and needs_confirmation(level, current)
               for direction, level in alert_targets(request, current))
     return current if far else None
 
 
-async def _confirm(update: Update, t: Texts, request: AlertRequest, current: Decimal) -> None:
+async def _confirm(update: Update, t: Texts, request: AlertRequest, current: Decimal, *,
+                   ask_source: bool = False) -> None:
+    """`ask_source`: a level from the guide, and mark prices are read: "last price or mark price?"."""
     targets = alert_targets(request, current)
     far = any(d in LEVEL_DIRECTIONS and needs_confirmation(level, current) for d, level in targets)
     window = int(request.window.total_seconds()) if request.window else None
     text = (t.far_level() + "\n" if far else "") + t.guide_confirm(request.symbol, targets, current, request.note, window)
-    await reply(update, text, _keyboard([[(t.guide_create_button(), CONFIRM_YES), (t.guide_cancel_button(), CONFIRM_NO)]]))
+    buttons = [[(t.guide_create_button(), CONFIRM_YES), (t.guide_cancel_button(), CONFIRM_NO)]]
+    if ask_source and window is None and request.source is PriceSource.LAST:
+        futures = FuturesTexts(t.lang)
+        text += "\n" + futures.guide_which_price()
+        buttons = [[(futures.guide_last_button(), CONFIRM_YES), (futures.guide_mark_button(), CONFIRM_MARK)],
+                   [(t.guide_cancel_button(), CONFIRM_NO)]]
+    await reply(update, text, _keyboard(buttons))
 
 
 async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -174,11 +186,14 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await query.answer(t.guide_gone())
             return
         await query.answer()
-        if data != CONFIRM_YES:
+        if data not in (CONFIRM_YES, CONFIRM_MARK):
             await reply(update, t.guide_cancelled())
             return
+        words = json.loads(taken.answer)
+        if data == CONFIRM_MARK and len(words) > 1:
+            words = [words[0], "mark", *words[1:]]
         try:
-            request = parse_alert(json.loads(taken.answer), t.zone)
+            request = parse_alert(words, t.zone)
         except CommandError as exc:  # stored by an older version, say
             await reply(update, t.usage_error(exc.reason, exc.value))
             return
@@ -226,7 +241,7 @@ async def _level(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts, s
     if not await _guides(context).advance_guide(*_who(update), LEVEL, _since(), step=CONFIRM,
                                                 answer=json.dumps([symbol, *words])):
         return
-    await _confirm(update, t, request, current)
+    await _confirm(update, t, request, current, ask_source=context.bot_data["parts"].ticker.marks is not None)
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -15,7 +15,9 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from bot.alerts.commands import AlertRequest, CommandError, parse_alert_id, parse_price_symbols
 from bot.storage.chats import Resumed
 from bot.storage.models import AlertState
-from bot.alerts.service import AlertService, PastExpiry, TooManyAlerts, UnknownSymbol
+from bot.alerts.service import AlertService, NoFunding, NoMarkPrice, PastExpiry, TooManyAlerts, UnknownSymbol
+from bot.sources import PriceSource
+from bot.texts.futures import FuturesTexts
 from bot.symbols import suggest
 from bot.exchange.client import ExchangeError, RestrictedLocation
 from bot.i18n import LANGUAGES, pick_language
@@ -114,10 +116,26 @@ async def create_alert(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Te
         await reply(update, t.too_many_alerts(exc.limit))
     except PastExpiry:
         await reply(update, t.past_expiry())
+    except NoMarkPrice as exc:
+        await reply(update, FuturesTexts(t.lang).no_mark_price(exc.symbol))
+    except NoFunding as exc:
+        await reply(update, FuturesTexts(t.lang).no_funding(exc.symbol))
     except ExchangeError as exc:
         await reply(update, exchange_trouble(t, exc, "/alert"))
     else:
-        await reply(update, t.alerts_created(created, snapshot.prices[created[0].symbol]))
+        last = snapshot.prices[created[0].symbol]
+        if request.source is PriceSource.LAST:
+            await reply(update, t.alerts_created(created, last))
+        elif request.source is PriceSource.FUNDING_BEFORE:
+            left = service(context).current_on(request.source, request.symbol, last)
+            await reply(update, FuturesTexts(t.lang).reminder_created(created, left, request.repeat is not None))
+        elif request.source is PriceSource.FUNDING:
+            current = service(context).current_on(request.source, request.symbol, last)
+            await reply(update, FuturesTexts(t.lang).funding_created(created, current))
+        else:  # distances from the price it watches, and which price that is
+            current = service(context).current_on(request.source, request.symbol, last)
+            await reply(update, t.alerts_created(created, current) + "\n"
+                        + FuturesTexts(t.lang).created_on(request.source, current))
         return True
     return False
 
@@ -282,7 +300,10 @@ async def price(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, t.unknown_symbol(unknown[0], suggest(unknown[0], snapshot.prices)))
         return
     chart = symbol_chart_keyboard(t, symbols[0]) if len(symbols) == 1 else None  # 📈 for one symbol
-    await reply(update, t.prices_list(symbols, snapshot.prices, snapshot.received_at), chart)
+    ticker = context.bot_data["parts"].ticker  # mark, index and funding, where this process reads them
+    text = FuturesTexts(t.lang).prices_with_marks(symbols, snapshot.prices, snapshot.received_at,
+                                                  ticker.fresh_marks(), ticker.funding_hours)
+    await reply(update, text, chart)
 
 
 async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -305,7 +326,8 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if user is None or user.id not in context.bot_data["admin_ids"]:
         await reply(update, t.unknown_command())
         return
-    await reply(update, t.stats(await service(context).stats()))
+    figures = await service(context).stats()
+    await reply(update, t.stats(figures) + FuturesTexts(t.lang).mark_source(figures))
 
 
 def only_chats(allowed: Container[int]) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:

@@ -116,7 +116,8 @@ class AlertTexts(TextsBase):
             now = prices.get(alert.symbol)
             distance = (" · " + self._("{percent}% from {price}").format(
                 percent=f"{distance_percent(alert.level, now):+}", price=price(now))
-            ) if now and alert.direction is not Direction.EITHER else ""
+            ) if now and alert.direction is not Direction.EITHER \
+                and getattr(getattr(alert, "price_source", None), "value", "last") == "last" else ""
             state = _STATES.get(getattr(alert.state, "value", alert.state))
             mark = self._(state).format(until=moment(alert.rearm_after, self.zone) if alert.rearm_after else "",
                                         back=price(alert.rearm_level) if alert.rearm_level else "") if state else ""

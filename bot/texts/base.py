@@ -171,7 +171,22 @@ class TextsBase:
         return text
 
     def _line(self, alert: AlertLike) -> str:
-        return f"#{alert.id} {escape(alert.symbol)} {self._target(alert.direction, alert.level, alert.window_seconds)}"
+        if getattr(getattr(alert, "price_source", None), "value", "") == "before":  # a funding reminder
+            return f"#{alert.id} {escape(alert.symbol)} " + self._("funding reminder {lead} before").format(
+                lead=duration(float(alert.level)))
+        return (f"#{alert.id} {escape(alert.symbol)}{self._source(alert)} "
+                f"{self._target(alert.direction, alert.level, alert.window_seconds)}")
+
+    def _source(self, alert: object) -> str:
+        """" mark price" or " index price" for an alert on that price (docs/futures.md); "" for the last price."""
+        source = getattr(getattr(alert, "price_source", None), "value", "last")
+        if source == "mark":
+            return " " + self._("mark price")
+        if source == "index":
+            return " " + self._("index price")
+        if source == "funding":
+            return " " + self._("funding rate")
+        return ""
 
     def commands(self) -> list[tuple[str, str]]:
         return [(name, self._(description)) for name, description in COMMANDS]

@@ -5,6 +5,10 @@ symbol."}`, -1120 for an interval), counts REQUEST_WEIGHT per calendar minute in
 `X-MBX-USED-WEIGHT-1M` header, and bans (418) a client that calls again before the
 `Retry-After` of a 429. Klines are generated: a seeded random walk that ends at the symbol's
 current price, written at the price's own precision. Faults are injected with `fail_next`.
+
+`GET /fapi/v1/premiumIndex` (weight 10 without `symbol`, 1 with) and `GET /fapi/v1/fundingInfo`
+(weight 0 in the minute's count; Binance limits it to 500 requests per 5 minutes instead) answer
+from `marks` (tests/fakes/marks.py), with the same weight header, faults and bans.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.exchange import initial_prices
+from tests.fakes.marks import FakeMarks
 
 # shared/binance-streams.md, "REST klines"
 INTERVALS = {"1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "2h": 7200, "4h": 14_400,
@@ -75,6 +80,7 @@ class KlineRequest:
     at: float
     params: dict[str, str]
     status: int
+    path: str = "/fapi/v1/klines"
 
 
 @dataclass
@@ -84,6 +90,7 @@ class FakeBinanceRest:
     requests: list[KlineRequest] = field(default_factory=list)
     violations: list[KlineRequest] = field(default_factory=list)  # sent while told to wait
     delay: float = 0.0  # seconds each answer takes
+    marks: FakeMarks = field(default_factory=FakeMarks.from_prices)
     weight_used: int = 0
     _minute: int = 0
     _blocked_until: float = 0.0
@@ -94,6 +101,8 @@ class FakeBinanceRest:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_get("/fapi/v1/klines", self._klines)
+        app.router.add_get("/fapi/v1/premiumIndex", self._premium_index)
+        app.router.add_get("/fapi/v1/fundingInfo", self._funding_info)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -114,13 +123,40 @@ class FakeBinanceRest:
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(lambda: len(self.requests) >= count), timeout)
 
-    async def _klines(self, request: web.Request) -> web.Response:
+    def requests_to(self, path: str) -> list[KlineRequest]:
+        return [r for r in self.requests if r.path == path]
+
+    async def _premium_index(self, request: web.Request) -> web.Response:
+        return await self._klines(request, self._answer_premium_index)
+
+    async def _funding_info(self, request: web.Request) -> web.Response:
+        return await self._klines(request, self._answer_funding_info)
+
+    def _weigh(self, now: float, weight: int) -> None:
+        minute = int(now // 60)
+        if minute != self._minute:
+            self._minute, self.weight_used = minute, 0
+        self.weight_used += weight
+
+    async def _answer_premium_index(self, params: dict[str, str], now: float) -> web.Response:
+        symbol = params.get("symbol")
+        self._weigh(now, 1 if symbol else 10)
+        body = self.marks.premium_index(symbol)
+        if body is None:
+            return _error(400, -1121, "Invalid symbol.", weight=self.weight_used)
+        return web.json_response(body, headers={"X-MBX-USED-WEIGHT-1M": str(self.weight_used)})
+
+    async def _answer_funding_info(self, params: dict[str, str], now: float) -> web.Response:
+        self._weigh(now, 0)
+        return web.json_response(self.marks.funding_info(), headers={"X-MBX-USED-WEIGHT-1M": str(self.weight_used)})
+
+    async def _klines(self, request: web.Request, answer: Any = None) -> web.Response:
         params = dict(request.query)
         now = time.time()
         violation = now < self._blocked_until
-        response = await self._answer(params, now)
+        response = await self._guarded(params, now, answer or self._answer)
         async with self._changed:
-            entry = KlineRequest(now, params, response.status)
+            entry = KlineRequest(now, params, response.status, request.path)
             self.requests.append(entry)
             if violation:
                 self.violations.append(entry)
@@ -128,6 +164,12 @@ class FakeBinanceRest:
         if self.delay:
             await asyncio.sleep(self.delay)
         return response
+
+    async def _guarded(self, params: dict[str, str], now: float, answer: Any) -> web.Response:
+        """Bans and injected faults come first, whatever the path."""
+        if now < self._blocked_until or self._faults:
+            return await self._answer(params, now)
+        return await answer(params, now)
 
     async def _answer(self, params: dict[str, str], now: float) -> web.Response:
         if now < self._blocked_until:  # called again before Retry-After: banned, like Binance does

@@ -11,6 +11,10 @@ Prices move by trades (`trade`, `path`), each with its time; a symbol's 1-minute
 over the whole minute, trades before a subscription included) are computed from them. Every
 250 ms each connection gets an update of each subscribed symbol whose current bar changed since
 the last one it was sent.
+
+`!markPrice@arr@1s` (the all-market mark price stream) is pushed every `mark_interval` seconds to
+each connection subscribed to it, from `marks` (tests/fakes/marks.py: arrays of entries with
+string numbers, TradFi symbols in a message of their own, `r` "" for delivery contracts).
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from tests.fakes.exchange import initial_prices
+from tests.fakes.marks import FakeMarks
+
+MARK_STREAMS = {"!markPrice@arr@1s": 1.0, "!markPrice@arr": 3.0}  # name -> Binance's push interval
 
 COMBINED, RAW = "/market/stream", "/market/ws"
 RETIRED = {"/stream": True, "/ws": False}  # path -> combined?
@@ -92,6 +99,10 @@ class FakeStreams:
     close_codes: list[int | None] = field(default_factory=list)  # as the server saw them, in order
     updates_sent: int = 0
     handshakes: int = 0
+    marks: FakeMarks = field(default_factory=FakeMarks.from_prices)
+    mark_interval: float | None = None  # seconds between mark pushes; None: Binance's (1 s or 3 s)
+    marks_quiet: bool = False  # the mark stream stops (the connection stays open)
+    mark_messages_sent: int = 0
     _refuse: tuple[int, str] | None = None
     _bars: dict[str, dict[int, Bar]] = field(default_factory=dict)  # symbol -> minute start -> bar
     _trade_ids: int = 0
@@ -218,6 +229,7 @@ class FakeStreams:
         client = _Client(ws, path, PATHS[path], path in RETIRED)
         self._clients.append(client)
         pusher = asyncio.get_running_loop().create_task(self._push(client))
+        marker = asyncio.get_running_loop().create_task(self._push_marks(client))
         await self._notify()
         try:
             async for text in ws:
@@ -228,7 +240,8 @@ class FakeStreams:
             pass
         finally:
             pusher.cancel()
-            await asyncio.gather(pusher, return_exceptions=True)
+            marker.cancel()
+            await asyncio.gather(pusher, marker, return_exceptions=True)
             self._clients.remove(client)
             self.close_codes.append(ws.close_code)
             await self._notify()
@@ -284,7 +297,7 @@ class FakeStreams:
         else:
             await self._send(client, {"code": code, "msg": msg, "id": request_id})
 
-    async def _send(self, client: _Client, message: dict[str, Any]) -> None:
+    async def _send(self, client: _Client, message: dict[str, Any] | list[Any]) -> None:
         try:
             await client.ws.send(json.dumps(message, separators=(",", ":"), ensure_ascii=False))
         except ConnectionClosed:
@@ -310,6 +323,18 @@ class FakeStreams:
                     pushed = True
             if pushed:
                 await self._notify()
+
+    async def _push_marks(self, client: _Client) -> None:
+        while True:
+            names = [name for name in MARK_STREAMS if name in client.streams]
+            interval = self.mark_interval or (MARK_STREAMS[names[0]] if names else 0.1)
+            await asyncio.sleep(interval)
+            if not names or client.retired or client.quiet or self.marks_quiet:
+                continue
+            for entries in self.marks.stream_entries():
+                await self._send(client, {"stream": names[0], "data": entries} if client.combined else entries)  # type: ignore[arg-type]
+                self.mark_messages_sent += 1
+            await self._notify()
 
     @staticmethod
     def _unsent(sent: tuple[Any, ...] | None, bars: dict[int, Bar]) -> list[Bar]:

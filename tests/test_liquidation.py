@@ -1,0 +1,64 @@
+"""`/liq`'s steps (bot.alerts.liquidation): parsing, and that a step's level is exactly where the
+mark price comes within its distance, by the crossing rule alerts use."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, strategies as st
+
+from bot.alerts.commands import CommandError
+from bot.alerts.liquidation import DEFAULT_STEPS, LiqRequest, direction, distance, parse_liq, step_level, within
+from bot.crossing import Direction, crossed
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    ("BTCUSDT long 61234", LiqRequest("BTCUSDT", True, Decimal("61234"))),
+    ("btcusdt SHORT 75000.5", LiqRequest("BTCUSDT", False, Decimal("75000.5"))),
+    ("BTCUSDT long 61234 at 3% 1%", LiqRequest("BTCUSDT", True, Decimal("61234"), (Decimal(3), Decimal(1)))),
+    ("BTCUSDT long 61234 at 1% 3% 1%", LiqRequest("BTCUSDT", True, Decimal("61234"), (Decimal(3), Decimal(1)))),
+])
+def test_liq_arguments_are_read(args: str, expected: LiqRequest) -> None:
+    assert parse_liq(args.split()) == expected
+
+
+@pytest.mark.parametrize(("args", "reason"), [
+    ("BTCUSDT", "liq_usage"), ("BTCUSDT long", "liq_usage"), ("BTCUSDT sideways 61234", "liq_usage"),
+    ("BTCUSDT long lots", "bad_level"), ("BTCUSDT long 61234 at", "liq_usage"),
+    ("BTCUSDT long 61234 at 3", "bad_liq_step"), ("BTCUSDT long 61234 at 60%", "bad_liq_step"),
+    ("BTCUSDT long 61234 by 3%", "liq_usage"), ("BTCUSDT long 61234 at 1% 2% 3% 4% 5% 6%", "liq_usage"),
+])
+def test_bad_liq_arguments_say_how(args: str, reason: str) -> None:
+    with pytest.raises(CommandError) as caught:
+        parse_liq(args.split())
+    assert caught.value.reason == reason
+
+
+def test_default_steps_are_10_5_2_and_levels_lie_between_the_price_and_liquidation() -> None:
+    assert DEFAULT_STEPS == (10, 5, 2)
+    assert [step_level(True, Decimal("60000"), s) for s in DEFAULT_STEPS] == [66000, 63000, 61200]
+    assert [step_level(False, Decimal("60000"), s) for s in DEFAULT_STEPS] == [54000, 57000, 58800]
+    assert direction(True) is Direction.DOWN and direction(False) is Direction.UP
+    assert distance(True, Decimal("60000"), Decimal("61200")) == Decimal("2.00")
+    assert distance(False, Decimal("60000"), Decimal("61200")) == Decimal("-2.00")
+
+
+prices = st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("1000000"), places=4)
+steps = st.decimals(min_value=Decimal("0.1"), max_value=Decimal("50"), places=1)
+
+
+@given(st.booleans(), prices, prices, steps)
+def test_a_step_fires_exactly_when_the_mark_is_within_its_distance(long: bool, liquidation: Decimal, mark: Decimal,
+                                                                   step: Decimal) -> None:
+    """The alert a step stores (its level, its direction) fires by the crossing rule exactly when
+    the mark price is within `step` % of the liquidation price."""
+    level = step_level(long, liquidation, step)
+    assert crossed(direction(long), level, mark) == within(long, liquidation, mark, step)
+
+
+@given(st.booleans(), prices, st.lists(steps, min_size=2, max_size=5, unique=True))
+def test_a_nearer_step_is_nearer_liquidation(long: bool, liquidation: Decimal, chosen: list[Decimal]) -> None:
+    levels = [step_level(long, liquidation, s) for s in sorted(chosen, reverse=True)]
+    assert levels == sorted(levels, reverse=long)
+    assert all((level > liquidation) if long else (level < liquidation) for level in levels)
