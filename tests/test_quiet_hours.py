@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from bot.alerts.hours import QuietHours, clock, quiet_until
+from bot.alerts.rules import Direction
 from bot.storage.models import OutboxMessage
 from bot.storage.store import AlertStore
 from tests.conftest import bot_settings, start_bot, stop_bot
@@ -174,3 +176,23 @@ async def test_the_digest_goes_out_when_the_quiet_hours_end_not_at_the_next_idle
     await _held(bot.application.bot_data["store"], 1)
     digest = await telegram.wait_for_message(USER, "During your quiet hours", timeout=15)  # idle poll: 30 s
     assert "alert #1)" in digest.plain
+
+
+async def test_quiet_off_committed_between_the_senders_read_and_its_hold_is_not_undone(store: AlertStore) -> None:
+    """The sender read a message while digest quiet hours held, then `/quiet off` committed (maybe
+    on another replica) before the sender wrote its hold: the hold must not happen."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    await store.set_quiet(USER, 0, 1439, True)
+    await store.create_alert(USER, "BTCUSDT", Direction.UP, Decimal("65000"), "")
+    await store.fire_crossed({"BTCUSDT": Decimal("65000")}, lambda alert, language: "🔔 BTCUSDT")
+    [read] = await store.pending_messages(10, now)  # the sender's read: the chat holds a digest
+    assert read.quiet == (0, 1439, True)
+
+    await store.set_quiet(USER, None, None, False)  # /quiet off commits in between
+    assert await store.hold_messages([read.id], now + timedelta(hours=1), now) == 0
+    assert await _held(store, 0) == [None]
+    assert [m.id for m in await store.pending_messages(10, now)] == [read.id]  # goes out now
+
+    await store.set_quiet(USER, 0, 1439, True)  # with digest hours on, the same call holds it
+    assert await store.hold_messages([read.id], now + timedelta(hours=1), now) == 1
+    assert await store.pending_messages(10, now) == []

@@ -125,7 +125,8 @@ class OutboxSender:
                 return
             pending, held = placement.arrange(fetched, now)  # quiet hours: silent, or held for a digest
             for until, ids in held.items():
-                await self._store.hold_messages(ids, until)
+                if await self._store.hold_messages(ids, until, now) < len(ids):
+                    self.wake()  # their quiet hours changed since the read: decide again at once
                 OUTBOX_PENDING.dec(len(ids))
             if held:
                 self._wake_at(min(held), now)

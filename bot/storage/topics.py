@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,10 +80,20 @@ class TopicQueries(StoreBase):
             await session.commit()
         return released.rowcount  # type: ignore[attr-defined]
 
-    async def hold_messages(self, message_ids: Sequence[int], until: datetime) -> None:
+    async def hold_messages(self, message_ids: Sequence[int], until: datetime, now: datetime | None = None) -> int:
         """Digest quiet hours: these pending messages wait until `until` (naive UTC), in the
-        database, so that a restart or another replica keeps holding them and sends them then."""
+        database, so that a restart or another replica keeps holding them and sends them then.
+        One statement that re-checks what the sender read: only messages not held past `now`,
+        of chats whose quiet hours still hold a digest, so that a `/quiet off` committed since
+        (here or on another replica) is never undone. Returns how many are held."""
+        now = now or utcnow()
+        digest_chats = select(Chat.id).where(Chat.quiet_digest.is_(True))
         async with self._write() as session:
-            await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(message_ids))
-                                  .values(held_until=until))
+            held = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(message_ids), OutboxMessage.state == OutboxState.PENDING,
+                       or_(OutboxMessage.held_until.is_(None), OutboxMessage.held_until <= now),
+                       OutboxMessage.chat_id.in_(digest_chats))
+                .values(held_until=until))
             await session.commit()
+        return held.rowcount  # type: ignore[attr-defined]
