@@ -133,6 +133,36 @@ async def test_a_digest_is_held_in_the_database_across_a_restart_and_sent_as_one
         await stop_bot(application)
 
 
+async def test_a_process_started_during_quiet_hours_sends_the_held_digest_when_they_end(
+    database_url: str, exchange: FakeExchange, telegram: FakeTelegram, store: AlertStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    exchange.set_price("BTCUSDT", "64000.00")
+    window, hours = _window_around_now()
+    settings = bot_settings(database_url, exchange, telegram)
+    application = await start_bot(settings)
+    try:
+        await _ask(telegram, f"/quiet {window} digest", "Quiet hours")
+        await _ask(telegram, "/alert BTCUSDT 65000", "#1")
+        exchange.set_price("BTCUSDT", "65000.00")
+        [end] = await _held(store, 1)
+        assert end is not None
+    finally:
+        await stop_bot(application)
+
+    # A new process starts 2 s before the hours end (on the sender's clock, which runs on). Nothing
+    # fires meanwhile, so only its own timer can send the digest; the idle poll would be 30 s late.
+    started = time.time()
+    monkeypatch.setattr("bot.notify.placement.clock", lambda: end - timedelta(seconds=2 - (time.time() - started)))
+    application = await start_bot(settings)
+    try:
+        digest = await telegram.wait_for_message(USER, "During your quiet hours", timeout=40)
+    finally:
+        await stop_bot(application)
+    sent_on_senders_clock = end - timedelta(seconds=2 - (digest.at - started))
+    assert end <= sent_on_senders_clock < end + timedelta(seconds=5)  # when the hours end, not at the idle poll
+
+
 async def _held(store: AlertStore, count: int) -> list[datetime | None]:
     """The outbox's held_until column once `count` messages are held (10 s at most)."""
     deadline = asyncio.get_running_loop().time() + 10

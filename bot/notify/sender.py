@@ -91,6 +91,12 @@ class OutboxSender:
                 log.warning("outbox sender did not stop within %.0f s", timeout)
 
     async def _run(self) -> None:
+        try:  # digests held by an earlier run: wake when the first is due, not at an idle poll
+            until = await self._store.next_release()
+            if until is not None:
+                self._wake_at(until, placement.clock())
+        except Exception:  # the first flush tries the database again; the idle poll is the fallback
+            log.exception("outbox: could not read when held digests are due")
         while not self._stopping:
             pause, self._retry_in = self._retry_in, 0.0
             if pause:

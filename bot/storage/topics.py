@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -97,3 +97,10 @@ class TopicQueries(StoreBase):
                 .values(held_until=until))
             await session.commit()
         return held.rowcount  # type: ignore[attr-defined]
+
+    async def next_release(self) -> datetime | None:
+        """When the earliest held digest is due (naive UTC), or None: a starting sender schedules
+        its wake from it, since pending_messages leaves held messages out."""
+        async with self._sessions() as session:
+            return await session.scalar(select(func.min(OutboxMessage.held_until))
+                                        .where(OutboxMessage.state == OutboxState.PENDING))
