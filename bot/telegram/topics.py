@@ -37,7 +37,7 @@ def _topic_name(message: Message) -> tuple[str | None, bool]:
 
 
 async def remember_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Runs after the handlers (group 1): keeps each topic's name, written only when it is news."""
+    """Runs after the handlers, in a group of its own (2): keeps each topic's name, written only when it is news."""
     message = update.effective_message
     thread_id = thread_of(update)
     if message is None or thread_id is None or update.effective_chat is None:
