@@ -17,6 +17,7 @@ from bot.alerts.hours import QuietHours, clock, quiet_until
 from bot.alerts.rules import Direction
 from bot.storage.models import OutboxMessage
 from bot.storage.store import AlertStore
+from bot.texts import Texts
 from tests.conftest import bot_settings, start_bot, stop_bot
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.telegram import FakeTelegram
@@ -30,6 +31,11 @@ def _window_around_now() -> tuple[str, QuietHours]:
     minute = now.hour * 60 + now.minute
     hours = QuietHours((minute - 60) % 1440, (minute + 60) % 1440)
     return f"{clock(hours.start)}-{clock(hours.end)}", hours
+
+
+def test_the_chinese_until_usage_names_the_chats_clock_not_utc() -> None:
+    bad = Texts("zh").usage_error("bad_until", "someday")
+    assert "/timezone" in bad and "UTC" not in bad
 
 
 async def _ask(telegram: FakeTelegram, text: str, contains: str) -> str:
@@ -58,6 +64,8 @@ async def test_timezone_sets_the_clock_of_times_shown_and_until_across_a_dst_cha
     assert first is not None and first.expires_at == datetime(2027, 3, 27, 11, 0)  # stored in UTC
     assert second is not None and second.expires_at == datetime(2027, 3, 28, 10, 0)
     assert "until 2027-03-28 12:00 CEST" in await _ask(telegram, "/alerts", "Your alerts")
+    bad = await _ask(telegram, "/alert BTCUSDT 72000 until 2027-02-30", "is not a date")
+    assert "on your clock (see /timezone)" in bad and "UTC" not in bad  # `until` is read on this clock
 
     # A button picks a common zone; the list then shows the same moment on the new clock.
     before = len(telegram.sent)
