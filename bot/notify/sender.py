@@ -28,7 +28,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 
 from bot.metrics import MESSAGES_FAILED, MESSAGES_SENT, OUTBOX_PENDING, TELEGRAM_RETRY_AFTER
 from bot.notify import placement
-from bot.notify.batching import SEPARATOR, Delivery, plan_rounds
+from bot.notify.batching import Delivery, plan_rounds
 from bot.notify.notices import notification_keyboard
 from bot.storage.store import AlertStore
 from bot.webapp.links import AppLinks, with_app_button
@@ -182,9 +182,8 @@ class OutboxSender:
         return with_app_button(markup, links, delivery.messages[0].language, delivery.chat_id)
 
     async def _send(self, delivery: Delivery) -> Outcome:
-        text = delivery.text
-        if delivery.held:  # the end of digest quiet hours: one message, what fired in order
-            text = Texts(delivery.messages[0].language).digest_header(len(delivery.messages)) + SEPARATOR + text
+        # The end of digest quiet hours: one message per topic (numbered parts when it is long).
+        text = placement.digest_text(delivery) if delivery.held else delivery.text
         try:
             message = await self._bot.send_message(
                 delivery.chat_id, text, parse_mode=ParseMode.HTML,
@@ -236,7 +235,7 @@ class OutboxSender:
         log.info("chat %d became supergroup %d: %d alerts moved", delivery.chat_id, new_chat_id, moved)
         if self._on_migrated is not None:
             self._on_migrated(delivery.chat_id, new_chat_id)
-        return await self._send(Delivery(new_chat_id, delivery.messages))
+        return await self._send(replace(delivery, chat_id=new_chat_id))
 
     async def _topic_gone(self, delivery: Delivery, exc: TelegramError) -> Outcome:
         """Its forum topic was closed or deleted: it goes to General, saying which topic it was for."""
@@ -249,7 +248,7 @@ class OutboxSender:
         note = Texts(first.language).topic_gone(name, thread_id)
         moved = (replace(first, thread_id=None, text=f"{note}\n{first.text}"),
                  *(replace(m, thread_id=None) for m in rest))
-        return await self._send(Delivery(delivery.chat_id, moved))
+        return await self._send(replace(delivery, messages=moved))
 
     async def _refused(self, delivery: Delivery, exc: TelegramError) -> Outcome:
         """Telegram will never take this text. Alone, it is dropped; combined, each part is tried alone."""
