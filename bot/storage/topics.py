@@ -7,12 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.base import StoreBase, utcnow
-from bot.storage.chats import _upsert_chat
+from bot.storage.chats import dialect_insert, upsert_chat
 from bot.storage.models import Alert, Chat, ForumTopic, OutboxMessage, OutboxState
 
 MAX_TOPIC_NAME = 128  # Telegram's limit on a topic's name
@@ -38,8 +36,7 @@ class TopicQueries(StoreBase):
         values = {"name": name[:MAX_TOPIC_NAME]}
         keys = [ForumTopic.chat_id, ForumTopic.message_thread_id]
         async with self._write() as session:
-            dialect_insert = sqlite_insert if session.bind.dialect.name == "sqlite" else postgresql_insert
-            statement = dialect_insert(ForumTopic).values(chat_id=chat_id, message_thread_id=thread_id, **values)
+            statement = dialect_insert(session)(ForumTopic).values(chat_id=chat_id, message_thread_id=thread_id, **values)
             await session.execute(statement.on_conflict_do_update(index_elements=keys, set_=values) if latest
                                   else statement.on_conflict_do_nothing(index_elements=keys))
             await session.commit()
@@ -61,7 +58,7 @@ class TopicQueries(StoreBase):
 
     async def set_timezone(self, chat_id: int, name: str) -> None:
         async with self._write() as session:
-            await session.execute(_upsert_chat(session, chat_id, {"timezone": name}))
+            await session.execute(upsert_chat(session, chat_id, {"timezone": name}))
             await session.commit()
 
     async def set_quiet(self, chat_id: int, start: int | None, end: int | None, digest: bool) -> int:
@@ -71,7 +68,7 @@ class TopicQueries(StoreBase):
         values = {"quiet_start": start, "quiet_end": end, "quiet_digest": digest}
         now = utcnow()
         async with self._write() as session:
-            await session.execute(_upsert_chat(session, chat_id, values))
+            await session.execute(upsert_chat(session, chat_id, values))
             released = await session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.chat_id == chat_id, OutboxMessage.state == OutboxState.PENDING,
