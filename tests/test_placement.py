@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from bot.notify.batching import HEADER_ROOM, combine
-from bot.notify.placement import arrange, topic_gone
+from bot.notify.batching import HEADER_ROOM, MAX_PARTS, combine
+from bot.notify.placement import arrange, digest_text, topic_gone
 from bot.storage.store import PendingMessage
 
 
@@ -38,6 +38,27 @@ def test_a_digest_leaves_room_for_its_first_line() -> None:
     parts = [msg(i, held=True, text="y" * 1000) for i in range(4)]  # 4 x 1000 + separators fit 4096 ...
     assert [len(d.outbox_ids) for d in combine(parts)] == [3, 1]  # ... but not with the header's room
     assert HEADER_ROOM >= 100
+
+
+def test_a_long_digest_continues_in_numbered_messages_one_digest_per_topic() -> None:
+    # 30 held notifications, two topics interleaved, and a fresh one among them.
+    held = [msg(i, thread=5 if i % 3 else 6, held=True, text=f"n{i}") for i in range(1, 31)]
+    deliveries = combine([*held[:10], msg(99, thread=5), *held[10:]])
+    topic5 = [d for d in deliveries if d.held and d.thread_id == 5]
+    topic6 = [d for d in deliveries if d.held and d.thread_id == 6]
+    assert [len(d.messages) for d in topic5 + topic6] == [20, 10]  # one digest each, not one per run
+    assert [(d.part, d.parts) for d in topic5 + topic6] == [(1, 1), (1, 1)]
+    assert digest_text(topic6[0]).startswith("🌙 During your quiet hours 10 notifications came, in order:\n\nn3\n\nn6")
+
+    long = combine([msg(i, held=True, text=f"n{i}") for i in range(1, 31)])  # over MAX_PARTS (25)
+    assert [(len(d.messages), d.part, d.parts, d.digest_size) for d in long] == [(MAX_PARTS, 1, 2, 30), (5, 2, 2, 30)]
+    first, second = (digest_text(d).split("\n\n") for d in long)
+    assert first[0] == "🌙 During your quiet hours 30 notifications came, in order: 1/2" and first[1] == "n1"
+    assert second[0] == "🌙 During your quiet hours 30 notifications came, in order: 2/2" and second[1] == "n26"
+
+    wide = combine([msg(i, held=True, text="y" * 1000) for i in range(1, 8)])  # over 4096 characters
+    assert [(d.part, d.parts) for d in wide] == [(1, 3), (2, 3), (3, 3)]
+    assert digest_text(wide[2]).startswith("🌙 During your quiet hours 7 notifications came, in order: 3/3")
 
 
 NIGHT = (23 * 60, 7 * 60)

@@ -7,14 +7,17 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from bot.alerts.hours import QuietHours, clock, quiet_until
+from bot.alerts.rules import Direction
 from bot.storage.models import OutboxMessage
 from bot.storage.store import AlertStore
+from bot.texts import Texts
 from tests.conftest import bot_settings, start_bot, stop_bot
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.telegram import FakeTelegram
@@ -28,6 +31,11 @@ def _window_around_now() -> tuple[str, QuietHours]:
     minute = now.hour * 60 + now.minute
     hours = QuietHours((minute - 60) % 1440, (minute + 60) % 1440)
     return f"{clock(hours.start)}-{clock(hours.end)}", hours
+
+
+def test_the_chinese_until_usage_names_the_chats_clock_not_utc() -> None:
+    bad = Texts("zh").usage_error("bad_until", "someday")
+    assert "/timezone" in bad and "UTC" not in bad
 
 
 async def _ask(telegram: FakeTelegram, text: str, contains: str) -> str:
@@ -56,6 +64,8 @@ async def test_timezone_sets_the_clock_of_times_shown_and_until_across_a_dst_cha
     assert first is not None and first.expires_at == datetime(2027, 3, 27, 11, 0)  # stored in UTC
     assert second is not None and second.expires_at == datetime(2027, 3, 28, 10, 0)
     assert "until 2027-03-28 12:00 CEST" in await _ask(telegram, "/alerts", "Your alerts")
+    bad = await _ask(telegram, "/alert BTCUSDT 72000 until 2027-02-30", "is not a date")
+    assert "on your clock (see /timezone)" in bad and "UTC" not in bad  # `until` is read on this clock
 
     # A button picks a common zone; the list then shows the same moment on the new clock.
     before = len(telegram.sent)
@@ -131,6 +141,36 @@ async def test_a_digest_is_held_in_the_database_across_a_restart_and_sent_as_one
         await stop_bot(application)
 
 
+async def test_a_process_started_during_quiet_hours_sends_the_held_digest_when_they_end(
+    database_url: str, exchange: FakeExchange, telegram: FakeTelegram, store: AlertStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    exchange.set_price("BTCUSDT", "64000.00")
+    window, hours = _window_around_now()
+    settings = bot_settings(database_url, exchange, telegram)
+    application = await start_bot(settings)
+    try:
+        await _ask(telegram, f"/quiet {window} digest", "Quiet hours")
+        await _ask(telegram, "/alert BTCUSDT 65000", "#1")
+        exchange.set_price("BTCUSDT", "65000.00")
+        [end] = await _held(store, 1)
+        assert end is not None
+    finally:
+        await stop_bot(application)
+
+    # A new process starts 2 s before the hours end (on the sender's clock, which runs on). Nothing
+    # fires meanwhile, so only its own timer can send the digest; the idle poll would be 30 s late.
+    started = time.time()
+    monkeypatch.setattr("bot.notify.placement.clock", lambda: end - timedelta(seconds=2 - (time.time() - started)))
+    application = await start_bot(settings)
+    try:
+        digest = await telegram.wait_for_message(USER, "During your quiet hours", timeout=40)
+    finally:
+        await stop_bot(application)
+    sent_on_senders_clock = end - timedelta(seconds=2 - (digest.at - started))
+    assert end <= sent_on_senders_clock < end + timedelta(seconds=5)  # when the hours end, not at the idle poll
+
+
 async def _held(store: AlertStore, count: int) -> list[datetime | None]:
     """The outbox's held_until column once `count` messages are held (10 s at most)."""
     deadline = asyncio.get_running_loop().time() + 10
@@ -174,3 +214,23 @@ async def test_the_digest_goes_out_when_the_quiet_hours_end_not_at_the_next_idle
     await _held(bot.application.bot_data["store"], 1)
     digest = await telegram.wait_for_message(USER, "During your quiet hours", timeout=15)  # idle poll: 30 s
     assert "alert #1)" in digest.plain
+
+
+async def test_quiet_off_committed_between_the_senders_read_and_its_hold_is_not_undone(store: AlertStore) -> None:
+    """The sender read a message while digest quiet hours held, then `/quiet off` committed (maybe
+    on another replica) before the sender wrote its hold: the hold must not happen."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    await store.set_quiet(USER, 0, 1439, True)
+    await store.create_alert(USER, "BTCUSDT", Direction.UP, Decimal("65000"), "")
+    await store.fire_crossed({"BTCUSDT": Decimal("65000")}, lambda alert, language: "🔔 BTCUSDT")
+    [read] = await store.pending_messages(10, now)  # the sender's read: the chat holds a digest
+    assert read.quiet == (0, 1439, True)
+
+    await store.set_quiet(USER, None, None, False)  # /quiet off commits in between
+    assert await store.hold_messages([read.id], now + timedelta(hours=1), now) == 0
+    assert await _held(store, 0) == [None]
+    assert [m.id for m in await store.pending_messages(10, now)] == [read.id]  # goes out now
+
+    await store.set_quiet(USER, 0, 1439, True)  # with digest hours on, the same call holds it
+    assert await store.hold_messages([read.id], now + timedelta(hours=1), now) == 1
+    assert await store.pending_messages(10, now) == []

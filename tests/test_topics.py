@@ -4,6 +4,8 @@ goes to General, saying which topic it was for. Through the fake Telegram over r
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.fakes.exchange import FakeExchange
@@ -56,6 +58,30 @@ async def test_an_alert_made_in_a_topic_is_answered_and_announced_there(
     assert (btc_fired.thread_id, eth_fired.thread_id) == (btc, alts)
     assert btc_fired.message_id != eth_fired.message_id  # never combined across topics
     assert telegram.rejected == []
+
+
+async def test_a_topic_name_is_learnt_from_a_plain_text_message_in_it(
+    bot, exchange: FakeExchange, telegram: FakeTelegram,
+) -> None:
+    """A topic made before the bot joined: the bot learns its name from the first message written
+    there (which replies to the topic's creation, as Telegram sends it), a plain text one too."""
+    telegram.privacy_mode = False  # the bot reads every message (privacy off, or an admin bot)
+    telegram.group_admins[FORUM] = {ADMIN}
+    exchange.set_price("BTCUSDT", "64000.00")
+    signals = await telegram.create_topic(FORUM, "Signals", announce=False)
+    store = bot.application.bot_data["store"]
+    await telegram.user_sends(FORUM, "gm, BTC looks strong", user_id=ADMIN, chat_type="supergroup", thread_id=signals)
+    names: dict[int, str] = {}
+    deadline = asyncio.get_running_loop().time() + 10
+    while signals not in names:  # no answer to wait for: the name is learnt quietly
+        assert asyncio.get_running_loop().time() < deadline, "the topic's name was not learnt"
+        await asyncio.sleep(0.02)
+        names = await store.topic_names(FORUM)
+    assert names[signals] == "Signals"
+
+    await _send(telegram, "/alert BTCUSDT 65000", signals, "#1")
+    await _send(telegram, "/alerts", None, "#1")
+    assert "🧵 Signals" in telegram.messages_to(FORUM)[-1].plain
 
 
 async def test_private_chat_with_topics_gets_its_alert_in_the_topic(

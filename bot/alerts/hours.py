@@ -169,14 +169,3 @@ def _first_outside(low: datetime, high: datetime, where: ZoneInfo, hours: QuietH
 
 def _utc(aware: datetime) -> datetime:
     return aware.astimezone(timezone.utc).replace(tzinfo=None)
-
-
-def local_time(moment: datetime, where: ZoneInfo) -> datetime:
-    """A stored moment (naive UTC) on the chat's clock."""
-    return moment.replace(tzinfo=timezone.utc).astimezone(where)
-
-
-def to_utc(wall: datetime, where: ZoneInfo) -> datetime:
-    """A wall-clock time typed in the chat's zone -> naive UTC. A time a DST change repeats is its
-    first occurrence; one it skips is read with the offset before the change (an hour later)."""
-    return _utc(wall.replace(tzinfo=where, fold=0))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.storage.store import PendingMessage
 
@@ -19,6 +19,11 @@ class Delivery:
 
     chat_id: int
     messages: tuple[PendingMessage, ...]
+    # A digest too long for one message continues in the next ones: this is part `part` of `parts`,
+    # and the whole digest (one per topic) holds `digest_size` notifications.
+    part: int = 1
+    parts: int = 1
+    digest_size: int = 0
 
     @property
     def outbox_ids(self) -> tuple[int, ...]:
@@ -58,12 +63,45 @@ def _place(message: PendingMessage) -> tuple[int | None, bool, bool]:
     return message.thread_id, message.silent and not message.held, message.held
 
 
+def _digests_together(messages: Sequence[PendingMessage]) -> list[PendingMessage]:
+    """The same messages, the held ones of each topic brought together where the first of them
+    is (one digest per topic, in order), the others left in their place."""
+    groups: dict[tuple[bool, int | None], list[PendingMessage]] = {}
+    order: list[tuple[bool, int | None]] = []
+    for message in messages:
+        key = (True, message.thread_id) if message.held else (False, message.id)
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(message)
+    return [message for key in order for message in groups[key]]
+
+
+def _numbered(deliveries: list[Delivery]) -> list[Delivery]:
+    """Each digest's parts (consecutive held deliveries of one topic) numbered 1/n ... n/n."""
+    numbered: list[Delivery] = []
+    start = 0
+    while start < len(deliveries):
+        end = start + 1
+        first = deliveries[start]
+        if first.held:
+            while end < len(deliveries) and deliveries[end].held and deliveries[end].thread_id == first.thread_id:
+                end += 1
+        run = deliveries[start:end]
+        size = sum(len(d.messages) for d in run)
+        numbered += [replace(d, part=k, parts=len(run), digest_size=size) if first.held else d
+                     for k, d in enumerate(run, 1)]
+        start = end
+    return numbered
+
+
 def combine(messages: Sequence[PendingMessage], limit: int = MAX_TEXT) -> list[Delivery]:
-    """Joins one chat's messages, oldest first, into as few texts as fit under `limit`."""
+    """Joins one chat's messages, oldest first, into as few texts as fit under `limit`; a chat's
+    held messages make one digest per topic, numbered when it takes more than one message."""
     deliveries: list[Delivery] = []
     parts: list[PendingMessage] = []
     size = 0
-    for message in messages:
+    for message in _digests_together(messages):
         extra = _length(message.text) + (_length(SEPARATOR) if parts else 0)
         room = limit - (HEADER_ROOM if parts and parts[0].held else 0)
         if parts and (size + extra > room or len(parts) == MAX_PARTS or _place(message) != _place(parts[0])):
@@ -74,7 +112,7 @@ def combine(messages: Sequence[PendingMessage], limit: int = MAX_TEXT) -> list[D
         size += extra
     if parts:
         deliveries.append(Delivery(parts[0].chat_id, tuple(parts)))
-    return deliveries
+    return _numbered(deliveries)
 
 
 def plan_rounds(pending: Sequence[PendingMessage], limit: int = MAX_TEXT) -> list[list[Delivery]]:

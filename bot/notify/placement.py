@@ -8,7 +8,9 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from bot.alerts.hours import QuietHours, is_quiet, quiet_hours, quiet_until, zone
+from bot.notify.batching import SEPARATOR, Delivery
 from bot.storage.outbox import PendingMessage
+from bot.texts import Texts
 
 # What Telegram answers (400) when a message's forum topic is gone: deleted topics are "message
 # thread not found" (tdlib/telegram-bot-api#472, #854), closed ones TOPIC_CLOSED; TOPIC_DELETED
@@ -48,3 +50,12 @@ def arrange(pending: Sequence[PendingMessage], now: datetime) -> tuple[list[Pend
         else:
             due.append(message)
     return due, held
+
+
+def digest_text(delivery: Delivery) -> str:
+    """A held delivery's text: the digest's first line, numbered (`1/3`) when the digest takes
+    several messages (over 25 notifications or 4096 characters), then what fired, in order."""
+    header = Texts(delivery.messages[0].language).digest_header(delivery.digest_size or len(delivery.messages))
+    if delivery.parts > 1:
+        header += f" {delivery.part}/{delivery.parts}"
+    return header + SEPARATOR + delivery.text

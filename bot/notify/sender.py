@@ -28,7 +28,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 
 from bot.metrics import MESSAGES_FAILED, MESSAGES_SENT, OUTBOX_PENDING, TELEGRAM_RETRY_AFTER
 from bot.notify import placement
-from bot.notify.batching import SEPARATOR, Delivery, plan_rounds
+from bot.notify.batching import Delivery, plan_rounds
 from bot.notify.notices import notification_keyboard
 from bot.storage.store import AlertStore
 from bot.webapp.links import AppLinks, with_app_button
@@ -91,6 +91,12 @@ class OutboxSender:
                 log.warning("outbox sender did not stop within %.0f s", timeout)
 
     async def _run(self) -> None:
+        try:  # digests held by an earlier run: wake when the first is due, not at an idle poll
+            until = await self._store.next_release()
+            if until is not None:
+                self._wake_at(until, placement.clock())
+        except Exception:  # the first flush tries the database again; the idle poll is the fallback
+            log.exception("outbox: could not read when held digests are due")
         while not self._stopping:
             pause, self._retry_in = self._retry_in, 0.0
             if pause:
@@ -125,7 +131,8 @@ class OutboxSender:
                 return
             pending, held = placement.arrange(fetched, now)  # quiet hours: silent, or held for a digest
             for until, ids in held.items():
-                await self._store.hold_messages(ids, until)
+                if await self._store.hold_messages(ids, until, now) < len(ids):
+                    self.wake()  # their quiet hours changed since the read: decide again at once
                 OUTBOX_PENDING.dec(len(ids))
             if held:
                 self._wake_at(min(held), now)
@@ -175,9 +182,8 @@ class OutboxSender:
         return with_app_button(markup, links, delivery.messages[0].language, delivery.chat_id)
 
     async def _send(self, delivery: Delivery) -> Outcome:
-        text = delivery.text
-        if delivery.held:  # the end of digest quiet hours: one message, what fired in order
-            text = Texts(delivery.messages[0].language).digest_header(len(delivery.messages)) + SEPARATOR + text
+        # The end of digest quiet hours: one message per topic (numbered parts when it is long).
+        text = placement.digest_text(delivery) if delivery.held else delivery.text
         try:
             message = await self._bot.send_message(
                 delivery.chat_id, text, parse_mode=ParseMode.HTML,
@@ -229,7 +235,7 @@ class OutboxSender:
         log.info("chat %d became supergroup %d: %d alerts moved", delivery.chat_id, new_chat_id, moved)
         if self._on_migrated is not None:
             self._on_migrated(delivery.chat_id, new_chat_id)
-        return await self._send(Delivery(new_chat_id, delivery.messages))
+        return await self._send(replace(delivery, chat_id=new_chat_id))
 
     async def _topic_gone(self, delivery: Delivery, exc: TelegramError) -> Outcome:
         """Its forum topic was closed or deleted: it goes to General, saying which topic it was for."""
@@ -242,7 +248,7 @@ class OutboxSender:
         note = Texts(first.language).topic_gone(name, thread_id)
         moved = (replace(first, thread_id=None, text=f"{note}\n{first.text}"),
                  *(replace(m, thread_id=None) for m in rest))
-        return await self._send(Delivery(delivery.chat_id, moved))
+        return await self._send(replace(delivery, messages=moved))
 
     async def _refused(self, delivery: Delivery, exc: TelegramError) -> Outcome:
         """Telegram will never take this text. Alone, it is dropped; combined, each part is tried alone."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Insert, Update, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -51,7 +52,7 @@ class ChatQueries(StoreBase):
     async def set_chat_language(self, chat_id: int, language: str, *, chosen: bool) -> None:
         """An upsert: two commands of a new chat may arrive at once."""
         async with self._write() as session:
-            await session.execute(_upsert_chat(session, chat_id, {"language": language, "language_chosen": chosen}))
+            await session.execute(upsert_chat(session, chat_id, {"language": language, "language_chosen": chosen}))
             await session.commit()
 
     async def block_chat(self, chat_id: int, reason: str) -> tuple[int, int]:
@@ -61,7 +62,7 @@ class ChatQueries(StoreBase):
         """
         async with self._write() as session:
             paused = await session.execute(_pause(chat_id, PauseReason.BLOCKED))
-            await session.execute(_upsert_chat(session, chat_id, {"blocked_at": utcnow()}))
+            await session.execute(upsert_chat(session, chat_id, {"blocked_at": utcnow()}))
             dropped = await session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.chat_id == chat_id, OutboxMessage.state == OutboxState.PENDING)
@@ -172,11 +173,15 @@ async def _resume(session: AsyncSession, chat_ids: Sequence[int], reason: PauseR
     return Resumed(list(alerts), waiting)
 
 
-def _upsert_chat(session: AsyncSession, chat_id: int, values: dict[str, object]) -> Insert:
+def dialect_insert(session: AsyncSession) -> Callable[..., Any]:
+    """The session's dialect's INSERT, the one with ON CONFLICT (upserts: SQLite and PostgreSQL)."""
+    return sqlite_insert if session.bind.dialect.name == "sqlite" else postgresql_insert
+
+
+def upsert_chat(session: AsyncSession, chat_id: int, values: dict[str, object]) -> Insert:
     """Sets some of a chat's columns, creating its row (in English) if it is new."""
-    dialect_insert = sqlite_insert if session.bind.dialect.name == "sqlite" else postgresql_insert
     row = {"id": chat_id, "language": DEFAULT, "language_chosen": False, **values}
-    return dialect_insert(Chat).values(**row).on_conflict_do_update(index_elements=[Chat.id], set_=values)
+    return dialect_insert(session)(Chat).values(**row).on_conflict_do_update(index_elements=[Chat.id], set_=values)
 
 
 async def chat_languages(session: AsyncSession, chat_ids: set[int]) -> dict[int, str]:

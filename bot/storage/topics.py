@@ -6,13 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.base import StoreBase, utcnow
-from bot.storage.chats import _upsert_chat
+from bot.storage.chats import dialect_insert, upsert_chat
 from bot.storage.models import Alert, Chat, ForumTopic, OutboxMessage, OutboxState
 
 MAX_TOPIC_NAME = 128  # Telegram's limit on a topic's name
@@ -38,8 +36,7 @@ class TopicQueries(StoreBase):
         values = {"name": name[:MAX_TOPIC_NAME]}
         keys = [ForumTopic.chat_id, ForumTopic.message_thread_id]
         async with self._write() as session:
-            dialect_insert = sqlite_insert if session.bind.dialect.name == "sqlite" else postgresql_insert
-            statement = dialect_insert(ForumTopic).values(chat_id=chat_id, message_thread_id=thread_id, **values)
+            statement = dialect_insert(session)(ForumTopic).values(chat_id=chat_id, message_thread_id=thread_id, **values)
             await session.execute(statement.on_conflict_do_update(index_elements=keys, set_=values) if latest
                                   else statement.on_conflict_do_nothing(index_elements=keys))
             await session.commit()
@@ -61,7 +58,7 @@ class TopicQueries(StoreBase):
 
     async def set_timezone(self, chat_id: int, name: str) -> None:
         async with self._write() as session:
-            await session.execute(_upsert_chat(session, chat_id, {"timezone": name}))
+            await session.execute(upsert_chat(session, chat_id, {"timezone": name}))
             await session.commit()
 
     async def set_quiet(self, chat_id: int, start: int | None, end: int | None, digest: bool) -> int:
@@ -71,7 +68,7 @@ class TopicQueries(StoreBase):
         values = {"quiet_start": start, "quiet_end": end, "quiet_digest": digest}
         now = utcnow()
         async with self._write() as session:
-            await session.execute(_upsert_chat(session, chat_id, values))
+            await session.execute(upsert_chat(session, chat_id, values))
             released = await session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.chat_id == chat_id, OutboxMessage.state == OutboxState.PENDING,
@@ -80,10 +77,27 @@ class TopicQueries(StoreBase):
             await session.commit()
         return released.rowcount  # type: ignore[attr-defined]
 
-    async def hold_messages(self, message_ids: Sequence[int], until: datetime) -> None:
+    async def hold_messages(self, message_ids: Sequence[int], until: datetime, now: datetime | None = None) -> int:
         """Digest quiet hours: these pending messages wait until `until` (naive UTC), in the
-        database, so that a restart or another replica keeps holding them and sends them then."""
+        database, so that a restart or another replica keeps holding them and sends them then.
+        One statement that re-checks what the sender read: only messages not held past `now`,
+        of chats whose quiet hours still hold a digest, so that a `/quiet off` committed since
+        (here or on another replica) is never undone. Returns how many are held."""
+        now = now or utcnow()
+        digest_chats = select(Chat.id).where(Chat.quiet_digest.is_(True))
         async with self._write() as session:
-            await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(message_ids))
-                                  .values(held_until=until))
+            held = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(message_ids), OutboxMessage.state == OutboxState.PENDING,
+                       or_(OutboxMessage.held_until.is_(None), OutboxMessage.held_until <= now),
+                       OutboxMessage.chat_id.in_(digest_chats))
+                .values(held_until=until))
             await session.commit()
+        return held.rowcount  # type: ignore[attr-defined]
+
+    async def next_release(self) -> datetime | None:
+        """When the earliest held digest is due (naive UTC), or None: a starting sender schedules
+        its wake from it, since pending_messages leaves held messages out."""
+        async with self._sessions() as session:
+            return await session.scalar(select(func.min(OutboxMessage.held_until))
+                                        .where(OutboxMessage.state == OutboxState.PENDING))

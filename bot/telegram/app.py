@@ -96,11 +96,12 @@ def make_application(
     application.add_handler(CommandHandler("export", backup.export))
     application.add_handler(CommandHandler("import", backup.import_file))
     application.add_handler(MessageHandler(backup.IMPORT_CAPTION, backup.import_file))
-    # Issue 25: time zones and quiet hours; topic names are kept after each update (group 1).
+    # Issue 25: time zones and quiet hours; topic names are kept after each update, in a group of
+    # their own (2): in one group only the first handler that matches runs (edit.typed is in group 1).
     application.add_handler(CommandHandler("timezone", topics.timezone))
     application.add_handler(CommandHandler("quiet", topics.quiet))
     application.add_handler(CallbackQueryHandler(topics.timezone_button, pattern=f"^{topics.TIMEZONE}"))
-    application.add_handler(TypeHandler(Update, topics.remember_topic), group=1)
+    application.add_handler(TypeHandler(Update, topics.remember_topic), group=2)
     application.add_handler(CallbackQueryHandler(handlers.button, pattern=BUTTONS))
     application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
     application.add_error_handler(handlers.on_error)

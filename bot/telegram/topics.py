@@ -8,13 +8,13 @@ replies (sendPhoto of a chart, the outbox) take `thread_of(update)` or the alert
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes
 
 from bot.alerts.commands import CommandError
-from bot.alerts.hours import COMMON_ZONES, UTC_NAME, parse_quiet, parse_zone, suggest_zones, zone
+from bot.alerts.hours import COMMON_ZONES, UTC_NAME, parse_quiet, parse_zone, suggest_zones
 from bot.telegram.handlers import edit, may_change, reply, service, texts_for
 from bot.telegram.topic_of import thread_of
 
@@ -37,7 +37,7 @@ def _topic_name(message: Message) -> tuple[str | None, bool]:
 
 
 async def remember_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Runs after the handlers (group 1): keeps each topic's name, written only when it is news."""
+    """Runs after the handlers, in a group of its own (2): keeps each topic's name, written only when it is news."""
     message = update.effective_message
     thread_id = thread_of(update)
     if message is None or thread_id is None or update.effective_chat is None:
@@ -67,7 +67,7 @@ async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat_id = update.effective_chat.id
     if not context.args:
         name = await service(context).zone_name(chat_id) or UTC_NAME
-        await reply(update, t.timezone_menu(name, _now(name)), timezone_keyboard())
+        await reply(update, t.timezone_menu(name, _now()), timezone_keyboard())
         return
     if not await may_change(update, context, t):
         return
@@ -78,7 +78,7 @@ async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, t.unknown_zone(typed, suggest_zones(typed)))
         return
     await service(context).set_timezone(chat_id, name)
-    await reply(update, t.timezone_set(name, _now(name)))
+    await reply(update, t.timezone_set(name, _now()))
 
 
 async def timezone_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -92,7 +92,7 @@ async def timezone_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     name = COMMON_ZONES[int(index)]
     await service(context).set_timezone(update.effective_chat.id, name)
-    text = t.timezone_set(name, _now(name))
+    text = t.timezone_set(name, _now())
     await query.answer()
     await edit(query, text)
 
@@ -119,6 +119,6 @@ async def quiet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, t.quiet_set(hours, name) if hours else t.quiet_off())
 
 
-def _now(name: str) -> datetime:
-    """The moment on that zone's clock."""
-    return datetime.now(zone(name))
+def _now() -> datetime:
+    """Now, naive UTC: the texts show it on the chat's clock."""
+    return datetime.now(UTC).replace(tzinfo=None)

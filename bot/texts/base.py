@@ -60,7 +60,8 @@ USAGE = {
                         "e.g. <code>until 2026-12-31</code>."),
     "alert_id_out_of_range": N_("{value} is not an alert number: they go from 1 to 2147483647. "
                                 "/alerts shows yours."),
-    "bad_until": N_("{value} is not a date. Write <code>until 2026-12-31</code> or <code>until 2026-12-31T18:00</code> (UTC)."),
+    "bad_until": N_("{value} is not a date. Write <code>until 2026-12-31</code> or <code>until 2026-12-31T18:00</code>, "
+                    "on your clock (see /timezone)."),
     "bad_margin": N_("{value} is not a margin. Write a percentage up to 50%, e.g. <code>margin 1%</code>."),
     "margin_without_every": N_("<code>margin</code> goes with <code>every</code>, e.g. "
                                "<code>/alert BTCUSDT 70000 every 1h margin 1%</code>."),

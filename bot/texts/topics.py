@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
-from bot.alerts.hours import QuietHours
-from bot.texts.base import TextsBase
+from bot.alerts.hours import QuietHours, zone
+from bot.texts.base import TextsBase, moment
 
 
 class TopicTexts(TextsBase):
@@ -30,13 +30,15 @@ class TopicTexts(TextsBase):
 
     # -- time zones -------------------------------------------------------------------------
     def timezone_menu(self, name: str, now: datetime) -> str:
+        """`now`: naive UTC, like every stored moment; shown on the clock of `name`."""
         return self._("🕰 Your time zone is <b>{zone}</b> (it is {time} there). Pick one below, or send "
                       "<code>/timezone Europe/Berlin</code> with any IANA name.").format(
-            zone=escape(name), time=_clock(now))
+            zone=escape(name), time=moment(now, zone(name)))
 
     def timezone_set(self, name: str, now: datetime) -> str:
         return self._("🕰 Time zone set to <b>{zone}</b>: it is {time} there. Times I show, <code>until</code> "
-                      "dates and quiet hours now follow this clock.").format(zone=escape(name), time=_clock(now))
+                      "dates and quiet hours now follow this clock.").format(
+            zone=escape(name), time=moment(now, zone(name)))
 
     def unknown_zone(self, value: str, suggestions: list[str]) -> str:
         text = self._("I don't know the time zone {value}.").format(value=f"<code>{escape(value)}</code>")
@@ -79,7 +81,3 @@ class TopicTexts(TextsBase):
         return self._n("🌙 During your quiet hours {count} notification came:",
                        "🌙 During your quiet hours {count} notifications came, in order:", count).format(count=count)
 
-
-def _clock(now: datetime) -> str:
-    """An aware moment as the chat's clock shows it: `2026-12-07 06:15 CET`."""
-    return now.strftime("%Y-%m-%d %H:%M ") + (now.tzname() or "UTC")

@@ -256,10 +256,11 @@ class FakeTelegram:
                 return await self.user_replies(chat_id, sent, text, user_id=user_id)
         raise AssertionError(f"no ForceReply in chat {chat_id} is addressed to user {user_id}")
 
-    async def create_topic(self, chat_id: int, name: str, *, user_id: int = 1) -> int:
+    async def create_topic(self, chat_id: int, name: str, *, user_id: int = 1, announce: bool = True) -> int:
         """Someone creates a forum topic (a supergroup becomes a forum; a private chat has topics
         when the bot enabled them). The bot gets the service message; returns the thread id,
-        which is the id of that message, as in Telegram."""
+        which is the id of that message, as in Telegram. `announce=False`: made before the bot
+        joined, so it never got that message (messages in the topic still reply to it)."""
         chat_type = "private" if chat_id > 0 else "supergroup"
         self.forums.setdefault(chat_id, {})
         message_id = next(self._message_ids)
@@ -268,7 +269,8 @@ class FakeTelegram:
                    "message_thread_id": message_id, "is_topic_message": True,
                    "forum_topic_created": {"name": name, "icon_color": 7322096}}
         self.forums[chat_id][message_id] = Topic(name, created)
-        await self._push({"message": created})  # service messages reach bots in privacy mode too
+        if announce:
+            await self._push({"message": created})  # service messages reach bots in privacy mode too
         return message_id
 
     async def rename_topic(self, chat_id: int, thread_id: int, name: str, *, user_id: int = 1) -> None:
