@@ -7,7 +7,15 @@ receives it, which we never see: we only know it happened between the moment we 
 request and the moment its answer arrived. So a message holds its place in a window from its
 start until `period` after its answer: then, whatever the network's delay, no `period`-long
 stretch of Telegram's clock holds more than `limit` of ours, and none is wasted by guessing a
-margin. (python-telegram-bot's AIORateLimiter, which this replaces, spaces messages 1/28 s
+margin. Free starts are also spaced 1/30 s apart, so that the seconds stay even instead of 30
+at once and then nothing: the window, not the spacing, sets the rate. When paying is allowed,
+there is no spacing: a message the free window has room for goes free at once, the others paid
+(waiting is what the operator pays to avoid).
+
+One window counts every message, free or paid: Telegram's free 30 a second are the first 30 of
+whatever was sent, so a message goes free only while fewer than 30 of any kind are within reach.
+In a long paid burst that makes every message after the first 30 flagged, of which Telegram
+charges all but 30 a second: pricealert_messages_paid_total is what may be charged, at most. (python-telegram-bot's AIORateLimiter, which this replaces, spaces messages 1/28 s
 apart from their start: 28 a second at best, 27.1 measured, and a slow answer could still let 31
 land in one second on Telegram's side.)
 
@@ -115,6 +123,7 @@ class Pacer(BaseRateLimiter[Slot]):
         self._sent = SlidingWindow(1.0)  # every message, free or paid: the free 30 are counted among all
         self._groups: dict[int | str, SlidingWindow] = {}
         self._paused_until = 0.0
+        self._free_started = -1e9  # when the last free message started; the spacing counts from there
         self._turn = asyncio.Lock()  # first come, first served: FIFO, so the sender's round order holds
         self._answer = asyncio.Event()  # set (and replaced) whenever a slot is answered or a pause starts
 
@@ -145,13 +154,15 @@ class Pacer(BaseRateLimiter[Slot]):
                         delays.append(self._paused_until - now)
                     else:
                         free = self._sent.wait(now, self.per_second)
+                        if not paid_ok:
+                            free = self._spaced(free, self._free_started, self.per_second, now)
                         if free == 0.0:
-                            return self._take(group, paid=False)
+                            return self._take(group, paid=False, now=now)
                         delays.append(free)
                         if paid_ok:
                             paid = self._sent.wait(now, self.paid_per_second)
                             if paid == 0.0:
-                                return self._take(group, paid=True)
+                                return self._take(group, paid=True, now=now)
                             delays.append(paid)
                     await self._until_answer_or(min((d for d in delays if d is not None), default=None))
 
@@ -207,7 +218,16 @@ class Pacer(BaseRateLimiter[Slot]):
         while (delay := group.wait(self._clock(), self.group_per_minute)) != 0.0:
             await self._until_answer_or(delay)
 
-    def _take(self, group: SlidingWindow | None, *, paid: bool) -> Slot:
+    @staticmethod
+    def _spaced(wait: float | None, last_start: float, per_second: int, now: float) -> float | None:
+        """The window's wait, or longer while the last start is less than 1/per_second ago."""
+        if wait is None:
+            return None
+        return max(wait, last_start + 1.0 / per_second - now, 0.0)
+
+    def _take(self, group: SlidingWindow | None, *, paid: bool, now: float) -> Slot:
+        if not paid:
+            self._free_started = now
         self._sent.start()
         if group is not None:
             group.start()

@@ -4,7 +4,7 @@ It serves `/bot<token>/<method>`, long-polls `getUpdates`, checks HTML the way T
 (unknown tags and stray `<` or `&` are a 400: "can't parse entities"), refuses texts over 4096
 characters (captions over 1024), takes photos as multipart/form-data uploads (PNG or JPEG, within
 Telegram's limits), refuses blocked chats with 403 and enforces 30 messages per second with 429 + retry_after (any
-one-second stretch holds at most 30 accepted messages); with `allow_paid_broadcast` 1,000, each
+one-second stretch holds at most 30 free messages); with `allow_paid_broadcast` 1,000 in all, each
 over the free 30 charged 0.1 Star from `stars`, refused with 400 BALANCE_TOO_LOW when they run
 out (Bot API, "Paid Broadcasts": only messages broadcast successfully are charged). Like Telegram,
 it refuses a reply to a deleted message ("message to be replied not found") unless the bot allows
@@ -160,7 +160,8 @@ class FakeTelegram:
     _update_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
-    _recent_sends: deque = field(default_factory=deque)
+    _recent_sends: deque = field(default_factory=deque)  # every accepted message of the last second
+    _recent_free: deque = field(default_factory=deque)  # those of them that were not charged
     _faults: dict[str, list[ApiError]] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
     _closing: bool = False
@@ -821,25 +822,28 @@ class FakeTelegram:
         return True
 
     def _flood_check(self, params: dict[str, Any] | None = None) -> bool:
-        """Telegram's broadcast limit over any one-second stretch; True when this message is paid for.
+        """Telegram's broadcast limits over any one-second stretch; True when this message is charged.
 
-        Every accepted message counts, flagged or not: the free 30 are the first 30 of the second.
+        Any second carries 30 free messages, flagged or not; a flagged one beyond them costs 0.1
+        Star, up to 1,000 messages in all. Without the flag, the 31st is refused.
         """
         now = time.monotonic()
-        while self._recent_sends and now - self._recent_sends[0] > 1.0:
-            self._recent_sends.popleft()
+        for recent in (self._recent_sends, self._recent_free):
+            while recent and now - recent[0] > 1.0:
+                recent.popleft()
         paid = (params or {}).get("allow_paid_broadcast") in (True, "true", "True", "1")
-        limit = PAID_MESSAGES_PER_SECOND if paid else MESSAGES_PER_SECOND
-        if len(self._recent_sends) >= limit:
+        free = len(self._recent_free) < MESSAGES_PER_SECOND
+        if not (free or paid) or len(self._recent_sends) >= PAID_MESSAGES_PER_SECOND:
             raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
-        charged = paid and len(self._recent_sends) >= MESSAGES_PER_SECOND
-        if charged and self.stars < PAID_MESSAGE_STARS:
+        if not free and self.stars < PAID_MESSAGE_STARS:
             raise ApiError(400, "Bad Request: BALANCE_TOO_LOW")
-        if charged:
+        if not free:
             self.stars -= PAID_MESSAGE_STARS
             self.stars_spent += PAID_MESSAGE_STARS
+        else:
+            self._recent_free.append(now)
         self._recent_sends.append(now)
-        return charged
+        return not free
 
     def busiest_second(self, messages: list[Sent] | None = None) -> int:
         """The most messages accepted within any one second (sliding), from their timestamps."""
