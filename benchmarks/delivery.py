@@ -34,7 +34,7 @@ from tests.conftest import bot_settings, start_bot, stop_bot
 from tests.fakes.exchange import FakeExchange
 
 FAKE = """
-import asyncio, json, sys
+import asyncio, json, sys, time
 from decimal import Decimal
 from tests.fakes.telegram import FakeTelegram
 
@@ -60,6 +60,7 @@ async def main(chats):
     summary = {
         "sent": [[m.chat_id, m.at, m.paid] for m in alerts], "busiest": telegram.busiest_second(alerts),
         "rejected": [r[1] for r in telegram.rejected], "stars": str(telegram.stars_spent),
+        "cpu": time.process_time(),
     }
     print(json.dumps(summary), flush=True)
     await telegram.stop()
@@ -94,12 +95,13 @@ async def run(chats: int, database_url: str, timeout: float, paid: bool) -> None
     application = await start_bot(bot_settings(database_url, exchange, Telegram, paid_broadcast=paid))  # type: ignore[arg-type]
     try:
         await exchange.wait_for_requests(1)
-        started = time.time()
+        started, cpu = time.time(), time.process_time()
         exchange.set_price("BTCUSDT", "65000.00")
         try:
             await asyncio.wait_for(fake.stdout.readline(), timeout)
         except TimeoutError:
             print(f"timed out after {timeout:g} s", file=sys.stderr)
+        cpu = time.process_time() - cpu
     finally:
         await stop_bot(application)
         await exchange.stop()
@@ -120,7 +122,8 @@ async def run(chats: int, database_url: str, timeout: float, paid: bool) -> None
         f"messages={len(sent)} seconds={spread:.1f} msg_per_s={(len(sent) - 1) / spread:.1f} "
         f"overall_per_s={len(sent) / (times[-1] - started):.1f} "
         f"429s={summary['rejected'].count(429)} lost={lost} duplicated={duplicated} "
-        f"busiest_second={summary['busiest']} last_wait_s={times[-1] - started:.1f}"
+        f"busiest_second={summary['busiest']} last_wait_s={times[-1] - started:.1f} "
+        f"bot_cpu_ms_per_msg={cpu * 1000 / len(sent):.2f} telegram_cpu_s={summary['cpu']:.0f}"
     )
     if paid:
         line += f" paid={sum(1 for *_, p in sent if p)} stars={summary['stars']}"
