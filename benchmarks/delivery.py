@@ -26,10 +26,10 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from bot.alerts.rules import Direction
+from bot.crossing import Direction
 from bot.storage import migrate
 from bot.storage.db import make_engine, make_sessions
-from bot.storage.store import AlertStore
+from bot.storage.alerts import new_alert
 from tests.conftest import bot_settings, start_bot, stop_bot
 from tests.fakes.exchange import FakeExchange
 
@@ -72,9 +72,12 @@ asyncio.run(main(int(sys.argv[1])))
 async def run(chats: int, database_url: str, timeout: float, paid: bool) -> None:
     await asyncio.to_thread(migrate.upgrade, database_url)
     engine = make_engine(database_url)
-    store = AlertStore(make_sessions(engine))
-    for chat in range(1, chats + 1):
-        await store.create_alert(chat, "BTCUSDT", Direction.UP, Decimal("65000"), f"chat {chat}")
+    sessions = make_sessions(engine)
+    for first in range(1, chats + 1, 5000):  # what create_alert writes, 5,000 to a transaction
+        async with sessions() as session:
+            session.add_all([new_alert(chat, "BTCUSDT", Direction.UP, Decimal("65000"), f"chat {chat}")
+                             for chat in range(first, min(first + 5000, chats + 1))])
+            await session.commit()
     await engine.dispose()
 
     stars = "1000000" if paid else "0"

@@ -46,6 +46,7 @@ GROUP_PER_MINUTE = 20  # Bots FAQ: "not be able to send more than 20 messages pe
 # Clocks on both sides tick alike, but a timestamp is a float: a millisecond keeps "more than a
 # second apart" true when two of them are a second apart to the last bit.
 MARGIN = 0.001
+SPACING_CATCH_UP = 5  # messages a late spacing may make up at once
 
 
 class SlidingWindow:
@@ -123,7 +124,7 @@ class Pacer(BaseRateLimiter[Slot]):
         self._sent = SlidingWindow(1.0)  # every message, free or paid: the free 30 are counted among all
         self._groups: dict[int | str, SlidingWindow] = {}
         self._paused_until = 0.0
-        self._free_started = -1e9  # when the last free message started; the spacing counts from there
+        self._free_next = -1e9  # when the next free message may start, by the spacing's schedule
         self._turn = asyncio.Lock()  # first come, first served: FIFO, so the sender's round order holds
         self._answer = asyncio.Event()  # set (and replaced) whenever a slot is answered or a pause starts
 
@@ -154,8 +155,8 @@ class Pacer(BaseRateLimiter[Slot]):
                         delays.append(self._paused_until - now)
                     else:
                         free = self._sent.wait(now, self.per_second)
-                        if not paid_ok:
-                            free = self._spaced(free, self._free_started, self.per_second, now)
+                        if not paid_ok and free is not None:
+                            free = max(free, self._free_next - now, 0.0)
                         if free == 0.0:
                             return self._take(group, paid=False, now=now)
                         delays.append(free)
@@ -218,16 +219,13 @@ class Pacer(BaseRateLimiter[Slot]):
         while (delay := group.wait(self._clock(), self.group_per_minute)) != 0.0:
             await self._until_answer_or(delay)
 
-    @staticmethod
-    def _spaced(wait: float | None, last_start: float, per_second: int, now: float) -> float | None:
-        """The window's wait, or longer while the last start is less than 1/per_second ago."""
-        if wait is None:
-            return None
-        return max(wait, last_start + 1.0 / per_second - now, 0.0)
-
     def _take(self, group: SlidingWindow | None, *, paid: bool, now: float) -> Slot:
         if not paid:
-            self._free_started = now
+            # The schedule, not the last start: a timer that fires late must not push every later
+            # message back too (2 ms late each time would cost a message a second). It may catch
+            # up by a few messages; the window still holds any second to 30.
+            interval = 1.0 / self.per_second
+            self._free_next = max(self._free_next, now - SPACING_CATCH_UP * interval) + interval
         self._sent.start()
         if group is not None:
             group.start()
