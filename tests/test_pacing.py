@@ -83,10 +83,12 @@ async def test_a_group_gets_20_messages_a_minute_and_other_chats_are_not_held_up
     clock = Clock()
     pacer = Pacer(clock=clock)
     for _ in range(20):
-        (await pacer.reserve(-100)).finish()
+        clock.now += 0.04  # free messages are spaced 1/30 s apart
+        (await asyncio.wait_for(pacer.reserve(-100), 1)).finish()
     waiting = asyncio.create_task(pacer.reserve(-100))
     await asyncio.sleep(0.05)
     assert not waiting.done()  # the 21st waits for the first to leave the minute
+    clock.now += 0.04
     other = await asyncio.wait_for(pacer.reserve(42), 1)  # a private chat goes meanwhile
     other.finish()
     clock.now += 60.0 + 2 * MARGIN
