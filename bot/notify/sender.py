@@ -77,6 +77,8 @@ class SentMarks:
     def add(self, outbox_ids: tuple[int, ...], telegram_message_id: int) -> None:
         self._queue.append((outbox_ids, telegram_message_id))
         if self._task is None or self._task.done():
+            if self._task is not None and not self._task.cancelled():
+                self._task.exception()  # a failed write's marks are queued again; this one writes them
             self._task = asyncio.create_task(self._write(), name="outbox-marks")
 
     async def _write(self) -> None:
