@@ -15,6 +15,9 @@ TICK_SECONDS = Histogram(
 )
 ALERTS_FIRED = Counter("pricealert_alerts_fired", "Alerts fired, price levels and moves")
 MESSAGES_SENT = Counter("pricealert_messages_sent", "Outbox messages Telegram accepted")
+# PAID_BROADCAST (docs/fanout.md): what the operator may be charged, 0.1 Star each at most (Telegram
+# charges only those over the free 30 a second, as it counts them; we send the flag only then).
+MESSAGES_PAID = Counter("pricealert_messages_paid", "Telegram messages sent with allow_paid_broadcast")
 MESSAGES_FAILED = Counter(
     "pricealert_messages_failed", "Outbox messages that failed: dropped (blocked, refused) or kept pending (network)",
     ["reason"],

@@ -78,6 +78,10 @@ class Settings(ExchangeSettings):
     webapp_short_name: str = ""  # the app's short name from BotFather's /newapp: t.me links for groups
     # Serve the vendored telegram-web-app.js instead of telegram.org's (tests, offline trials only).
     webapp_local_sdk: bool = False
+    # Fan-out past Telegram's free 30 messages a second (docs/fanout.md): what the free rate
+    # cannot carry is sent with allow_paid_broadcast, up to 1,000 a second, 0.1 Star each from
+    # the bot's balance (Paid Broadcasts enabled in @BotFather). Off: never pays.
+    paid_broadcast: bool = False
 
     # Futures prices (issue 24, docs/futures.md): mark and index prices and funding from
     # `!markPrice@arr@1s` on BINANCE_STREAM_URL's host (empty turns them off as well); while that

@@ -2,13 +2,20 @@
 
 Guarantees, and what is left of them:
 - A fired alert's message is written in the same transaction that fires it, so it is never lost.
-- A message is marked sent right after Telegram returns its message_id. If the process dies in
-  between (or a request times out after Telegram accepted it), that message is sent again on
-  the next start: the only duplicate window, one request long per message in flight.
-- Telegram's limits are kept: python-telegram-bot's AIORateLimiter holds us under 30 messages
-  a second overall and 20 a minute per group, and retries its 429s; here, a chat gets at most
-  one message a second, and alerts of one chat that fire together go out as one message.
-- Fairness: pending messages go out in rounds, one message per chat per round.
+- A message is marked sent once Telegram returned its message_id: the marks are written in the
+  background, everything accepted since the last write in one transaction, while the next
+  messages go out (a transaction per message held delivery up). If the process dies before its
+  mark is committed (or a request times out after Telegram accepted it), that message is sent
+  again on the next start: the only duplicate window, one request plus one write long.
+- Telegram's limits are kept by bot.notify.pacing (30 messages in any second overall, 20 a
+  minute per group, a 429 obeyed to the second); here, a chat gets at most one message a
+  second, and alerts of one chat that fire together go out as one message.
+- Fairness: pending messages go out in rounds, one message per chat per round; each message
+  waits only for its own chat's second, never for the slowest chat of its round.
+- PAID_BROADCAST: what the free 30 a second cannot carry goes with allow_paid_broadcast (up to
+  1,000 a second, 0.1 Star each over the free 30). If Telegram refuses a paid message (no
+  Stars left), the sender says so once, goes back to the free rate until restarted, and sends
+  that message again, free.
 """
 
 from __future__ import annotations
@@ -26,10 +33,11 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from bot.metrics import MESSAGES_FAILED, MESSAGES_SENT, OUTBOX_PENDING, TELEGRAM_RETRY_AFTER
+from bot.metrics import MESSAGES_FAILED, MESSAGES_PAID, MESSAGES_SENT, OUTBOX_PENDING, TELEGRAM_RETRY_AFTER
 from bot.notify import placement
 from bot.notify.batching import Delivery, plan_rounds
 from bot.notify.notices import notification_keyboard
+from bot.notify.pacing import Pacer, retry_seconds
 from bot.storage.store import AlertStore
 from bot.webapp.links import AppLinks, with_app_button
 from bot.texts import Texts
@@ -38,6 +46,17 @@ log = logging.getLogger(__name__)
 
 IDLE_POLL = 30.0  # seconds; ticks wake the sender, this only catches what they missed
 MAX_BACKOFF = 60.0
+# Requests in flight at once: the pacer decides when each starts; this only bounds the sockets
+# (1,000 a second paid, at tens of milliseconds each).
+CONCURRENCY = 100
+# How Telegram names a refused paid broadcast: 400 "Bad Request: BALANCE_TOO_LOW" when the bot's
+# Stars run out (the error Stars payments answer with), or a description naming the feature.
+PAID_REFUSALS = ("balance_too_low", "paid broadcast", "allow_paid_broadcast", "stars")
+
+
+def refuses_paid(exc: TelegramError) -> bool:
+    """Whether a 400 is Telegram refusing to take payment, not refusing the message."""
+    return any(word in exc.message.lower() for word in PAID_REFUSALS)
 
 
 class Outcome(enum.Enum):
@@ -46,16 +65,63 @@ class Outcome(enum.Enum):
     RETRY = "retry"  # keep pending, stop this flush, try again after a pause
 
 
+class SentMarks:
+    """Writes "sent" marks in the background: everything accepted since the last write, in one
+    transaction. `drain()` before reading the outbox again, so nothing accepted is read as pending."""
+
+    def __init__(self, store: AlertStore) -> None:
+        self._store = store
+        self._queue: list[tuple[tuple[int, ...], int]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, outbox_ids: tuple[int, ...], telegram_message_id: int) -> None:
+        self._queue.append((outbox_ids, telegram_message_id))
+        if self._task is None or self._task.done():
+            if self._task is not None and not self._task.cancelled():
+                self._task.exception()  # a failed write's marks are queued again; this one writes them
+            self._task = asyncio.create_task(self._write(), name="outbox-marks")
+
+    async def _write(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                await self._store.mark_sent_many(batch)
+            except Exception:
+                self._queue[:0] = batch  # kept for drain(), which tries again and reports
+                raise
+
+    async def drain(self) -> None:
+        """Returns once every mark so far is committed; raises if the database refuses them."""
+        if self._task is not None:
+            task, self._task = self._task, None
+            try:
+                await task
+            except Exception:  # the same marks are written again just below
+                pass
+        if self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                await self._store.mark_sent_many(batch)
+            except Exception:
+                self._queue[:0] = batch
+                raise
+
+
 class OutboxSender:
     def __init__(
-        self, store: AlertStore, bot: Bot, *, concurrency: int = 8, per_chat_interval: float = 1.0,
+        self, store: AlertStore, bot: Bot, *, concurrency: int = CONCURRENCY, per_chat_interval: float = 1.0,
         batch: int = 1000, on_migrated: Callable[[int, int], None] | None = None,
         app_links: Callable[[], AppLinks | None] | None = None,
+        pacer: Pacer | None = None, paid: bool = False,
     ) -> None:
         self._store = store
         self._app_links = app_links  # the Mini App's "Open chart" under each notification (issue 23)
         self._on_migrated = on_migrated  # ALLOWED_CHAT_IDS follows the group (telegram.allowlist)
         self._bot = bot
+        # The bot's own rate limiter when it is one, so that command answers and the outbox share one count.
+        self._pacer = pacer or (bot.rate_limiter if isinstance(getattr(bot, "rate_limiter", None), Pacer) else Pacer())
+        self._paid = paid  # PAID_BROADCAST, until Telegram refuses to be paid
+        self._marks = SentMarks(store)
         self._slots = asyncio.Semaphore(concurrency)
         self._per_chat_interval = per_chat_interval
         self._batch = batch
@@ -89,6 +155,10 @@ class OutboxSender:
                 await asyncio.wait_for(self._task, timeout)
             except TimeoutError:
                 log.warning("outbox sender did not stop within %.0f s", timeout)
+        try:
+            await self._marks.drain()
+        except Exception:
+            log.exception("could not mark delivered messages sent; they will be sent again on the next start")
 
     async def _run(self) -> None:
         try:  # digests held by an earlier run: wake when the first is due, not at an idle poll
@@ -124,6 +194,7 @@ class OutboxSender:
     async def flush(self) -> None:
         """Delivers what is pending, round by round, until done or told to wait."""
         while not self._stopping:
+            await self._marks.drain()
             now = placement.clock()
             fetched = await self._store.pending_messages(self._batch, now)
             OUTBOX_PENDING.set(len(fetched))  # exact below one batch, "at least" above; less each delivery
@@ -141,7 +212,6 @@ class OutboxSender:
                 round_ = [d for d in round_ if d.chat_id not in blocked]
                 if self._stopping or not round_:
                     continue
-                await self._pace(round_)
                 outcomes = await asyncio.gather(*(self._deliver(d) for d in round_))
                 blocked.update(d.chat_id for d, o in zip(round_, outcomes) if o is Outcome.BLOCKED)
                 if Outcome.RETRY in outcomes:
@@ -159,9 +229,10 @@ class OutboxSender:
                 self._release.cancel()
             self._release = loop.call_at(when, self.wake)
 
-    async def _pace(self, round_: list[Delivery]) -> None:
+    async def _chat_ready(self, chat_id: int) -> None:
+        """One message a second per chat (Bots FAQ), counted from our last one's answer."""
+        ready = self._last_sent.get(chat_id, 0.0) + self._per_chat_interval
         now = time.monotonic()
-        ready = max(self._last_sent.get(d.chat_id, 0.0) + self._per_chat_interval for d in round_)
         if ready > now:
             await asyncio.sleep(ready - now)
         if len(self._last_sent) > 100_000:  # forget chats we have not written to lately
@@ -169,6 +240,7 @@ class OutboxSender:
             self._last_sent = {c: t for c, t in self._last_sent.items() if t > cutoff}
 
     async def _deliver(self, delivery: Delivery) -> Outcome:
+        await self._chat_ready(delivery.chat_id)
         async with self._slots:
             if self._stopping:
                 return Outcome.RETRY
@@ -184,11 +256,16 @@ class OutboxSender:
     async def _send(self, delivery: Delivery) -> Outcome:
         # The end of digest quiet hours: one message per topic (numbered parts when it is long).
         text = placement.digest_text(delivery) if delivery.held else delivery.text
+        slot = await self._pacer.reserve(delivery.chat_id, paid_ok=self._paid)
+        if self._stopping:
+            slot.finish()
+            return Outcome.RETRY
         try:
             message = await self._bot.send_message(
                 delivery.chat_id, text, parse_mode=ParseMode.HTML,
                 reply_markup=self._keyboard(delivery),
                 message_thread_id=delivery.thread_id, disable_notification=delivery.silent,
+                allow_paid_broadcast=True if slot.paid else None, rate_limit_args=slot,
             )
         except Forbidden as exc:
             paused, dropped = await self._store.block_chat(delivery.chat_id, f"forbidden: {exc.message}")
@@ -201,12 +278,15 @@ class OutboxSender:
         except ChatMigrated as exc:
             return await self._migrated(delivery, int(exc.new_chat_id))
         except BadRequest as exc:
+            if slot.paid and refuses_paid(exc):
+                self._stop_paying(exc)
+                return await self._send(delivery)  # the same message again, at the free rate
             if delivery.thread_id is not None and placement.topic_gone(exc.message):
                 return await self._topic_gone(delivery, exc)
             return await self._refused(delivery, exc)
         except RetryAfter as exc:
-            # The rate limiter already waited and retried; give Telegram the time it asks.
-            pause = exc.retry_after.total_seconds()  # type: ignore[union-attr]
+            # The pacer holds every request back for the time Telegram asks; this message waits too.
+            pause = retry_seconds(exc)
             TELEGRAM_RETRY_AFTER.inc()
             await self._store.mark_failed(delivery.outbox_ids, f"retry after {pause:g} s", drop=False)
             self._retry_in = max(self._retry_in, pause)
@@ -218,13 +298,25 @@ class OutboxSender:
             self._retry_in = max(self._retry_in, self._backoff())
             log.warning("could not reach Telegram (%s); outbox %s stays pending", exc, list(delivery.outbox_ids))
             return Outcome.RETRY
+        finally:
+            slot.finish()  # a no-op when the request went out: the pacer closed it at the answer
         self._last_sent[delivery.chat_id] = time.monotonic()
-        await self._store.mark_sent(delivery.outbox_ids, message.message_id)
+        self._marks.add(delivery.outbox_ids, message.message_id)
         self._failures = 0
         self.sent += len(delivery.outbox_ids)
         MESSAGES_SENT.inc(len(delivery.outbox_ids))
+        if slot.paid:
+            MESSAGES_PAID.inc()
         OUTBOX_PENDING.dec(len(delivery.outbox_ids))
         return Outcome.DONE
+
+    def _stop_paying(self, exc: TelegramError) -> None:
+        """Said once: paid sends in flight at the same moment are refused too, and re-sent quietly."""
+        if self._paid:
+            self._paid = False
+            log.warning("Telegram refused a paid broadcast (%s): back to the free rate of %d messages a second "
+                        "until the bot restarts; nothing is lost. Top up the bot's Stars to pay again.",
+                        exc.message, self._pacer.per_second)
 
     async def _migrated(self, delivery: Delivery, new_chat_id: int) -> Outcome:
         """The group became a supergroup with a new id: the chat moves there (alerts, settings,

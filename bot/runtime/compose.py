@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
-from telegram.ext import Application
+from telegram.ext import Application, ExtBot
 
 from bot.alerts.charts import ChartService
 from bot.alerts.extremes import ExtremesTracker
@@ -25,6 +25,8 @@ from bot.exchange.rest import KlineClient
 from bot.exchange.markprice import MarkOptions, MarkPrices
 from bot.exchange.streams import KlineStreams, StreamOptions
 from bot.notify.notices import Notices
+from bot.notify.pacing import Pacer
+from bot.notify.transport import AiohttpRequest
 from bot.runtime.parts import Parts
 from bot.runtime.web import HttpServer, health_handler, metrics_handler, webhook_handler
 from bot.runtime.work import stop_work
@@ -70,7 +72,13 @@ def build_parts(settings: Settings) -> Parts:
     alerts = AlertService(store, feed, ticker, poll_interval=settings.poll_interval,
                           max_alerts_per_chat=settings.max_alerts_per_chat)
     charts = ChartService(klines, store)
-    return Parts(settings, engine, store, exchange, klines, streams, ticker, alerts, charts)
+    # Telegram's limits, one count for every request the bot makes; the outbox sends through its own Bot.
+    pacer = Pacer(max_retries=3)
+    outbox_bot = ExtBot(
+        settings.telegram_bot_token.get_secret_value(), base_url=f"{settings.telegram_api_url}/bot",
+        base_file_url=f"{settings.telegram_api_url}/file/bot", request=AiohttpRequest(), rate_limiter=pacer,
+    )
+    return Parts(settings, engine, store, exchange, klines, streams, ticker, alerts, charts, pacer, outbox_bot)
 
 
 def build_application(settings: Settings) -> Application:
@@ -81,7 +89,7 @@ def build_application(settings: Settings) -> Application:
         await parts.close()
 
     application = make_application(settings, alerts=parts.alerts, store=parts.store, charts=parts.charts,
-                                   post_stop=stop_work, post_shutdown=on_shutdown)
+                                   post_stop=stop_work, post_shutdown=on_shutdown, pacer=parts.pacer)
     # "ticking": never two ticks at once, and stop_work waits for the one in flight (bot.runtime.work).
     application.bot_data.update(parts=parts, ticking=asyncio.Lock())
     return application

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram.ext import Application
+from telegram.ext import Application, ExtBot
 
 from bot.alerts.charts import ChartService
 from bot.alerts.service import AlertService
@@ -13,6 +13,7 @@ from bot.alerts.tick import Ticker
 from bot.exchange.client import BinanceClient
 from bot.exchange.rest import KlineClient
 from bot.exchange.streams import KlineStreams
+from bot.notify.pacing import Pacer
 from bot.settings import Settings
 from bot.storage.store import AlertStore
 
@@ -30,6 +31,10 @@ class Parts:
     ticker: Ticker
     alerts: AlertService
     charts: ChartService
+    # Fan-out (docs/fanout.md): Telegram's limits, counted once for the Application and the outbox,
+    # and the outbox's own Bot (same token, aiohttp underneath: bot.notify.transport says why).
+    pacer: Pacer | None = None
+    outbox_bot: ExtBot | None = None
 
     async def close(self) -> None:
         await self.exchange.close()

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from bot.i18n import DEFAULT
 from bot.storage.base import StoreBase, utcnow
@@ -62,6 +62,23 @@ class OutboxQueries(StoreBase):
                     state=OutboxState.SENT, sent_at=utcnow(), telegram_message_id=telegram_message_id,
                     attempts=OutboxMessage.attempts + 1,
                 )
+            )
+            await session.commit()
+
+    async def mark_sent_many(self, sent: Sequence[tuple[Sequence[int], int]]) -> None:
+        """Marks what Telegram accepted, (outbox ids, Telegram message id) per message, in one
+        transaction: the outbox sender writes them while its next messages are on the way."""
+        table = OutboxMessage.__table__
+        rows = [{"outbox_id": outbox_id, "telegram_id": telegram_id} for ids, telegram_id in sent for outbox_id in ids]
+        if not rows:
+            return
+        async with self._write() as session:
+            await session.execute(
+                update(table).where(table.c.id == bindparam("outbox_id")).values(
+                    state=OutboxState.SENT, sent_at=utcnow(), telegram_message_id=bindparam("telegram_id"),
+                    attempts=table.c.attempts + 1,
+                ),
+                rows,
             )
             await session.commit()
 

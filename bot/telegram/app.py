@@ -8,13 +8,14 @@ from collections.abc import Awaitable, Callable
 
 from telegram import BotCommand, Update
 from telegram.ext import (
-    AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, Defaults,
+    Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, Defaults,
     MessageHandler, TypeHandler, filters,
 )
 
 from bot.alerts.charts import ChartService
 from bot.alerts.service import AlertService
 from bot.i18n import DEFAULT, LANGUAGES
+from bot.notify.pacing import Pacer
 from bot.settings import Settings
 from bot.storage.store import AlertStore
 from bot.telegram import backup, edit, futures, guide, handlers, supergroups, topics
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 def make_application(
     settings: Settings, *, alerts: AlertService, store: AlertStore, charts: ChartService,
     post_stop: Callable[[Application], Awaitable[None]], post_shutdown: Callable[[Application], Awaitable[None]],
+    pacer: Pacer | None = None,
 ) -> Application:
     """The Application and its handlers, handed the services they call (bot.runtime.compose builds them)."""
 
@@ -51,10 +53,9 @@ def make_application(
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
-        # Telegram's flood limits: about 30 messages a second overall, 20 a minute per group.
-        # One message every 1/28 s, with no burst, stays under 30 in any one-second window
-        # (the default allows a burst of 30 on top of the rate). RetryAfter is retried.
-        .rate_limiter(AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 28, max_retries=3))
+        # Telegram's flood limits, 30 messages in any second overall and 20 a minute per group,
+        # counted once for commands and the outbox (bot.notify.pacing). RetryAfter is retried.
+        .rate_limiter(pacer or Pacer(max_retries=3))
         .concurrent_updates(True)  # a command waiting on the exchange does not hold up others
         # Answers in groups reply to the command; many groups run a bot that deletes commands at
         # once, and Telegram refuses a reply to a deleted message unless this is set.

@@ -3,7 +3,10 @@
 It serves `/bot<token>/<method>`, long-polls `getUpdates`, checks HTML the way Telegram does
 (unknown tags and stray `<` or `&` are a 400: "can't parse entities"), refuses texts over 4096
 characters (captions over 1024), takes photos as multipart/form-data uploads (PNG or JPEG, within
-Telegram's limits), refuses blocked chats with 403 and enforces 30 messages per second with 429 + retry_after. Like Telegram,
+Telegram's limits), refuses blocked chats with 403 and enforces 30 messages per second with 429 + retry_after (any
+one-second stretch holds at most 30 free messages); with `allow_paid_broadcast` 1,000 in all, each
+over the free 30 charged 0.1 Star from `stars`, refused with 400 BALANCE_TOO_LOW when they run
+out (Bot API, "Paid Broadcasts": only messages broadcast successfully are charged). Like Telegram,
 it refuses a reply to a deleted message ("message to be replied not found") unless the bot allows
 sending without it, and an edit that changes nothing ("message is not modified"); in groups it
 keeps privacy mode (only commands, replies to the bot and mentions reach it). After `setWebhook`
@@ -26,12 +29,14 @@ whether it came with disable_notification (`silent`).
 from __future__ import annotations
 
 import asyncio
+import bisect
 import itertools
 import json
 import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from decimal import Decimal
 from html.parser import HTMLParser
 from contextvars import ContextVar
 from typing import Any
@@ -49,6 +54,8 @@ MAX_PHOTO_BYTES = 10 * 2**20  # sendPhoto: 10 MB, width + height at most 10000, 
 MAX_DOCUMENT_BYTES = 50 * 2**20  # sendDocument: 50 MB
 MAX_DOWNLOAD_BYTES = 20 * 2**20  # getFile: 20 MB
 MESSAGES_PER_SECOND = 30
+PAID_MESSAGES_PER_SECOND = 1000
+PAID_MESSAGE_STARS = Decimal("0.1")  # per message over the free 30 a second
 _JSON_FIELDS = {"reply_markup", "commands", "allowed_updates", "entities", "link_preview_options",
                 "reply_parameters", "scope", "menu_button"}
 _ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
@@ -112,6 +119,8 @@ class Sent:
     plain: str  # what the user sees
     reply_markup: dict[str, Any] | None
     at: float = field(default_factory=time.time)
+    paid: bool = False  # sent with allow_paid_broadcast
+    charged: bool = False  # over the free 30 a second: 0.1 Star taken
     photo: bytes | None = None  # sendPhoto: the uploaded file; `text` is then the caption
     document: bytes | None = None  # sendDocument: the uploaded file; `text` is then the caption
     filename: str | None = None  # sendDocument: the file's name
@@ -144,11 +153,15 @@ class FakeTelegram:
     callback_answers: dict[str, str] = field(default_factory=dict)
     edits: list[Sent] = field(default_factory=list)
     rejected: list[tuple[str, int, str]] = field(default_factory=list)  # method, status, description
+    rejected_at: list[float] = field(default_factory=list)  # time.time() of each rejection, as `rejected`
+    stars: Decimal = Decimal(0)  # the bot's Stars balance, paying for broadcasts over the free rate
+    stars_spent: Decimal = Decimal(0)
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _update_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
-    _recent_sends: deque = field(default_factory=deque)
+    _recent_sends: deque = field(default_factory=deque)  # every accepted message of the last second
+    _recent_free: deque = field(default_factory=deque)  # those of them that were not charged
     _faults: dict[str, list[ApiError]] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
     _closing: bool = False
@@ -408,6 +421,7 @@ class FakeTelegram:
             result = await handler(params)
         except ApiError as exc:
             self.rejected.append((method, exc.status, exc.description))
+            self.rejected_at.append(time.time())
             return _fail(exc.status, exc.description, exc.retry_after, exc.parameters)
         return web.json_response({"ok": True, "result": result})
 
@@ -571,10 +585,11 @@ class FakeTelegram:
         self._check_not_upgraded(chat_id)
         reply_to = self._reply_to(chat_id, params)
         thread_id = self._thread(chat_id, params, reply_to)
-        self._flood_check()
+        charged = self._flood_check(params)
         message_id = next(self._message_ids)
         sent = Sent(chat_id, message_id, text, plain, params.get("reply_markup"), reply_to=reply_to,
-                    thread_id=thread_id, silent=_flag(params.get("disable_notification")))
+                    thread_id=thread_id, silent=_flag(params.get("disable_notification")),
+                    paid=_flag(params.get("allow_paid_broadcast")), charged=charged)
         return await self._record(sent)
 
     async def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -808,13 +823,34 @@ class FakeTelegram:
         self.menu_buttons[chat_id] = button
         return True
 
-    def _flood_check(self) -> None:
+    def _flood_check(self, params: dict[str, Any] | None = None) -> bool:
+        """Telegram's broadcast limits over any one-second stretch; True when this message is charged.
+
+        Any second carries 30 free messages, flagged or not; a flagged one beyond them costs 0.1
+        Star, up to 1,000 messages in all. Without the flag, the 31st is refused.
+        """
         now = time.monotonic()
-        while self._recent_sends and now - self._recent_sends[0] > 1.0:
-            self._recent_sends.popleft()
-        if len(self._recent_sends) >= MESSAGES_PER_SECOND:
+        for recent in (self._recent_sends, self._recent_free):
+            while recent and now - recent[0] > 1.0:
+                recent.popleft()
+        paid = (params or {}).get("allow_paid_broadcast") in (True, "true", "True", "1")
+        free = len(self._recent_free) < MESSAGES_PER_SECOND
+        if not (free or paid) or len(self._recent_sends) >= PAID_MESSAGES_PER_SECOND:
             raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+        if not free and self.stars < PAID_MESSAGE_STARS:
+            raise ApiError(400, "Bad Request: BALANCE_TOO_LOW")
+        if not free:
+            self.stars -= PAID_MESSAGE_STARS
+            self.stars_spent += PAID_MESSAGE_STARS
+        else:
+            self._recent_free.append(now)
         self._recent_sends.append(now)
+        return not free
+
+    def busiest_second(self, messages: list[Sent] | None = None) -> int:
+        """The most messages accepted within any one second (sliding), from their timestamps."""
+        times = sorted(m.at for m in (self.sent if messages is None else messages))
+        return max((bisect.bisect_right(times, t + 1.0) - i for i, t in enumerate(times)), default=0)
 
 
 def _open_event() -> asyncio.Event:
