@@ -24,14 +24,18 @@ from bot.exchange.feed import PriceFeed
 from bot.exchange.rest import KlineClient
 from bot.exchange.streams import KlineStreams, StreamOptions
 from bot.notify.notices import Notices
-from bot.runtime.parts import Parts
+from bot.runtime.parts import Parts, parts_of
 from bot.runtime.web import HttpServer, health_handler, metrics_handler, webhook_handler
 from bot.runtime.work import stop_work
 from bot.settings import Settings
 from bot.storage.db import make_engine, make_sessions
 from bot.storage.store import AlertStore
 from bot.telegram.app import make_application
-from bot.webapp.serve import routes_for
+from bot.limits import CommandLimiter
+from bot.telegram.allowlist import AllowedChats
+from bot.webapp.api import Route, webapp_routes
+from bot.webapp.links import AppLinks
+from bot.webapp.members import ChatRoles
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +68,11 @@ def build_parts(settings: Settings) -> Parts:
     alerts = AlertService(store, feed, ticker, poll_interval=settings.poll_interval,
                           max_alerts_per_chat=settings.max_alerts_per_chat)
     charts = ChartService(klines, store)
-    return Parts(settings, engine, store, exchange, klines, streams, ticker, alerts, charts)
+    # One limiter for the chat's commands and the Mini App's changes (they count together), and one
+    # live allowlist for both (it follows an allowed group upgraded to a supergroup).
+    limiter = CommandLimiter(settings.commands_per_minute)
+    allowed = AllowedChats(settings.allowed_chat_ids) if settings.allowed_chat_ids else None
+    return Parts(settings, engine, store, exchange, klines, streams, ticker, alerts, charts, limiter, allowed)
 
 
 def build_application(settings: Settings) -> Application:
@@ -74,7 +82,11 @@ def build_application(settings: Settings) -> Application:
     async def on_shutdown(application: Application) -> None:
         await parts.close()
 
+    # The Mini App's "Open chart" buttons; the bot's username is known once it has asked getMe.
+    links = AppLinks(settings.webapp_url, settings.webapp_short_name, settings.telegram_bot_token.get_secret_value(),
+                     lambda: application.bot.username or "") if settings.webapp_url else None
     application = make_application(settings, alerts=parts.alerts, store=parts.store, charts=parts.charts,
+                                   limiter=parts.limiter, allowed=parts.allowed, links=links,
                                    post_stop=stop_work, post_shutdown=on_shutdown)
     # "ticking": never two ticks at once, and stop_work waits for the one in flight (bot.runtime.work).
     application.bot_data.update(parts=parts, ticking=asyncio.Lock())
@@ -92,6 +104,17 @@ def build_http(settings: Settings, application: Application,
         http.add(settings.metrics_listen, "GET", "/healthz", health_handler(health))
         http.add(settings.metrics_listen, "GET", "/metrics", metrics_handler)
     if settings.webapp_url:  # the Mini App's page and API (bot.webapp, issue 23), on any replica
-        for method, path, handler in routes_for(application, settings):
+        for method, path, handler in webapp_of(settings, application):
             http.add(settings.webapp_listen, method, path, handler)
     return http
+
+
+def webapp_of(settings: Settings, application: Application) -> list[Route]:
+    """The Mini App's page and API, handed the parts the chat uses (the same limiter and allowlist)."""
+    parts = parts_of(application)
+    return webapp_routes(
+        parts.alerts, parts.charts, bot_token=settings.telegram_bot_token.get_secret_value(),
+        roles=ChatRoles(application.bot), limiter=parts.limiter, allowed=parts.allowed,
+        poll_interval=settings.poll_interval, base_path=urlsplit(settings.webapp_url).path or "/",
+        local_sdk=settings.webapp_local_sdk,
+    )

@@ -15,6 +15,8 @@ from bot.exchange.rest import KlineClient
 from bot.exchange.streams import KlineStreams
 from bot.settings import Settings
 from bot.storage.store import AlertStore
+from bot.limits import CommandLimiter
+from bot.telegram.allowlist import AllowedChats
 
 
 @dataclass
@@ -30,6 +32,8 @@ class Parts:
     ticker: Ticker
     alerts: AlertService
     charts: ChartService
+    limiter: CommandLimiter  # COMMANDS_PER_MINUTE, shared by the chat's flood guard and the Mini App's API
+    allowed: AllowedChats | None  # ALLOWED_CHAT_IDS (None: every chat), shared by the chat and the Mini App
 
     async def close(self) -> None:
         await self.exchange.close()
