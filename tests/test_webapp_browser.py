@@ -218,3 +218,21 @@ async def test_the_phone_sized_page_fits_and_speaks_chinese(browser: Browser, ap
     assert await page.evaluate("document.documentElement.scrollWidth") <= 360
     box = await page.get_by_role("button", name=f"删除提醒 #{alert_id}").bounding_box()
     assert box is not None and box["x"] + box["width"] <= 360
+
+
+async def test_the_live_candle_rolls_over_when_its_interval_ends(browser: Browser, app: AppServer) -> None:
+    context = await new_context(browser)
+    await context.clock.install()  # the page's clock, flowing as usual until the test moves it
+    page = await open_app(context, app.url, init_data(app.token, 3007))
+    await chart_drawn(page)
+    await page.locator("#intervals").get_by_role("button", name="1m", exact=True).click()
+    one_minute = ("(function () { var b = window.pricealert.state.series.data(); return b.length > 1 &&"
+                  " b[b.length - 1].time - b[b.length - 2].time === 60; })()")
+    await until(page, one_minute)
+    last = await page.evaluate("window.pricealert.lastBar()")
+    now = await page.evaluate("Date.now() / 1000")
+    await page.clock.fast_forward(int((last["time"] + 60 - now) * 1000) + 500)  # just past the bar's end
+    await until(page, f"window.pricealert.lastBar().time === {last['time'] + 60}")
+    new = await page.evaluate("window.pricealert.lastBar()")
+    assert new["open"] == last["close"] and new["low"] <= new["close"] <= new["high"]
+    await context.close()

@@ -50,7 +50,8 @@ MAX_PER_USER = 2  # a user's requests in flight at once; more get 429 busy
 TELEGRAM_SCRIPT = "https://telegram.org/js/telegram-web-app.js"
 # The page's own files and the vendored ones it loads (vendor/README.md); nothing else is served.
 FILES = {
-    "app.js": "application/javascript", "app.css": "text/css",
+    "api.js": "application/javascript", "chart.js": "application/javascript", "app.js": "application/javascript",
+    "app.css": "text/css",
     "vendor/lightweight-charts.standalone.production.js": "application/javascript",
     "vendor/telegram-web-app.js": "application/javascript",
 }
