@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.runtime.parts import parts_of
-from bot.webapp import http
+from bot.webapp import api, http
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.rest import FakeBinanceRest
 from tests.fakes.telegram import FakeTelegram
@@ -120,18 +120,18 @@ async def test_slow_bodies_hold_no_slot_and_a_user_has_a_few_requests_at_once(
         app: AppServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(http, "BODY_SECONDS", 60.0)
     slow = [await open_request(app, "PATCH", "api/alerts/1", user, b'{"no', "Content-Length: 40\r\n")
-            for user in (USER, USER, 1002, 1003)]  # more slow bodies than the database gate's slots
+            for user in [USER] * api.MAX_PER_USER + [1002, 1003]]  # more slow bodies than the gate has slots
     # Another user is answered while they all trickle (without the fix: never).
     status, _, _ = await asyncio.wait_for(call(app, "GET", "api/alerts", user=1004), 30)
     assert status == 200
-    # USER has two requests in flight already: a third is refused at once, not queued.
+    # USER has MAX_PER_USER requests in flight already: one more is refused at once, not queued.
     busy: list[tuple[int, object]] = []
 
     async def third() -> None:
         status, answer, _ = await call(app, "GET", "api/alerts", user=USER)
         busy.append((status, answer.get("error")))
 
-    for _ in range(200):  # until the server has both of USER's slow requests in hand
+    for _ in range(200):  # until the server has all of USER's slow requests in hand
         await third()
         if busy[-1] == (429, "busy"):
             break
@@ -143,3 +143,19 @@ async def test_slow_bodies_hold_no_slot_and_a_user_has_a_few_requests_at_once(
     status, answer = await answer_of(reader)
     writer.close()
     assert (status, answer["error"]) == (408, "too_slow")
+
+
+async def test_the_first_chart_is_asked_without_a_symbol_and_opens_on_the_chats_first(
+        app: AppServer, exchange: FakeExchange) -> None:
+    status, answer, _ = await call(app, "GET", "api/chart?interval=1h", user=1002)
+    assert (status, answer["symbol"]) == (200, "BTCUSDT")  # a chat without alerts
+    exchange.set_price("ETHUSDT", "2600.00")
+    assert (await call(app, "POST", "api/alerts", user=1002, body={"symbol": "ETHUSDT", "level": "2610"}))[0] == 201
+    assert (await call(app, "POST", "api/alerts", user=1002, body={"symbol": "BTCUSDT", "level": "100000"}))[0] == 201
+    for _ in range(200):  # until the prices the app reads include ETHUSDT's (the next tick)
+        groups = (await call(app, "GET", "api/alerts", user=1002))[1]["groups"]
+        if all(group["price"] is not None for group in groups):
+            break
+        await asyncio.sleep(0.05)
+    status, answer, _ = await call(app, "GET", "api/chart?interval=1h", user=1002)
+    assert (status, answer["symbol"], [a["level"] for a in answer["alerts"]]) == (200, "ETHUSDT", ["2610"])

@@ -46,7 +46,8 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_IN_FLIGHT = 2  # API requests at their database work at once (benchmarks/webapp.py: ticks stay on time)
 MAX_NETWORK = 4  # requests asking Telegram (getChatMember) or Binance (klines) at once
-MAX_PER_USER = 2  # a user's requests in flight at once; more get 429 busy
+MAX_PER_USER = 4  # a user's requests in flight at once (the page opens with 3); more get 429 busy
+FIRST_SYMBOL = "BTCUSDT"  # what a chat without alerts opens on
 TELEGRAM_SCRIPT = "https://telegram.org/js/telegram-web-app.js"
 # The page's own files and the vendored ones it loads (vendor/README.md); nothing else is served.
 FILES = {
@@ -231,9 +232,17 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
     async def on_symbol(chat_id: int, symbol: str, price: Decimal | None) -> list[dict[str, Any]]:
         return [alert_facts(a, price) for a in await alerts.live_alerts(chat_id) if a.symbol == symbol]
 
+    async def first_symbol(chat_id: int, now: Mapping[str, Decimal]) -> str:
+        """The symbol the app opens on: the one whose alert is closest to its price, else BTCUSDT."""
+        live = list(await gated(alerts.live_alerts(chat_id)))
+        groups = group_by_symbol(live, now)
+        return groups[0][0] if groups else FIRST_SYMBOL
+
     async def chart(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
+        """Without `symbol`: the chat's first (the page asks it together with the session, so the
+        first chart needs one round trip, not three)."""
         now = await prices()
-        symbol = _symbol(request, now)
+        symbol = _symbol(request, now) if request.query.get("symbol") else await first_symbol(who.chat_id, now)
         interval = parse_interval(request.query.get("interval", DEFAULT_INTERVAL)[:4])
         if interval is None:
             raise ApiError(400, "bad_interval", intervals=list(INTERVALS))

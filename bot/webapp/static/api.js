@@ -59,7 +59,8 @@
   var tg = window.Telegram && window.Telegram.WebApp;
   var told = tg && tg.initDataUnsafe && tg.initDataUnsafe.user && tg.initDataUnsafe.user.language_code;
   var state = {
-    words: /^zh/.test(told || "") ? WORDS.zh : WORDS.en,  // Telegram's language until the chat's is known session: null, symbol: null, interval: "1h", precision: 2, price: null,
+    words: /^zh/.test(told || "") ? WORDS.zh : WORDS.en,  // Telegram's language until the chat's is known
+    session: null, symbol: null, interval: "1h", precision: 2, price: null,
     alerts: [], lines: {}, chart: null, series: null, drag: null, history: [], poll: null, last: ""
   };
   var $ = function (id) { return document.getElementById(id); };

@@ -121,11 +121,16 @@
     });
   }
 
-  function loadChart() {
-    if (!state.symbol) { return Promise.resolve(); }
+  /* `pending`: the first chart, asked at start together with the session (its symbol may be the
+     server's choice: the chat's first). */
+  function loadChart(pending) {
+    if (!state.symbol && !pending) { return Promise.resolve(); }
     var asked = state.symbol + "/" + state.interval;
-    return api("GET", "chart?symbol=" + encodeURIComponent(state.symbol) + "&interval=" + state.interval).then(function (data) {
+    var answer = pending || api("GET", "chart?symbol=" + encodeURIComponent(state.symbol) + "&interval=" + state.interval);
+    return answer.then(function (data) {
       if (asked !== state.symbol + "/" + state.interval) { return; }
+      state.symbol = data.symbol;
+      $("symbol").value = data.symbol;
       state.precision = data.precision;
       state.price = data.price;
       state.alerts = data.alerts;
