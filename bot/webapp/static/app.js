@@ -214,16 +214,9 @@
       if (tg.BackButton) { tg.BackButton.onClick(back); }
       tg.onEvent("themeChanged", applyTheme);
     }
-    // The list and the first chart are asked together with the session: the first chart is drawn
-    // after one round trip (the slowest of the three), not three in a row.
-    var listed = api("GET", "alerts");
-    var wanted = (new URLSearchParams(window.location.search).get("symbol") || "").trim().toUpperCase();
-    state.symbol = wanted || null;
-    var first = api("GET", "chart?" + (wanted ? "symbol=" + encodeURIComponent(wanted) + "&" : "") + "interval=" + state.interval);
-    listed.catch(function () { /* the session's answer says why */ });
-    first.catch(function () { /* loadChart says why */ });
+    var listed = P.opening.listed, first = P.opening.chart;  // asked by api.js, already travelling
     makeChart();  // built while the answers travel: the first chart is drawn as soon as its data is in
-    api("GET", "session").then(function (session) {
+    P.opening.session.then(function (session) {
       state.session = session;
       state.words = P.WORDS[session.language] || P.WORDS.en;
       state.interval = session.default_interval;
