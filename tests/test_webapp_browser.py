@@ -55,7 +55,9 @@ async def fakes(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple
 @module_fixture
 async def app(fakes: tuple[FakeExchange, FakeTelegram, FakeBinanceRest, str]) -> AsyncIterator[AppServer]:
     exchange, telegram, rest, url = fakes
-    async with serve_app(url, exchange, telegram, rest, webapp_short_name="chart", poll_interval=0.5) as server:
+    allowed = frozenset({*range(3001, 3011), -100999})  # the tests' chats; others are strangers
+    async with serve_app(url, exchange, telegram, rest, webapp_short_name="chart", poll_interval=0.5,
+                         allowed_chat_ids=allowed) as server:
         yield server
 
 
@@ -236,3 +238,12 @@ async def test_the_live_candle_rolls_over_when_its_interval_ends(browser: Browse
     new = await page.evaluate("window.pricealert.lastBar()")
     assert new["open"] == last["close"] and new["low"] <= new["close"] <= new["high"]
     await context.close()
+
+
+async def test_a_chat_not_in_allowed_chat_ids_is_told_politely_in_its_language(browser: Browser, app: AppServer) -> None:
+    for user, language, words in ((3098, "en", "this bot serves only the chats its owner chose"),
+                                  (3099, "zh", "此机器人只为其所有者选定的聊天服务")):
+        page = await page_for(browser, app, user, language=language)
+        await expect(page.locator("#problem")).to_contain_text(words)
+        assert await page.locator("#app").is_hidden()
+        await page.context.close()
