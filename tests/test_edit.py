@@ -235,3 +235,20 @@ async def test_alerts_lists_grouped_by_symbol_closest_first_with_a_pencil_each(
     assert "-1.56% from 64000.00" in listing.plain
     assert [b["callback_data"] for b in listing.buttons()] == [
         "del:3:0", "edit:3", "del:1:0", "edit:1", "del:2:0", "edit:2", "del:4:0", "edit:4"]
+
+
+async def test_help_names_edit_and_cancel_of_a_pencil_question_says_the_alert_is_unchanged(
+        bot: RunningBot, exchange: FakeExchange, telegram: FakeTelegram) -> None:
+    await telegram.user_sends(USER, "/help")
+    assert "/edit ID PRICE [note]" in (await telegram.wait_for_message(USER, "Commands")).plain
+    await telegram.user_sends(2002, "/help", language_code="zh")
+    assert "/edit 编号 价格 [备注]" in (await telegram.wait_for_message(2002, "命令")).plain
+    exchange.set_price("BTCUSDT", "64000.00")
+    await telegram.user_sends(USER, "/alert BTCUSDT 70000")
+    await telegram.wait_for_message(USER, "✅")
+    await telegram.user_sends(USER, "/alerts")
+    await telegram.press_button(await telegram.wait_for_message(USER, "Your alerts"), "edit:1")
+    await telegram.wait_for_message(USER, "New level for #1")
+    await telegram.user_sends(USER, "/cancel")
+    assert "the alert was not changed" in (await telegram.wait_for_message(USER, "Cancelled")).plain
+    assert Decimal((await _row(bot, 1))["level"]) == Decimal("70000")

@@ -8,7 +8,7 @@ import time
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from bot.telegram.flood import CommandLimiter, Verdict
+from bot.limits import CommandLimiter, Verdict
 from tests.conftest import bot_settings, start_bot, stop_bot
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.telegram import FakeTelegram

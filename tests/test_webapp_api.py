@@ -34,9 +34,19 @@ async def rest(exchange: FakeExchange) -> AsyncIterator[FakeBinanceRest]:
 @pytest.fixture
 async def app(database_url: str, exchange: FakeExchange, telegram: FakeTelegram,
               rest: FakeBinanceRest) -> AsyncIterator[AppServer]:
+    """A high COMMANDS_PER_MINUTE: only the limits test counts changes (`limited_app`)."""
+    exchange.set_price("BTCUSDT", "64000.00")
+    async with serve_app(database_url, exchange, telegram, rest, commands_per_minute=1000,
+                         max_alerts_per_chat=3, webapp_short_name="chart") as server:
+        yield server
+
+
+@pytest.fixture
+async def limited_app(database_url: str, exchange: FakeExchange, telegram: FakeTelegram,
+                      rest: FakeBinanceRest) -> AsyncIterator[AppServer]:
     exchange.set_price("BTCUSDT", "64000.00")
     async with serve_app(database_url, exchange, telegram, rest, commands_per_minute=6,
-                         max_alerts_per_chat=3, webapp_short_name="chart") as server:
+                         max_alerts_per_chat=3) as server:
         yield server
 
 
@@ -134,7 +144,7 @@ async def test_a_level_ten_times_away_is_asked_about_and_a_passed_one_waits(app:
 async def test_another_chats_alert_is_404_whichever_id(app: AppServer) -> None:
     status, body, _ = await call(app, "POST", "api/alerts", body={"symbol": "BTCUSDT", "level": "70000"})
     alert_id = body["alert"]["id"]
-    for tried in (alert_id, alert_id + 1, "abc"):  # six changes: within COMMANDS_PER_MINUTE (6)
+    for tried in (alert_id, alert_id + 1, "abc"):
         assert (await call(app, "PATCH", f"api/alerts/{tried}", user=OTHER, body={"level": "71000"}))[0] == 404
         assert (await call(app, "DELETE", f"api/alerts/{tried}", user=OTHER))[0] == 404
     status, body, _ = await call(app, "GET", "api/alerts")
@@ -162,7 +172,9 @@ async def test_a_group_is_reached_only_by_a_signed_token_and_changed_only_by_its
     assert (await call(app, "GET", "api/alerts", user=ADMIN))[1]["count"] == 0  # without a token: the user's own chat
 
 
-async def test_the_chats_limits_apply_and_changes_count_with_commands(app: AppServer, telegram: FakeTelegram) -> None:
+async def test_the_chats_limits_apply_and_changes_count_with_commands(limited_app: AppServer,
+                                                                      telegram: FakeTelegram) -> None:
+    app = limited_app
     for level in ("70000", "71000", "72000"):
         assert (await call(app, "POST", "api/alerts", body={"symbol": "BTCUSDT", "level": level}))[0] == 201
     status, body, _ = await call(app, "POST", "api/alerts", body={"symbol": "BTCUSDT", "level": "73000"})
@@ -185,7 +197,7 @@ async def test_numbers_and_notes_are_checked_as_in_chat(app: AppServer) -> None:
         ({"symbol": "BTCUSDT", "level": "70000", "note": "x" * 201}, "note_too_long"),
         ({"symbol": "BTC USDT!", "level": "70000"}, "bad_symbol"),
         ([1, 2], "bad_json"),
-    ]:  # each from its own chat: together they would pass COMMANDS_PER_MINUTE (6)
+    ]:
         status, answer, _ = await call(app, "POST", "api/alerts", user=USER + len(code), body=body)
         assert (status, answer["error"]) == (400, code), body
     status, body, _ = await call(app, "POST", "api/alerts", raw=b"{" + b" " * 5000 + b"}")  # refused unread

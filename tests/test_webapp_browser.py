@@ -55,7 +55,9 @@ async def fakes(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple
 @module_fixture
 async def app(fakes: tuple[FakeExchange, FakeTelegram, FakeBinanceRest, str]) -> AsyncIterator[AppServer]:
     exchange, telegram, rest, url = fakes
-    async with serve_app(url, exchange, telegram, rest, webapp_short_name="chart", poll_interval=0.5) as server:
+    allowed = frozenset({*range(3001, 3011), -100999})  # the tests' chats; others are strangers
+    async with serve_app(url, exchange, telegram, rest, webapp_short_name="chart", poll_interval=0.5,
+                         allowed_chat_ids=allowed) as server:
         yield server
 
 
@@ -218,3 +220,30 @@ async def test_the_phone_sized_page_fits_and_speaks_chinese(browser: Browser, ap
     assert await page.evaluate("document.documentElement.scrollWidth") <= 360
     box = await page.get_by_role("button", name=f"删除提醒 #{alert_id}").bounding_box()
     assert box is not None and box["x"] + box["width"] <= 360
+
+
+async def test_the_live_candle_rolls_over_when_its_interval_ends(browser: Browser, app: AppServer) -> None:
+    context = await new_context(browser)
+    await context.clock.install()  # the page's clock, flowing as usual until the test moves it
+    page = await open_app(context, app.url, init_data(app.token, 3007))
+    await chart_drawn(page)
+    await page.locator("#intervals").get_by_role("button", name="1m", exact=True).click()
+    one_minute = ("(function () { var b = window.pricealert.state.series.data(); return b.length > 1 &&"
+                  " b[b.length - 1].time - b[b.length - 2].time === 60; })()")
+    await until(page, one_minute)
+    last = await page.evaluate("window.pricealert.lastBar()")
+    now = await page.evaluate("Date.now() / 1000")
+    await page.clock.fast_forward(int((last["time"] + 60 - now) * 1000) + 500)  # just past the bar's end
+    await until(page, f"window.pricealert.lastBar().time === {last['time'] + 60}")
+    new = await page.evaluate("window.pricealert.lastBar()")
+    assert new["open"] == last["close"] and new["low"] <= new["close"] <= new["high"]
+    await context.close()
+
+
+async def test_a_chat_not_in_allowed_chat_ids_is_told_politely_in_its_language(browser: Browser, app: AppServer) -> None:
+    for user, language, words in ((3098, "en", "this bot serves only the chats its owner chose"),
+                                  (3099, "zh", "此机器人只为其所有者选定的聊天服务")):
+        page = await page_for(browser, app, user, language=language)
+        await expect(page.locator("#problem")).to_contain_text(words)
+        assert await page.locator("#app").is_hidden()
+        await page.context.close()

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from telegram.ext import Application
 
+from bot.runtime.compose import webapp_of
 from bot.runtime.web import HttpServer
 from bot.webapp.auth import sign_init_data, sign_start_token
-from bot.webapp.serve import routes_for
 from tests.conftest import bot_settings, start_bot, stop_bot
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.rest import FakeBinanceRest
@@ -60,7 +60,7 @@ async def serve_app(database_url: str, exchange: FakeExchange, telegram: FakeTel
                             webapp_listen=f"127.0.0.1:{port}", webapp_local_sdk=True, **overrides)
     application = await start_bot(settings)
     http = HttpServer()
-    for method, path, handler in routes_for(application, settings):
+    for method, path, handler in webapp_of(settings, application):
         http.add(settings.webapp_listen, method, path, handler)
     await http.start()
     try:

@@ -27,14 +27,18 @@ from bot.exchange.streams import KlineStreams, StreamOptions
 from bot.notify.notices import Notices
 from bot.notify.pacing import Pacer
 from bot.notify.transport import AiohttpRequest
-from bot.runtime.parts import Parts
+from bot.runtime.parts import Parts, parts_of
 from bot.runtime.web import HttpServer, health_handler, metrics_handler, webhook_handler
 from bot.runtime.work import stop_work
 from bot.settings import Settings
 from bot.storage.db import make_engine, make_sessions
 from bot.storage.store import AlertStore
 from bot.telegram.app import make_application
-from bot.webapp.serve import routes_for
+from bot.limits import CommandLimiter
+from bot.telegram.allowlist import AllowedChats
+from bot.webapp.api import Route, webapp_routes
+from bot.webapp.links import AppLinks
+from bot.webapp.members import ChatRoles
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +76,18 @@ def build_parts(settings: Settings) -> Parts:
     alerts = AlertService(store, feed, ticker, poll_interval=settings.poll_interval,
                           max_alerts_per_chat=settings.max_alerts_per_chat)
     charts = ChartService(klines, store)
+    # One limiter for the chat's commands and the Mini App's changes (they count together), and one
+    # live allowlist for both (it follows an allowed group upgraded to a supergroup).
+    limiter = CommandLimiter(settings.commands_per_minute)
+    allowed = AllowedChats(settings.allowed_chat_ids) if settings.allowed_chat_ids else None
     # Telegram's limits, one count for every request the bot makes; the outbox sends through its own Bot.
     pacer = Pacer(max_retries=3)
     outbox_bot = ExtBot(
         settings.telegram_bot_token.get_secret_value(), base_url=f"{settings.telegram_api_url}/bot",
         base_file_url=f"{settings.telegram_api_url}/file/bot", request=AiohttpRequest(), rate_limiter=pacer,
     )
-    return Parts(settings, engine, store, exchange, klines, streams, ticker, alerts, charts, pacer, outbox_bot)
+    return Parts(settings, engine, store, exchange, klines, streams, ticker, alerts, charts, limiter, allowed,
+                 pacer, outbox_bot)
 
 
 def build_application(settings: Settings) -> Application:
@@ -88,7 +97,11 @@ def build_application(settings: Settings) -> Application:
     async def on_shutdown(application: Application) -> None:
         await parts.close()
 
+    # The Mini App's "Open chart" buttons; the bot's username is known once it has asked getMe.
+    links = AppLinks(settings.webapp_url, settings.webapp_short_name, settings.telegram_bot_token.get_secret_value(),
+                     lambda: application.bot.username or "") if settings.webapp_url else None
     application = make_application(settings, alerts=parts.alerts, store=parts.store, charts=parts.charts,
+                                   limiter=parts.limiter, allowed=parts.allowed, links=links,
                                    post_stop=stop_work, post_shutdown=on_shutdown, pacer=parts.pacer)
     # "ticking": never two ticks at once, and stop_work waits for the one in flight (bot.runtime.work).
     application.bot_data.update(parts=parts, ticking=asyncio.Lock())
@@ -106,6 +119,17 @@ def build_http(settings: Settings, application: Application,
         http.add(settings.metrics_listen, "GET", "/healthz", health_handler(health))
         http.add(settings.metrics_listen, "GET", "/metrics", metrics_handler)
     if settings.webapp_url:  # the Mini App's page and API (bot.webapp, issue 23), on any replica
-        for method, path, handler in routes_for(application, settings):
+        for method, path, handler in webapp_of(settings, application):
             http.add(settings.webapp_listen, method, path, handler)
     return http
+
+
+def webapp_of(settings: Settings, application: Application) -> list[Route]:
+    """The Mini App's page and API, handed the parts the chat uses (the same limiter and allowlist)."""
+    parts = parts_of(application)
+    return webapp_routes(
+        parts.alerts, parts.charts, bot_token=settings.telegram_bot_token.get_secret_value(),
+        roles=ChatRoles(application.bot), limiter=parts.limiter, allowed=parts.allowed,
+        poll_interval=settings.poll_interval, base_path=urlsplit(settings.webapp_url).path or "/",
+        local_sdk=settings.webapp_local_sdk,
+    )

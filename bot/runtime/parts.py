@@ -16,6 +16,8 @@ from bot.exchange.streams import KlineStreams
 from bot.notify.pacing import Pacer
 from bot.settings import Settings
 from bot.storage.store import AlertStore
+from bot.limits import CommandLimiter
+from bot.telegram.allowlist import AllowedChats
 
 
 @dataclass
@@ -31,6 +33,8 @@ class Parts:
     ticker: Ticker
     alerts: AlertService
     charts: ChartService
+    limiter: CommandLimiter  # COMMANDS_PER_MINUTE, shared by the chat's flood guard and the Mini App's API
+    allowed: AllowedChats | None  # ALLOWED_CHAT_IDS (None: every chat), shared by the chat and the Mini App
     # Fan-out (docs/fanout.md): Telegram's limits, counted once for the Application and the outbox,
     # and the outbox's own Bot (same token, aiohttp underneath: bot.notify.transport says why).
     pacer: Pacer | None = None

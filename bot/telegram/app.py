@@ -23,16 +23,18 @@ from bot.telegram import charts as chart_handlers
 from bot.telegram.admins import AdminCheck
 from bot.telegram.allowlist import AllowedChats
 from bot.telegram.buttons import BUTTONS, CHART_BUTTONS
-from bot.telegram.flood import CommandLimiter, flood_guard
+from bot.telegram.flood import flood_guard
 from bot.texts import Texts
 from bot.texts.webapp import WebAppTexts
 from bot.webapp.links import AppLinks, set_menu_button
+from bot.limits import CommandLimiter
 
 log = logging.getLogger(__name__)
 
 
 def make_application(
     settings: Settings, *, alerts: AlertService, store: AlertStore, charts: ChartService,
+    limiter: CommandLimiter, allowed: AllowedChats | None, links: AppLinks | None,
     post_stop: Callable[[Application], Awaitable[None]], post_shutdown: Callable[[Application], Awaitable[None]],
     pacer: Pacer | None = None,
 ) -> Application:
@@ -42,10 +44,7 @@ def make_application(
         for language in LANGUAGES:  # the menu in each language; English is also the default
             commands = [BotCommand(name, text) for name, text in Texts(language).commands()]
             await application.bot.set_my_commands(commands, language_code=None if language == DEFAULT else language)
-        if settings.webapp_url:  # the Mini App (issue 23): the menu button, and "Open chart" buttons
-            application.bot_data["app_links"] = AppLinks(
-                settings.webapp_url, settings.webapp_short_name, settings.telegram_bot_token.get_secret_value(),
-                application.bot.username or "")
+        if links is not None:  # the Mini App (issue 23): the menu button; "Open chart" buttons use `links`
             await set_menu_button(application.bot, settings.webapp_url, WebAppTexts().menu_button())
 
     application = (
@@ -67,16 +66,16 @@ def make_application(
     )
     # What handlers reach through context.bot_data: the services, and who may change a group's alerts.
     application.bot_data.update(alerts=alerts, store=store, charts=charts, admins=AdminCheck(application.bot),
-                                admin_ids=settings.admin_ids)
+                                admin_ids=settings.admin_ids, app_links=links)
 
-    if settings.allowed_chat_ids:
+    if allowed is not None:
         # Runs before every other handler (group -2) and stops the update for other chats, which
         # are refused once a minute at most; an allowed group's supergroup is let in (allowlist).
-        allowed = application.bot_data["allowed_chats"] = AllowedChats(settings.allowed_chat_ids)
+        # The same object guards the Mini App's API (bot.webapp).
+        application.bot_data["allowed_chats"] = allowed
         application.add_handler(TypeHandler(Update, handlers.only_chats(allowed)), group=-2)
     # Then (group -1) the flood guard: a chat over COMMANDS_PER_MINUTE is answered once, then ignored.
     # The limiter is shared with the Mini App's API (bot.webapp): its changes count with the chat's commands.
-    limiter = application.bot_data["limiter"] = CommandLimiter(settings.commands_per_minute)
     application.add_handler(TypeHandler(Update, flood_guard(limiter, settings.admin_ids, handlers.texts_for)), group=-1)
     application.add_handler(MessageHandler(supergroups.MIGRATION, supergroups.chat_migrated))
     application.add_handler(CommandHandler("start", handlers.start))

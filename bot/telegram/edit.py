@@ -19,11 +19,11 @@ from bot.alerts.editing import EditRequest, parse_edit, parse_new_level
 from bot.alerts.service import FarLevel, NotALevelAlert, UnknownSymbol
 from bot.exchange.client import ExchangeError
 from bot.storage.guides import GuideQueries
-from bot.telegram.guide import _since, _who
+from bot.telegram.guide import EDIT_ASKED, EDIT_CONFIRM, _since, _who
 from bot.telegram.handlers import exchange_trouble, may_change, reply, service, texts_for
 from bot.texts.edit import EditTexts
 
-ASKED, CONFIRM = "edit", "edit_confirm"  # GuideStep.step: a ✏️ question open; a far level to confirm
+ASKED, CONFIRM = EDIT_ASKED, EDIT_CONFIRM  # GuideStep.step: a ✏️ question open; a far level to confirm
 # Callback data: "edit:<alert id>" (✏️ under /alerts), "ec:yes" / "ec:no" (the far level's question).
 EDIT_BUTTON, CONFIRM_YES, CONFIRM_NO = "edit:", "ec:yes", "ec:no"
 EDIT_BUTTONS = "^(edit:|ec:)"

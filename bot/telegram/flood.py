@@ -17,8 +17,6 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.limits import CommandLimiter, Verdict
 
-__all__ = ["CommandLimiter", "Verdict", "counts", "flood_guard"]
-
 log = logging.getLogger(__name__)
 
 def counts(update: Update) -> bool:

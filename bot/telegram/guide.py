@@ -31,9 +31,11 @@ from bot.storage.guides import GuideQueries
 from bot.telegram.handlers import create_alert, exchange_trouble, may_change, reply, service, texts_for
 from bot.sources import PriceSource
 from bot.texts import Texts, price
+from bot.texts.edit import EditTexts
 from bot.texts.futures import FuturesTexts
 
 SYMBOL, LEVEL, CONFIRM = "symbol", "level", "confirm"  # GuideStep.step
+EDIT_ASKED, EDIT_CONFIRM = "edit", "edit_confirm"  # bot.telegram.edit's steps: /cancel says the alert is unchanged
 EXPIRES_AFTER = timedelta(minutes=10)  # an abandoned guide ends by itself
 POPULAR = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT", "DOGEUSDT"]
 MOVES = ["-5", "-1", "+1", "+5"]
@@ -246,8 +248,10 @@ async def _level(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts, s
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     t = await texts_for(update, context)
+    step = await _guides(context).guide_step(*_who(update), _since())
     if await _guides(context).end_guide(*_who(update), _since()):
-        await reply(update, t.guide_cancelled())
+        editing = step is not None and step.step in (EDIT_ASKED, EDIT_CONFIRM)
+        await reply(update, EditTexts(t.lang, t.zone).edit_cancelled() if editing else t.guide_cancelled())
     else:
         await reply(update, t.unknown_command())
 

@@ -21,7 +21,7 @@ from bot.texts.futures import FuturesTexts
 from bot.symbols import suggest
 from bot.exchange.client import ExchangeError, RestrictedLocation
 from bot.i18n import LANGUAGES, pick_language
-from bot.telegram.flood import CommandLimiter, Verdict
+from bot.limits import CommandLimiter, Verdict
 from bot.telegram.buttons import (
     DELETE, LANGUAGE, NOTICE_DELETE, NOTICE_REARM, PAGE, REARM, parse_button, symbol_chart_keyboard,
 )

@@ -46,6 +46,8 @@ class AlertTexts(TextsBase):
             "/export — your alerts as a CSV file; /import with that file (as its caption, or in reply to it) "
             "creates them again.\n"
             "/delete <code>ID</code> — delete an alert, e.g. <code>/delete 12</code>\n"
+            "/edit <code>ID PRICE [note]</code> — move an alert to a new level, keeping its id, "
+            "e.g. <code>/edit 12 71000</code>\n"
             "/price <code>SYMBOL [SYMBOL...]</code> — latest prices, e.g. <code>/price BTCUSDT ETHUSDT</code>\n"
             "/chart <code>SYMBOL [1m|5m|15m|1h|4h|1d]</code> — a candlestick chart with your levels, "
             "e.g. <code>/chart BTCUSDT 4h</code>\n"

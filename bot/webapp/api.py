@@ -14,14 +14,15 @@ with the rest; bot.runtime serves it beside the webhook, /healthz and /metrics.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections import Counter
+from collections.abc import Awaitable, Callable, Container, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -38,33 +39,24 @@ from bot.storage.models import Alert
 from bot.limits import CommandLimiter, Verdict
 from bot.webapp.auth import Unauthorized, WebAppUser, check_init_data, read_start_token
 from bot.webapp.members import ChatRoles
+from bot.webapp.http import ApiError, Handler, Route, _json, read_body, secured
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
-MAX_IN_FLIGHT = 2  # API requests worked on at once (benchmarks/webapp.py: ticks stay on time)
-MAX_BODY = 4096  # bytes: a level and a note; anything larger is refused unread
+MAX_IN_FLIGHT = 2  # API requests at their database work at once (benchmarks/webapp.py: ticks stay on time)
+MAX_NETWORK = 4  # requests asking Telegram (getChatMember) or Binance (klines) at once
+MAX_PER_USER = 4  # a user's requests in flight at once (the page opens with 3); more get 429 busy
+FIRST_SYMBOL = "BTCUSDT"  # what a chat without alerts opens on
+TELEGRAM_SCRIPT = "https://telegram.org/js/telegram-web-app.js"
 # The page's own files and the vendored ones it loads (vendor/README.md); nothing else is served.
 FILES = {
-    "app.js": "application/javascript", "app.css": "text/css",
+    "api.js": "application/javascript", "chart.js": "application/javascript", "app.js": "application/javascript",
+    "app.css": "text/css",
     "vendor/lightweight-charts.standalone.production.js": "application/javascript",
     "vendor/telegram-web-app.js": "application/javascript",
 }
-TELEGRAM_SCRIPT = "https://telegram.org/js/telegram-web-app.js"
-# Scripts from the app itself and Telegram's script only; Telegram's script adds a <style>
-# element (hence 'unsafe-inline' for styles); framing only by Telegram's web clients.
-CSP = ("default-src 'self'; script-src 'self' https://telegram.org; style-src 'self' 'unsafe-inline'; "
-       "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
-       "frame-ancestors https://web.telegram.org https://webk.telegram.org https://webz.telegram.org")
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Route = tuple[str, str, Handler]
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, **facts: object) -> None:
-        super().__init__(code)
-        self.status, self.code, self.facts = status, code, facts
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -72,6 +64,9 @@ class Caller:
     user: WebAppUser
     chat_id: int
     may_change: bool
+
+
+ApiHandler = Callable[[web.Request, Caller, dict[str, Any]], Awaitable[web.StreamResponse]]
 
 
 def _plain(value: Decimal | None) -> str | None:
@@ -91,26 +86,6 @@ def alert_facts(alert: Alert, price: Decimal | None) -> dict[str, Any]:
         "expires_at": alert.expires_at.isoformat() + "Z" if alert.expires_at else None,
         "distance": _plain(signed),
     }
-
-
-def _json(data: object, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, headers={"Cache-Control": "no-store"})
-
-
-async def read_body(request: web.Request) -> dict[str, Any]:
-    """The JSON object of a request, MAX_BODY bytes at most: a larger one is refused unread (413)."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise ApiError(413, "too_large")
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise ApiError(413, "too_large")
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError:
-        raise ApiError(400, "bad_json") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_json")
-    return body
 
 
 def _level(value: object) -> Decimal:
@@ -141,13 +116,35 @@ def _alert_id(request: web.Request) -> int:
 
 
 def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str, roles: ChatRoles,
-                  limiter: CommandLimiter, poll_interval: float, base_path: str = "/", local_sdk: bool = False,
+                  limiter: CommandLimiter, poll_interval: float, allowed: Container[int] | None = None,
+                  base_path: str = "/", local_sdk: bool = False,
                   clock: Callable[[], float] = time.time) -> list[Route]:
-    """(method, path, handler) of the page, its files and its API under `base_path` (WEBAPP_URL's path)."""
+    """(method, path, handler) of the page, its files and its API under `base_path` (WEBAPP_URL's path).
+
+    `allowed` is ALLOWED_CHAT_IDS as the chat's guard sees it (the same live object, which follows
+    upgraded groups); None serves every chat. Another chat gets 403 before the database is touched.
+    """
     base = "/" + base_path.strip("/") + "/" if base_path.strip("/") else "/"
     script = "static/vendor/telegram-web-app.js" if local_sdk else TELEGRAM_SCRIPT
     page = (STATIC / "index.html").read_text(encoding="utf-8").replace("{{TELEGRAM_SCRIPT}}", script)
     files = {name: (STATIC / name).read_bytes() for name in FILES}
+    # The tick shares this event loop and the database: at most MAX_IN_FLIGHT requests are at their
+    # database work at once, the others wait their turn parked (not interleaved with the tick's steps).
+    # Checking initData, reading the body and asking Telegram or Binance happen outside it, so a slow
+    # client or a slow network holds no slot.
+    gate = asyncio.Semaphore(MAX_IN_FLIGHT)
+    network = asyncio.Semaphore(MAX_NETWORK)
+
+    async def gated(work: Awaitable[T]) -> T:
+        async with gate:
+            return await work
+
+    def welcome(chat_id: int) -> int:
+        """ALLOWED_CHAT_IDS, as in chat: a stranger is refused before anything is stored for it."""
+        if allowed is not None and chat_id not in allowed:
+            log.info("mini app: refused chat %d, not in ALLOWED_CHAT_IDS", chat_id)
+            raise ApiError(403, "not_allowed")
+        return chat_id
 
     async def caller(request: web.Request) -> Caller:
         header = request.headers.get("Authorization", "")
@@ -160,7 +157,7 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
             log.info("mini app: refused a request from %s: %s", request.remote, exc.reason)
             raise ApiError(401, "unauthorized") from None
         if user.start_param is None:
-            return Caller(user, user.user_id, True)  # the user's own private chat
+            return Caller(user, welcome(user.user_id), True)  # the user's own private chat
         try:
             chat_id = read_start_token(user.start_param, bot_token)
         except Unauthorized as exc:
@@ -169,15 +166,16 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
         if chat_id > 0:  # a private chat is reached without a token, and only one's own
             if chat_id != user.user_id:
                 raise ApiError(403, "bad_start")
-            return Caller(user, chat_id, True)
-        role = await roles.role(chat_id, user.user_id)
+            return Caller(user, welcome(chat_id), True)
+        welcome(chat_id)
+        async with network:  # Telegram's getChatMember, never inside the database gate
+            role = await roles.role(chat_id, user.user_id)
         if role is None:
             raise ApiError(403, "not_a_member")
         return Caller(user, chat_id, role == "admin")
 
-    async def changing(request: web.Request) -> Caller:
+    def changing(who: Caller) -> Caller:
         """A change: by who may change the chat, counted with its commands (COMMANDS_PER_MINUTE)."""
-        who = await caller(request)
         if not who.may_change:
             raise ApiError(403, "admins_only")
         if limiter.check(who.chat_id) is not Verdict.PASS:
@@ -191,9 +189,9 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
             log.warning("mini app without prices: %s", exc)
             return {}
 
-    async def session(request: web.Request) -> web.Response:
-        who = await caller(request)
-        language = await alerts.language(who.chat_id, who.user.language_code)
+    async def session(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
+        async with gate:
+            language = await alerts.language(who.chat_id, who.user.language_code)
         return _json({
             "user_id": who.user.user_id, "chat_id": who.chat_id, "group": who.chat_id < 0,
             "may_change": who.may_change, "language": language, "intervals": list(INTERVALS),
@@ -207,13 +205,13 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
                   for symbol, members in group_by_symbol(live, now)]
         return {"groups": groups, "count": len(live), "max": alerts.max_alerts_per_chat}
 
-    async def list_alerts(request: web.Request) -> web.Response:
-        who = await caller(request)
-        live = list(await alerts.live_alerts(who.chat_id))
-        return _json(grouped(live, await prices()))
+    async def list_alerts(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
+        now = await prices()
+        async with gate:
+            live = list(await alerts.live_alerts(who.chat_id))
+        return _json(grouped(live, now))
 
-    async def symbols(request: web.Request) -> web.Response:
-        await caller(request)
+    async def symbols(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
         query = request.query.get("q", "")[:40]
         now = await prices()
         try:
@@ -234,15 +232,23 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
     async def on_symbol(chat_id: int, symbol: str, price: Decimal | None) -> list[dict[str, Any]]:
         return [alert_facts(a, price) for a in await alerts.live_alerts(chat_id) if a.symbol == symbol]
 
-    async def chart(request: web.Request) -> web.Response:
-        who = await caller(request)
+    async def first_symbol(chat_id: int, now: Mapping[str, Decimal]) -> str:
+        """The symbol the app opens on: the one whose alert is closest to its price, else BTCUSDT."""
+        live = list(await gated(alerts.live_alerts(chat_id)))
+        groups = group_by_symbol(live, now)
+        return groups[0][0] if groups else FIRST_SYMBOL
+
+    async def chart(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
+        """Without `symbol`: the chat's first (the page asks it together with the session, so the
+        first chart needs one round trip, not three)."""
         now = await prices()
-        symbol = _symbol(request, now)
+        symbol = _symbol(request, now) if request.query.get("symbol") else await first_symbol(who.chat_id, now)
         interval = parse_interval(request.query.get("interval", DEFAULT_INTERVAL)[:4])
         if interval is None:
             raise ApiError(400, "bad_interval", intervals=list(INTERVALS))
         try:
-            bars = await charts.bars(symbol, interval)
+            async with network:  # Binance's klines, never inside the database gate
+                bars = await charts.bars(symbol, interval)
         except ExchangeError as exc:
             log.warning("mini app chart without klines: %s", exc)
             raise ApiError(503, "exchange_unavailable") from None
@@ -252,24 +258,23 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
             "symbol": symbol, "interval": interval, "precision": precision, "price": _plain(price),
             "bars": [[k.open_time // 1000, *(format_price(v, precision) for v in (k.open, k.high, k.low, k.close))]
                      for k in bars],
-            "alerts": await on_symbol(who.chat_id, symbol, price),
+            "alerts": await gated(on_symbol(who.chat_id, symbol, price)),
         })
 
-    async def live(request: web.Request) -> web.Response:
+    async def live(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
         """What the page polls every POLL_INTERVAL, in one request and one read of the chat's
         alerts: the symbol's last price, its alerts, and all the chat's alerts grouped."""
-        who = await caller(request)
         now = await prices()
         symbol = _symbol(request, now)
-        live = list(await alerts.live_alerts(who.chat_id))
+        async with gate:
+            live = list(await alerts.live_alerts(who.chat_id))
         price = now.get(symbol)
         return _json({"symbol": symbol, "price": _plain(price),
                       "alerts": [alert_facts(a, price) for a in live if a.symbol == symbol],
                       **grouped(live, now)})
 
-    async def create(request: web.Request) -> web.Response:
-        who = await changing(request)
-        body = await read_body(request)
+    async def create(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
+        changing(who)
         try:
             symbol = parse_symbol(str(body.get("symbol", ""))[:40])
         except CommandError:
@@ -280,7 +285,7 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
         if current is not None and body.get("confirm") is not True and needs_confirmation(level, current):
             raise ApiError(409, "far_level", level=_plain(level), price=_plain(current))
         try:
-            created, snapshot = await alerts.create(who.chat_id, AlertRequest(symbol, level, None, note))
+            created, snapshot = await gated(alerts.create(who.chat_id, AlertRequest(symbol, level, None, note)))
         except UnknownSymbol as exc:
             raise ApiError(404, "unknown_symbol", suggestions=exc.suggestions) from None
         except TooManyAlerts as exc:
@@ -290,21 +295,20 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
         return _json({"alert": alert_facts(alert, price), "price": _plain(price),
                       "passed": alert.state.value == "arming"}, status=201)
 
-    async def change(request: web.Request) -> web.Response:
-        who = await changing(request)
+    async def change(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
+        changing(who)
         alert_id = _alert_id(request)
-        body = await read_body(request)
         if "level" not in body and "note" not in body:
             raise ApiError(400, "nothing_to_change")
         note = _note(body["note"]) if "note" in body else None
         if "level" not in body:
-            changed = await alerts.set_note(who.chat_id, alert_id, note or "")
+            changed = await gated(alerts.set_note(who.chat_id, alert_id, note or ""))
             if changed is None:
                 raise ApiError(404, "not_found")
             return _json({"alert": alert_facts(changed, (await prices()).get(changed.symbol)), "passed": False})
         request_ = EditRequest(alert_id=alert_id, level=_level(body["level"]), direction=None, note=note)
         try:
-            edited = await alerts.edit(who.chat_id, request_, confirmed=body.get("confirm") is True)
+            edited = await gated(alerts.edit(who.chat_id, request_, confirmed=body.get("confirm") is True))
         except FarLevel as exc:
             raise ApiError(409, "far_level", level=_plain(exc.level), price=_plain(exc.current)) from None
         except NotALevelAlert:
@@ -316,9 +320,9 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
         return _json({"alert": alert_facts(edited.alert, edited.current), "price": _plain(edited.current),
                       "passed": edited.passed})
 
-    async def remove(request: web.Request) -> web.Response:
-        who = await changing(request)
-        deleted = await alerts.delete(who.chat_id, _alert_id(request))
+    async def remove(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
+        changing(who)
+        deleted = await gated(alerts.delete(who.chat_id, _alert_id(request)))
         if deleted is None:
             raise ApiError(404, "not_found")
         return _json({"deleted": deleted.id})
@@ -332,20 +336,31 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
             raise web.HTTPNotFound()
         return web.Response(body=files[name], content_type=FILES[name], headers={"Cache-Control": "max-age=3600"})
 
-    # The tick shares this event loop and the database: at most MAX_IN_FLIGHT API requests are
-    # worked on at once, the others wait their turn parked (not interleaved with the tick's steps).
-    gate = asyncio.Semaphore(MAX_IN_FLIGHT)
-
-    def queued(handler: Handler) -> Handler:
+    def api(handler: ApiHandler) -> Handler:
+        """Who asks (initData, ALLOWED_CHAT_IDS, the group role) and the whole body, before any gate;
+        at most MAX_PER_USER requests of one user at once."""
         async def handle(request: web.Request) -> web.StreamResponse:
-            async with gate:
-                return await handler(request)
+            who = await caller(request)
+            with one_more(who.user.user_id):
+                body = await read_body(request) if request.method in ("POST", "PATCH") else {}
+                return await handler(request, who, body)
         return handle
 
-    return [(method, base + path, secured(queued(handler) if path.startswith("api/") else handler))
-            for method, path, handler in (
-        ("GET", "", index),
-        ("GET", "static/{name:.+}", static),
+    busy: Counter[int] = Counter()
+
+    @contextmanager
+    def one_more(user_id: int) -> Iterator[None]:
+        if busy[user_id] >= MAX_PER_USER:
+            raise ApiError(429, "busy")
+        busy[user_id] += 1
+        try:
+            yield
+        finally:
+            busy[user_id] -= 1
+            if not busy[user_id]:
+                del busy[user_id]
+
+    api_routes: list[tuple[str, str, ApiHandler]] = [
         ("GET", "api/session", session),
         ("GET", "api/alerts", list_alerts),
         ("GET", "api/symbols", symbols),
@@ -354,26 +369,8 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
         ("POST", "api/alerts", create),
         ("PATCH", "api/alerts/{id}", change),
         ("DELETE", "api/alerts/{id}", remove),
-    )]
-
-
-def secured(handler: Handler) -> Handler:
-    """Every answer: the CSP, nosniff, no referrer; an ApiError becomes its JSON."""
-
-    async def handle(request: web.Request) -> web.StreamResponse:
-        try:
-            response = await handler(request)
-        except ApiError as exc:
-            response = _json({"error": exc.code, **exc.facts}, status=exc.status)
-        except ExchangeError as exc:
-            log.warning("mini app without the exchange: %s", exc)
-            response = _json({"error": "exchange_unavailable"}, status=503)
-        except web.HTTPException as exc:
-            response = web.Response(status=exc.status, text=exc.reason)
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        return response
-
-    return handle
-
+    ]
+    return [(method, base + path, secured(handler)) for method, path, handler in (
+        ("GET", "", index),
+        ("GET", "static/{name:.+}", static),
+    )] + [(method, base + path, secured(api(handler))) for method, path, handler in api_routes]

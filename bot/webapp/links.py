@@ -8,12 +8,14 @@ bot and naming the group (bot.webapp.auth), when the app's short name is set; el
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, MenuButtonWebApp, WebAppInfo
 from telegram.error import TelegramError
 
+from bot.texts.webapp import WebAppTexts
 from bot.webapp.auth import sign_start_token
 
 log = logging.getLogger(__name__)
@@ -24,17 +26,18 @@ class AppLinks:
     url: str  # WEBAPP_URL, ending in "/"
     short_name: str  # WEBAPP_SHORT_NAME; empty: groups get no button
     bot_token: str
-    bot_username: str = ""
+    bot_username: Callable[[], str] = lambda: ""  # known once the bot has asked getMe (Application.initialize)
 
     def button(self, text: str, chat_id: int, symbol: str | None = None) -> InlineKeyboardButton | None:
         """"Open chart" for this chat, on `symbol` if given; None where Telegram allows none."""
         if chat_id > 0:
             url = self.url + (f"?symbol={quote(symbol)}" if symbol else "")
             return InlineKeyboardButton(text, web_app=WebAppInfo(url))
-        if not self.short_name or not self.bot_username:
+        username = self.bot_username()
+        if not self.short_name or not username:
             return None
         token = sign_start_token(chat_id, self.bot_token)
-        return InlineKeyboardButton(text, url=f"https://t.me/{self.bot_username}/{self.short_name}?startapp={token}")
+        return InlineKeyboardButton(text, url=f"https://t.me/{username}/{self.short_name}?startapp={token}")
 
 
 async def set_menu_button(bot: Bot, url: str, text: str) -> None:
@@ -48,8 +51,6 @@ async def set_menu_button(bot: Bot, url: str, text: str) -> None:
 def with_app_button(markup: InlineKeyboardMarkup | None, links: AppLinks | None, lang: str, chat_id: int,
                     symbol: str | None = None) -> InlineKeyboardMarkup | None:
     """`markup` with an "Open chart" row at its end, where this chat may have one."""
-    from bot.texts.webapp import WebAppTexts
-
     button = links.button(WebAppTexts(lang).open_chart_button(), chat_id, symbol) if links is not None else None
     if button is None:
         return markup

@@ -18,7 +18,17 @@ Role = Literal["admin", "member"]
 CACHE_SECONDS = 300.0  # a demoted admin keeps rights at most this long, as in chat
 MAX_ENTRIES = 10_000
 _ADMIN = {ChatMember.ADMINISTRATOR, ChatMember.OWNER}
-_MEMBER = {ChatMember.MEMBER, ChatMember.RESTRICTED}
+
+
+def role_of(member: ChatMember) -> Role | None:
+    """A restricted user is a member only while `is_member` says so: one who left keeps the status."""
+    if member.status in _ADMIN:
+        return "admin"
+    if member.status == ChatMember.MEMBER:
+        return "member"
+    if member.status == ChatMember.RESTRICTED and getattr(member, "is_member", False):
+        return "member"
+    return None
 
 
 class ChatRoles:
@@ -38,7 +48,7 @@ class ChatRoles:
             log.warning("cannot ask Telegram about user %d in chat %d: %s; treated as not a member",
                         user_id, chat_id, exc)
             return None
-        role: Role | None = "admin" if member.status in _ADMIN else "member" if member.status in _MEMBER else None
+        role = role_of(member)
         if len(self._cache) >= MAX_ENTRIES:
             self._cache.clear()
         self._cache[key] = (role, now)

@@ -169,6 +169,9 @@ class FakeTelegram:
     held: int = 0  # sendMessage calls waiting behind hold_sends
     group_admins: dict[int, set[int]] = field(default_factory=dict)  # getChatMember answers "creator"
     member_lookups: int = 0
+    # (chat id, user id) -> is_member: getChatMember answers "restricted", as Telegram does for a
+    # restricted user, whether still in the group (True) or gone (False; the status stays "restricted").
+    restricted: dict[tuple[int, int], bool] = field(default_factory=dict)
     _held_accept: bool = True
     send_delay: float = 0.0  # seconds each sendMessage takes before it is accepted
     # Groups: privacy mode (Telegram's default for bots) withholds what is not meant for the bot.
@@ -769,6 +772,14 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: chat member status can't be checked in private chats")
         if user_id in self.group_admins.get(chat_id, set()):
             return {"status": "creator", "user": user, "is_anonymous": False}
+        if (chat_id, user_id) in self.restricted:
+            rights = dict.fromkeys((
+                "can_send_messages", "can_send_audios", "can_send_documents", "can_send_photos", "can_send_videos",
+                "can_send_video_notes", "can_send_voice_notes", "can_send_polls", "can_send_other_messages",
+                "can_add_web_page_previews", "can_change_info", "can_invite_users", "can_pin_messages",
+                "can_manage_topics", "can_edit_tag", "can_react_to_messages"), False)
+            return {"status": "restricted", "user": user, "is_member": self.restricted[(chat_id, user_id)],
+                    "until_date": 0, **rights}
         return {"status": "member", "user": user}
 
     async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:

@@ -1,0 +1,203 @@
+/* pricealert's Mini App (issue 23), part 1 of 3: its words in English and Chinese, its state, and the API client.
+ *
+ * The API (bot/webapp/api.py) returns facts, decimals as strings; these files word them in the
+ * chat's language (en, zh) and draw them with TradingView's lightweight-charts. Every request
+ * carries Telegram's initData; the user is never sent.
+ *
+ * Plain scripts loaded in order by index.html (no bundler; the CSP allows the app's own files
+ * only). They share one namespace, window.pricealert: each adds what it defines, and calls what a
+ * later file defines through it (P.refresh()), at call time.
+ */
+(function (P) {
+  "use strict";
+
+  var WORDS = {
+    en: {
+      symbol: "Symbol", interval: "Interval", chart: "Chart", newAlert: "New alert at", note: "Note",
+      addHere: "+ alert here", onSymbol: "Alerts on {symbol}", all: "All alerts ({count}/{max})",
+      none: "No alerts yet.", levelOf: "Level of alert #{id}", noteOf: "Note of alert #{id}",
+      deleteOf: "Delete alert #{id}", deleteAsk: "Delete alert #{id} ({symbol} {level})?",
+      rises: "rises to ≥", falls: "falls to ≤", move: "moves ±{percent}% within {window}",
+      every: "↻ every {duration}", until: "until {moment}", waiting: "⏳ waits for a new crossing",
+      paused: "⏸ paused", cooling: "😴 resting", passed: "⏳ #{id}: the price is already past {level}; it fires on the next crossing.",
+      saved: "✏️ #{id} moved to {level}.", created: "✅ Alert #{id} at {level}.", deleted: "🗑 Alert #{id} deleted.",
+      farAsk: "{level} is more than 10× away from the price ({price}). Is it what you meant?",
+      reopen: "This page must be opened from Telegram. Please close it and open it again from the bot's chat.",
+      adminsOnly: "Only the group's administrators can change alerts.",
+      notMember: "This group's alerts are for its members.", unknown: "{symbol} is not listed. Did you mean:",
+      tooMany: "This chat has {limit} alerts, the most it may have.", slowDown: "Too many changes at once: wait a minute.",
+      gone: "That alert no longer exists.", moveAlert: "A move alert has no level to move.",
+      badLevel: "Write a price like 70000 or 0.0525.", problem: "Something went wrong; please try again.",
+      exchange: "The exchange does not answer right now.", fromPrice: "{percent}% from {price}",
+      noteSaved: "📝 Note of #{id} saved.",
+      notAllowed: "Sorry, this bot serves only the chats its owner chose, and this is not one of them.",
+      busy: "Still working on your previous requests; please try again in a moment."
+    },
+    zh: {
+      symbol: "交易对", interval: "周期", chart: "图表", newAlert: "新提醒价位", note: "备注",
+      addHere: "+ 在此提醒", onSymbol: "{symbol} 的提醒", all: "全部提醒（{count}/{max}）",
+      none: "还没有提醒。", levelOf: "提醒 #{id} 的价位", noteOf: "提醒 #{id} 的备注",
+      deleteOf: "删除提醒 #{id}", deleteAsk: "删除提醒 #{id}（{symbol} {level}）？",
+      rises: "涨到 ≥", falls: "跌到 ≤", move: "{window} 内波动 ±{percent}%",
+      every: "↻ 每 {duration}", until: "到 {moment} 为止", waiting: "⏳ 等待新的穿越",
+      paused: "⏸ 已暂停", cooling: "😴 冷却中", passed: "⏳ #{id}：价格已越过 {level}，将在下次穿越时提醒。",
+      saved: "✏️ #{id} 已移到 {level}。", created: "✅ 提醒 #{id}，价位 {level}。", deleted: "🗑 提醒 #{id} 已删除。",
+      farAsk: "{level} 与现价（{price}）相差超过 10 倍。确定吗？",
+      reopen: "此页面需要从 Telegram 打开。请关闭后从机器人的聊天中重新打开。",
+      adminsOnly: "只有群管理员可以修改提醒。",
+      notMember: "此群的提醒仅对成员开放。", unknown: "{symbol} 不存在。你是指：",
+      tooMany: "此聊天已有 {limit} 个提醒，已达上限。", slowDown: "操作太频繁：请等一分钟。",
+      gone: "该提醒已不存在。", moveAlert: "波动提醒没有可移动的价位。",
+      badLevel: "请写成 70000 或 0.0525 这样的价格。", problem: "出错了，请重试。",
+      exchange: "交易所暂时没有响应。", fromPrice: "距 {price} {percent}%",
+      noteSaved: "📝 #{id} 的备注已保存。",
+      notAllowed: "抱歉，此机器人只为其所有者选定的聊天服务，这个聊天不在其中。",
+      busy: "仍在处理你之前的请求，请稍后再试。"
+    }
+  };
+
+  var tg = window.Telegram && window.Telegram.WebApp;
+  var told = tg && tg.initDataUnsafe && tg.initDataUnsafe.user && tg.initDataUnsafe.user.language_code;
+  var state = {
+    words: /^zh/.test(told || "") ? WORDS.zh : WORDS.en,  // Telegram's language until the chat's is known
+    session: null, symbol: null, interval: "1h", precision: 2, price: null,
+    alerts: [], lines: {}, chart: null, series: null, drag: null, history: [], poll: null, last: ""
+  };
+  var $ = function (id) { return document.getElementById(id); };
+
+  function say(key, values) {
+    var text = state.words[key] || WORDS.en[key] || key;
+    Object.keys(values || {}).forEach(function (name) { text = text.split("{" + name + "}").join(String(values[name])); });
+    return text;
+  }
+
+  function el(tag, attributes, children) {
+    var node = document.createElement(tag);
+    Object.keys(attributes || {}).forEach(function (name) {
+      if (name === "text") { node.textContent = attributes[name]; } else { node.setAttribute(name, attributes[name]); }
+    });
+    (children || []).forEach(function (child) { if (child) { node.appendChild(child); } });
+    return node;
+  }
+
+  function haptic(kind) {
+    try {
+      if (!tg || !tg.HapticFeedback) { return; }
+      if (kind === "drag") { tg.HapticFeedback.impactOccurred("light"); } else { tg.HapticFeedback.notificationOccurred(kind); }
+    } catch (ignored) { /* older clients */ }
+  }
+
+  function ApiError(status, body) { this.status = status; this.body = body || {}; }
+
+  function api(method, path, body) {
+    var headers = { "Authorization": "tma " + ((tg && tg.initData) || "") };
+    if (body !== undefined) { headers["Content-Type"] = "application/json"; }
+    return fetch("api/" + path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body),
+                                  credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (data) {
+          if (!response.ok) { throw new ApiError(response.status, data); }
+          return data;
+        });
+      });
+  }
+
+  function toast(text, bad) {
+    var box = $("problem");
+    if (tg && tg.showAlert && tg.isVersionAtLeast && tg.isVersionAtLeast("6.2") && bad) { tg.showAlert(text); }
+    box.textContent = text;
+    box.hidden = false;
+    box.className = bad ? "bad" : "ok";
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(function () { if (!state.fatal) { box.hidden = true; } }, 4000);
+  }
+
+  function fail(error) {
+    if (!(error instanceof ApiError)) { toast(say("problem"), true); return; }
+    var code = error.body.error;
+    if (error.status === 401 || code === "not_allowed") {  // nothing on this page can work: say why, once
+      state.fatal = true;
+      P.stopPolling();
+      $("app").hidden = true;
+      var box = $("problem");
+      box.textContent = say(error.status === 401 ? "reopen" : "notAllowed");
+      box.hidden = false;
+      return;
+    }
+    haptic("error");
+    var messages = {
+      admins_only: "adminsOnly", not_a_member: "notMember", too_many_alerts: "tooMany", slow_down: "slowDown",
+      not_found: "gone", move_alert: "moveAlert", exchange_unavailable: "exchange",
+      busy: "busy", too_slow: "problem"
+    };
+    if (messages[code]) { toast(say(messages[code], { limit: error.body.limit }), true); return; }
+    if (/level|precise|large|positive/.test(code || "")) { toast(say("badLevel"), true); return; }
+    toast(say("problem"), true);
+  }
+
+  function confirmAsk(text) {
+    return new Promise(function (resolve) {
+      if (tg && tg.showConfirm && tg.isVersionAtLeast && tg.isVersionAtLeast("6.2")) {
+        tg.showConfirm(text, function (ok) { resolve(!!ok); });
+      } else {
+        resolve(window.confirm(text));
+      }
+    });
+  }
+
+  /* Sends a change; a level 10x away is asked about first, as /alert asks. */
+  function withFarCheck(send) {
+    return send(false).catch(function (error) {
+      if (error instanceof ApiError && error.status === 409 && error.body.error === "far_level") {
+        return confirmAsk(say("farAsk", { level: error.body.level, price: error.body.price })).then(function (ok) {
+          return ok ? send(true) : null;
+        });
+      }
+      throw error;
+    });
+  }
+
+  function duration(seconds) {
+    var minutes = Math.floor(seconds / 60), days = Math.floor(minutes / 1440), hours = Math.floor(minutes % 1440 / 60);
+    var parts = [days ? days + "d" : "", hours ? hours + "h" : "", minutes % 60 ? minutes % 60 + "m" : ""];
+    return parts.filter(Boolean).join(" ") || "1m";
+  }
+
+  function describe(alert) {
+    if (alert.kind === "move") {
+      return say("move", { percent: alert.level, window: duration(alert.window_seconds || 60) });
+    }
+    return (alert.direction === "up" ? say("rises") : say("falls")) + " " + alert.level;
+  }
+
+  function extras(alert) {
+    var parts = [];
+    if (alert.repeat_seconds) { parts.push(say("every", { duration: duration(alert.repeat_seconds) })); }
+    if (alert.expires_at) { parts.push(say("until", { moment: alert.expires_at.replace("T", " ").slice(0, 16) + " UTC" })); }
+    if (alert.state === "arming") { parts.push(say("waiting")); }
+    if (alert.state === "paused") { parts.push(say("paused")); }
+    if (alert.state === "cooling" || alert.state === "waiting") { parts.push(say("cooling")); }
+    return parts.join(" · ");
+  }
+
+  /* The first answers, asked as soon as this file runs: it is loaded before the chart library,
+     so the requests travel while that library downloads and parses. The list and the first chart
+     are asked with the session (the chart without a symbol opens on the chat's first): the first
+     chart is drawn after one round trip, not three in a row. */
+  var wanted = (new URLSearchParams(window.location.search).get("symbol") || "").trim().toUpperCase();
+  state.symbol = wanted || null;
+  P.opening = {
+    session: api("GET", "session"),
+    listed: api("GET", "alerts"),
+    chart: api("GET", "chart?" + (wanted ? "symbol=" + encodeURIComponent(wanted) + "&" : "") + "interval=" + state.interval)
+  };
+  P.opening.listed.catch(function () { /* the session's answer says why */ });
+  P.opening.chart.catch(function () { /* loadChart says why */ });
+
+  P.WORDS = WORDS;
+  P.tg = tg;
+  P.state = state;
+  Object.assign(P, { $: $, say: say, el: el, haptic: haptic, ApiError: ApiError, api: api, toast: toast, fail: fail,
+                     confirmAsk: confirmAsk, withFarCheck: withFarCheck, duration: duration, describe: describe,
+                     extras: extras });
+}(window.pricealert = window.pricealert || {}));
