@@ -200,7 +200,7 @@ async def test_alerts_list_export_and_import_know_mark_and_index_alerts(
     exported = await telegram.wait_for_message(USER, "3 alerts")
     assert exported.document is not None
     assert exported.document.decode("utf-8-sig").splitlines()[1:] == [
-        "BTCUSDT,mark below,65000,stop,1h margin 1%,", "BTCUSDT,index above,75000,,,", "BTCUSDT,above,72000,,,",
+        "BTCUSDT,mark below,65000,stop,1h margin 1%,,", "BTCUSDT,index above,75000,,,,", "BTCUSDT,above,72000,,,,",
     ]
     await telegram.user_sends_document(USER + 1, exported.filename, exported.document, caption="/import")
     answer = (await telegram.wait_for_message(USER + 1, "Import")).plain

@@ -1,0 +1,67 @@
+"""Gaps of issue 24 closed (docs/futures.md): the tick skips futures sources no alert watches,
+resuming decides "already passed" on the price an alert watches, /edit and the guided /alert keep
+to it, /liq in the menu, funding reminders round-trip through /export and /import."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from tests.conftest import RunningBot, eventually
+from tests.fakes.exchange import FakeExchange
+from tests.fakes.streams import FakeStreams
+from tests.fakes.telegram import FakeTelegram
+from tests.test_futures_bot import USER, fired, futures_bot, rest, streams, ticks_pass  # noqa: F401  (fixtures)
+
+FUTURES_WORDS = {"mark", "index", "funding", "before"}
+
+
+@pytest.fixture
+def futures_statements() -> Iterator[list[str]]:
+    """Every SQL statement run with a futures price source among its parameters (the tick's mark,
+    index and funding steps), from any engine, while the test runs."""
+    seen: list[str] = []
+
+    def values(parameters: Any) -> list[Any]:
+        if isinstance(parameters, dict):
+            return list(parameters.values())
+        if isinstance(parameters, (list, tuple)):
+            return [v for p in parameters for v in values(p)] if parameters and isinstance(
+                parameters[0], (list, tuple, dict)) else list(parameters)
+        return []
+
+    def listen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        words = {v.value if isinstance(v, enum.Enum) else v for v in values(parameters)}
+        if "UPDATE alerts" in statement and words & FUTURES_WORDS:
+            seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", listen)
+    yield seen
+    event.remove(Engine, "before_cursor_execute", listen)
+
+
+async def test_a_tick_with_only_last_price_alerts_runs_no_futures_statement_and_a_new_mark_alert_still_fires(
+    futures_bot: RunningBot, exchange: FakeExchange, telegram: FakeTelegram, streams: FakeStreams,  # noqa: F811
+    futures_statements: list[str],
+) -> None:
+    ticker = futures_bot.application.bot_data["parts"].ticker
+    streams.marks.set("BTCUSDT", "69500")
+    await eventually(lambda: ticker.mark_status() == "stream")
+    await eventually(lambda: getattr(ticker.marks.latest("BTCUSDT"), "mark", None) == Decimal("69500"))
+    await telegram.user_sends(USER, "/alert ETHUSDT 9999")
+    await telegram.wait_for_message(USER, "✅ Alert #1")
+    await ticks_pass(ticker, 2)
+    futures_statements.clear()
+    await ticks_pass(ticker, 5)  # 2.5 s of ticks with fresh mark prices: two or more once-a-second steps
+    assert futures_statements == []
+    await telegram.user_sends(USER, "/alert BTCUSDT mark 70000")
+    await telegram.wait_for_message(USER, "✅ Alert #2")
+    streams.marks.set("BTCUSDT", "70010.5")
+    await telegram.wait_for_message(USER, "BTCUSDT mark price rose to 70010.50000000", timeout=3)
+    assert futures_statements  # its source is stepped now
