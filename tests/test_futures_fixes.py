@@ -65,3 +65,29 @@ async def test_a_tick_with_only_last_price_alerts_runs_no_futures_statement_and_
     streams.marks.set("BTCUSDT", "70010.5")
     await telegram.wait_for_message(USER, "BTCUSDT mark price rose to 70010.50000000", timeout=3)
     assert futures_statements  # its source is stepped now
+
+
+async def test_a_mark_alert_whose_mark_crossed_during_a_pause_waits_for_a_new_crossing_after_resume(
+    futures_bot: RunningBot, exchange: FakeExchange, telegram: FakeTelegram, streams: FakeStreams,  # noqa: F811
+) -> None:
+    ticker = futures_bot.application.bot_data["parts"].ticker
+    exchange.set_price("BTCUSDT", "69000.0")
+    streams.marks.set("BTCUSDT", "69500")
+    await eventually(lambda: getattr(ticker.marks.latest("BTCUSDT"), "mark", None) == Decimal("69500"))
+    await telegram.user_sends(USER, "/alert BTCUSDT mark 70000")
+    await telegram.wait_for_message(USER, "✅ Alert #1")
+    before = len(telegram.sent)
+    await telegram.user_sends(USER, "/pause")
+    await telegram.wait_for_message(USER, after=before)
+    streams.marks.set("BTCUSDT", "70100")  # the mark passes the level during the pause; the last price does not
+    await eventually(lambda: getattr(ticker.marks.latest("BTCUSDT"), "mark", None) == Decimal("70100"))
+    await telegram.user_sends(USER, "/resume")
+    resumed = (await telegram.wait_for_message(USER, "watching again")).plain
+    assert "Passed during the pause" in resumed and "#1 BTCUSDT mark price rises to ≥ 70000" in resumed
+    assert "now 70100" in resumed
+    await ticks_pass(ticker, 4)
+    assert fired(telegram) == []  # it waits for the mark price to come back first
+    streams.marks.set("BTCUSDT", "69900")
+    await ticks_pass(ticker, 4)
+    streams.marks.set("BTCUSDT", "70050")
+    await telegram.wait_for_message(USER, "BTCUSDT mark price rose to 70050")

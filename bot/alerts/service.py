@@ -343,7 +343,7 @@ class AlertService(ChatPlaces):
     async def welcome(self, chat_id: int) -> Resumed:
         """/start: a chat that had blocked the bot is back; what the block paused watches again,
         as it was (a level passed meanwhile waits for a new crossing)."""
-        resumed = await self._store.unblock_chat(chat_id, await self.prices_or_none())
+        resumed = await self._store.unblock_chat(chat_id, await self.prices_or_none(), self._ticker.source_prices())
         if resumed.alerts:
             self._ticker.alerts_changed()
         if resumed.alerts:
@@ -353,7 +353,7 @@ class AlertService(ChatPlaces):
     async def resume(self, chat_id: int) -> Resumed:
         """/resume: what /pause paused watches again, as it was (a level passed meanwhile waits
         for a new crossing)."""
-        resumed = await self._store.resume_chat(chat_id, await self.prices_or_none())
+        resumed = await self._store.resume_chat(chat_id, await self.prices_or_none(), self._ticker.source_prices())
         if resumed.alerts:
             self._ticker.alerts_changed()
         if resumed.alerts:

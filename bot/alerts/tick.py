@@ -120,6 +120,12 @@ class Ticker:
         """Every symbol's mark facts younger than STALE_AFTER (older ones never count)."""
         return self.marks.fresh(self._stale_after) if self.marks is not None else {}
 
+    def source_prices(self) -> dict[PriceSource, dict[str, Decimal]]:
+        """What mark, index and funding alerts compare with now, per source (fresh marks only: a
+        symbol missing is unknown, as a missing last price is), for resuming paused alerts."""
+        marks = self.fresh_marks()
+        return {source: _prices_of(source, marks) for source in FUTURES_SOURCES}
+
     def funding_hours(self, symbol: str) -> int:
         """Hours between two fundings of `symbol` (fundingInfo; 8 when it does not list it)."""
         return self.marks.funding_hours(symbol) if self.marks is not None else DEFAULT_FUNDING_HOURS
@@ -178,7 +184,8 @@ class Ticker:
         """Once per start: chats outside ALLOWED_CHAT_IDS have their alerts paused (kept, not
         deleted) and get nothing; chats put back get theirs again, as they were."""
         prices = await self._prices_or_none()
-        paused, resumed = await self._store.apply_allowlist(self._allowed, prices, "chat not in ALLOWED_CHAT_IDS")
+        paused, resumed = await self._store.apply_allowlist(self._allowed, prices, "chat not in ALLOWED_CHAT_IDS",
+                                                            self.source_prices())
         self._allowlist_applied = True
         if paused or resumed.alerts:
             log.info("ALLOWED_CHAT_IDS: %d alerts of chats outside it paused, %d of chats back in it resumed",

@@ -143,13 +143,14 @@ class AlertTexts(TextsBase):
                            "it crosses down through {level}."))
         return template.format(symbol=escape(symbol), level=price(level), price=price(current))
 
-    def resumed_waiting(self, alerts: Sequence[AlertLike], prices: Mapping[str, Decimal]) -> str:
-        """After /resume or /start: the alerts whose level was passed during the pause."""
+    def resumed_waiting(self, alerts: Sequence[AlertLike], now: Mapping[int, Decimal]) -> str:
+        """After /resume or /start: the alerts whose level was passed during the pause, each with
+        the price it watches (`now` by alert id: the mark price for a mark alert)."""
         if not alerts:
             return ""
         lines = [self._("⏳ Passed during the pause, so they wait for a new crossing:")]
-        lines += [self._line(a) + (" · " + self._("now {price}").format(price=price(prices[a.symbol]))
-                                   if a.symbol in prices else "") for a in alerts]
+        lines += [self._line(a) + (" · " + self._("now {price}").format(price=price(now[a.id]))
+                                   if a.id in now else "") for a in alerts]
         return "\n\n" + "\n".join(lines)
 
     def rearmed_later(self, alert_id: int, direction: Direction, back: Decimal) -> str:
