@@ -53,7 +53,18 @@ class AlertTexts(TextsBase):
             "/language — English or 简体中文.\n\n"
             "An alert fires once, then stops, unless it repeats. Symbols are Binance futures symbols such as "
             "BTCUSDT, 1000PEPEUSDT or BTCUSDT_261225."
-        ) + self.help_places()
+        ) + self.help_futures() + self.help_places()
+
+    def help_futures(self) -> str:
+        """The part of /help about mark, index and funding alerts and /liq (docs/futures.md)."""
+        return "\n\n" + self._(
+            "<code>mark</code> or <code>index</code> before the price watches the mark (index) price, "
+            "e.g. <code>/alert BTCUSDT mark 70000</code>\n"
+            "/alert <code>SYMBOL funding above 0.05%</code> — the funding rate; "
+            "<code>/alert BTCUSDT funding 15m before</code> reminds you before each funding.\n"
+            "/liq <code>SYMBOL long|short PRICE</code> — warnings as the mark price nears your liquidation price, "
+            "e.g. <code>/liq BTCUSDT long 61234</code>"
+        )
 
     # -- alerts ---------------------------------------------------------------------------------
     def alerts_created(self, alerts: Sequence[AlertLike], current: Decimal) -> str:
