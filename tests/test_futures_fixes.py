@@ -91,3 +91,22 @@ async def test_a_mark_alert_whose_mark_crossed_during_a_pause_waits_for_a_new_cr
     await ticks_pass(ticker, 4)
     streams.marks.set("BTCUSDT", "70050")
     await telegram.wait_for_message(USER, "BTCUSDT mark price rose to 70050")
+
+
+async def test_edit_of_a_mark_alert_decides_its_direction_from_the_mark_price_and_keeps_watching_it(
+    futures_bot: RunningBot, exchange: FakeExchange, telegram: FakeTelegram, streams: FakeStreams,  # noqa: F811
+) -> None:
+    ticker = futures_bot.application.bot_data["parts"].ticker
+    exchange.set_price("BTCUSDT", "69000.0")
+    streams.marks.set("BTCUSDT", "71000")
+    await eventually(lambda: getattr(ticker.marks.latest("BTCUSDT"), "mark", None) == Decimal("71000"))
+    await telegram.user_sends(USER, "/alert BTCUSDT mark 72000")
+    assert "rises to ≥ 72000" in (await telegram.wait_for_message(USER, "✅ Alert #1")).plain
+    await telegram.user_sends(USER, "/edit 1 70500")  # below the mark (71000), above the last price (69000)
+    edited = (await telegram.wait_for_message(USER, "moved")).plain
+    assert "falls to ≤ 70500" in edited and "Now 71000" in edited
+    exchange.set_price("BTCUSDT", "70600.0")  # the last price rising through 70500 fires nothing
+    await ticks_pass(ticker, 4)
+    assert fired(telegram) == []
+    streams.marks.set("BTCUSDT", "70400")
+    await telegram.wait_for_message(USER, "BTCUSDT mark price fell to 70400")
