@@ -110,3 +110,22 @@ async def test_edit_of_a_mark_alert_decides_its_direction_from_the_mark_price_an
     assert fired(telegram) == []
     streams.marks.set("BTCUSDT", "70400")
     await telegram.wait_for_message(USER, "BTCUSDT mark price fell to 70400")
+
+
+async def test_the_guided_alert_shows_a_relative_level_on_the_mark_price_as_it_is_created(
+    futures_bot: RunningBot, exchange: FakeExchange, telegram: FakeTelegram, streams: FakeStreams,  # noqa: F811
+) -> None:
+    ticker = futures_bot.application.bot_data["parts"].ticker
+    exchange.set_price("BTCUSDT", "64000.00")
+    streams.marks.set("BTCUSDT", "64010")
+    await eventually(lambda: getattr(ticker.marks.latest("BTCUSDT"), "mark", None) == Decimal("64010"))
+    await telegram.user_sends(USER, "/alert")
+    await telegram.press_button(await telegram.wait_for_message(USER, "Which symbol"), "gs:BTCUSDT")
+    await telegram.wait_for_message(USER, "At what price")
+    await telegram.user_sends(USER, "+5%")
+    confirm = await telegram.wait_for_message(USER, "Create this alert?")
+    assert "rises to ≥ 67200" in confirm.plain  # from the last price
+    assert "On the mark price (now 64010.00000000): rises to ≥ 67210.50000000" in confirm.plain
+    await telegram.press_button(confirm, "gc:mark")
+    created = (await telegram.wait_for_message(USER, "✅ Alert")).plain
+    assert "rises to ≥ 67210.5" in created and "Watches the mark price" in created, created
