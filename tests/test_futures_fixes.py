@@ -129,3 +129,25 @@ async def test_the_guided_alert_shows_a_relative_level_on_the_mark_price_as_it_i
     await telegram.press_button(confirm, "gc:mark")
     created = (await telegram.wait_for_message(USER, "✅ Alert")).plain
     assert "rises to ≥ 67210.5" in created and "Watches the mark price" in created, created
+
+
+async def test_funding_reminders_round_trip_through_export_and_import(
+    futures_bot: RunningBot, exchange: FakeExchange, telegram: FakeTelegram, streams: FakeStreams,  # noqa: F811
+) -> None:
+    ticker = futures_bot.application.bot_data["parts"].ticker
+    streams.marks.set("BTCUSDT", "69000", rate="0.0001")
+    await eventually(lambda: getattr(ticker.marks.latest("BTCUSDT"), "mark", None) == Decimal("69000"))
+    for command in ("/alert BTCUSDT funding 15m before every", "/alert BTCUSDT funding 1h before",
+                    "/alert BTCUSDT funding above 0.05%"):
+        before = len(telegram.sent)
+        await telegram.user_sends(USER, command)
+        await telegram.wait_for_message(USER, "✅", after=before)
+    await telegram.user_sends(USER, "/export")
+    exported = await telegram.wait_for_message(USER, "3 alerts")
+    assert exported.document is not None
+    await telegram.user_sends_document(USER + 1, exported.filename, exported.document, caption="/import")
+    answer = (await telegram.wait_for_message(USER + 1, "Import")).plain
+    assert "3 created, 0 refused" in answer, answer
+    await telegram.user_sends(USER + 1, "/export")
+    again = await telegram.wait_for_message(USER + 1, "3 alerts")
+    assert again.document == exported.document  # the same reminders: lead, every, funding level
