@@ -29,13 +29,13 @@ async def test_alert_fires_once_when_price_rises_to_level(bot, exchange: FakeExc
 async def test_start_help_and_command_menu(bot, telegram: FakeTelegram) -> None:
     assert {c["command"] for c in telegram.commands} == {
         "start", "help", "alert", "alerts", "delete", "edit", "price", "chart", "pause", "resume", "language",
-        "export", "import", "timezone", "quiet"}
+        "export", "import", "timezone", "quiet", "liq"}
     await telegram.user_sends(USER, "/start")
     assert "/help" in (await telegram.wait_for_message(USER, "pricealert")).plain
     await telegram.user_sends(USER, "/help")
     help_message = await telegram.wait_for_message(USER, "Commands")
     for example in ("/alert BTCUSDT 70000", "/alerts", "/delete 12", "/price BTCUSDT", "/pause", "/resume",
-                    "/export", "/import"):
+                    "/export", "/import", "/liq BTCUSDT long 61234", "/alert BTCUSDT mark 70000"):
         assert example in help_message.plain
 
 

@@ -88,6 +88,8 @@ def export_csv(alerts: Sequence[ExportedAlert]) -> bytes:
         source = getattr(alert, "price_source", PriceSource.LAST)
         if source is not PriceSource.LAST:  # `mark above`: read back as /alert reads `mark above 70000`
             direction = f"{source.value} {direction}"
+        if source is PriceSource.FUNDING_BEFORE:  # `funding before` and its lead: read back as `funding 15m before`
+            direction, level = "funding before", _duration(int(alert.level))
         silent = "yes" if getattr(alert, "silent", False) else ""
         writer.writerow([alert.symbol, direction, level, alert.note, repeat, expiry, silent])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
@@ -127,7 +129,10 @@ def parse_csv(data: bytes, max_alerts: int) -> list[Line]:
 def _line(number: int, row: list[str]) -> Line:
     symbol, direction, level, note, repeat, expiry, silent = (cell.strip() for cell in row)
     args = [symbol]
-    if direction.lower() == "move":
+    if direction.lower().split() == ["funding", "before"]:  # a funding reminder: `funding 15m before [every]`
+        args += ["funding", level, "before", *(["every"] if repeat else [])]
+        repeat = ""  # its repeat is the reminder's own cooldown, not an `every` duration
+    elif direction.lower() == "move":
         args += level.split()
     else:
         args += [*direction.split(), level]  # `above`, `mark above` (a mark price alert), or nothing

@@ -343,7 +343,7 @@ class AlertService(ChatPlaces):
     async def welcome(self, chat_id: int) -> Resumed:
         """/start: a chat that had blocked the bot is back; what the block paused watches again,
         as it was (a level passed meanwhile waits for a new crossing)."""
-        resumed = await self._store.unblock_chat(chat_id, await self.prices_or_none())
+        resumed = await self._store.unblock_chat(chat_id, await self.prices_or_none(), self._ticker.source_prices())
         if resumed.alerts:
             self._ticker.alerts_changed()
         if resumed.alerts:
@@ -353,7 +353,7 @@ class AlertService(ChatPlaces):
     async def resume(self, chat_id: int) -> Resumed:
         """/resume: what /pause paused watches again, as it was (a level passed meanwhile waits
         for a new crossing)."""
-        resumed = await self._store.resume_chat(chat_id, await self.prices_or_none())
+        resumed = await self._store.resume_chat(chat_id, await self.prices_or_none(), self._ticker.source_prices())
         if resumed.alerts:
             self._ticker.alerts_changed()
         if resumed.alerts:
@@ -391,7 +391,8 @@ class AlertService(ChatPlaces):
         """Moves one of the chat's live alerts to a new level (and note), keeping its id, repeat
         and expiry, decided from the current price as a new alert is (alerts.editing). None when
         the chat has no such live alert. Raises FarLevel (unless `confirmed`), UnknownSymbol (no
-        longer listed), NotALevelAlert, ExchangeError."""
+        longer listed), NotALevelAlert, NoMarkPrice/NoFunding (its source has no fresh figure),
+        ExchangeError."""
         for _ in range(3):  # the alert may fire or cool down between the read and the write
             alert = await self._store.get_alert(chat_id, request.alert_id)
             if alert is None or alert.state not in LIVE:
@@ -402,6 +403,8 @@ class AlertService(ChatPlaces):
             current = snapshot.prices.get(alert.symbol)
             if current is None:
                 raise UnknownSymbol(alert.symbol, suggest(alert.symbol, snapshot.prices))
+            # A mark or index alert keeps its source: direction, arming and a `+5%` come from that price.
+            current = self.current_on(alert.price_source, alert.symbol, current)
             level = target_level(request, current)
             if not confirmed and needs_confirmation(level, current):
                 raise FarLevel(level, current)

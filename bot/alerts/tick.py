@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 WINDOWS_REFRESH = 30.0  # seconds between reads of which (symbol, window) pairs move alerts watch
 LIVE_SYMBOLS_REFRESH = 60.0  # seconds between reads of which symbols live alerts are about
+SOURCES_REFRESH = 60.0  # seconds between reads of which futures sources live alerts watch (unless they changed)
 MARK_EVERY = 1.0  # seconds: mark and index alerts are evaluated at most once a second (the stream's pace)
 
 
@@ -93,11 +94,17 @@ class Ticker:
         # Mark and index prices (bot.exchange.markprice; None: BINANCE_STREAM_URL is empty).
         self.marks = marks
         self._marks_fired_at = 0.0
+        # Which futures sources live alerts watch: a source none watches runs no statement. Read
+        # like the watched symbols: after alerts changed (here or through another replica) and
+        # every SOURCES_REFRESH seconds (a source whose last alert fired or ended drops out then).
+        self._sources: set[PriceSource] = set()
+        self._sources_dirty = True
+        self._sources_read_at = 0.0
 
     def alerts_changed(self, *, windows: bool = False) -> None:
         """A command changed alerts: the next tick re-reads which symbols (and, with `windows`,
         which move windows) to watch. Called after the change: a tick reading before it would miss it."""
-        self._symbols_dirty = True
+        self._symbols_dirty = self._sources_dirty = True
         self._windows_dirty = self._windows_dirty or windows
 
     @property
@@ -112,6 +119,12 @@ class Ticker:
     def fresh_marks(self) -> dict[str, MarkPrice]:
         """Every symbol's mark facts younger than STALE_AFTER (older ones never count)."""
         return self.marks.fresh(self._stale_after) if self.marks is not None else {}
+
+    def source_prices(self) -> dict[PriceSource, dict[str, Decimal]]:
+        """What mark, index and funding alerts compare with now, per source (fresh marks only: a
+        symbol missing is unknown, as a missing last price is), for resuming paused alerts."""
+        marks = self.fresh_marks()
+        return {source: _prices_of(source, marks) for source in FUTURES_SOURCES}
 
     def funding_hours(self, symbol: str) -> int:
         """Hours between two fundings of `symbol` (fundingInfo; 8 when it does not list it)."""
@@ -133,7 +146,7 @@ class Ticker:
         newest = await self._store.newest_alert_id()
         if newest != self._newest_alert_id:  # maybe created through another replica (webhook mode)
             self._newest_alert_id = newest
-            self._symbols_dirty = self._windows_dirty = True
+            self._symbols_dirty = self._windows_dirty = self._sources_dirty = True
         expired = await self._store.expire_due(self._notices.expired)
         woke = await self._store.end_cooldowns()  # repeats and snoozes whose time has come
         self._symbols_dirty = self._symbols_dirty or bool(woke or expired)
@@ -171,7 +184,8 @@ class Ticker:
         """Once per start: chats outside ALLOWED_CHAT_IDS have their alerts paused (kept, not
         deleted) and get nothing; chats put back get theirs again, as they were."""
         prices = await self._prices_or_none()
-        paused, resumed = await self._store.apply_allowlist(self._allowed, prices, "chat not in ALLOWED_CHAT_IDS")
+        paused, resumed = await self._store.apply_allowlist(self._allowed, prices, "chat not in ALLOWED_CHAT_IDS",
+                                                            self.source_prices())
         self._allowlist_applied = True
         if paused or resumed.alerts:
             log.info("ALLOWED_CHAT_IDS: %d alerts of chats outside it paused, %d of chats back in it resumed",
@@ -211,24 +225,34 @@ class Ticker:
             self._streams.note_prices(snapshot.prices)
 
     async def _fire_marks(self, snapshot: PriceSnapshot) -> list[FiredAlert]:
-        """Mark and index alerts: the same range scans as last-price alerts, on the fresh mark and
-        index prices (older than STALE_AFTER: never), at most once a second."""
+        """Mark, index and funding alerts: the same range scans as last-price alerts, on the fresh
+        mark facts (older than STALE_AFTER: never), at most once a second, and only for the
+        sources some live alert watches (no statement at all for the others)."""
         now = time.monotonic()
         if self.marks is None or now - self._marks_fired_at < MARK_EVERY:
             return []
         self._marks_fired_at = now
+        sources = await self._watched_sources(now)
+        if not sources:
+            return []
         marks = self.fresh_marks()
         if not marks:
             return []
         fired: list[FiredAlert] = []
-        for source in FUTURES_SOURCES:
+        for source in sources:
             prices = _prices_of(source, marks)
-            await self._store.start_cooldowns(prices, source=source)
             # A funding reminder's notification gives the predicted rate (in %) where others give the last price.
             beside = (_prices_of(PriceSource.FUNDING, marks) if source is PriceSource.FUNDING_BEFORE
                       else snapshot.prices)
-            fired += await self._store.fire_crossed(prices, self._notices.fired, source=source, last_prices=beside)
+            fired += await self._store.step(prices, self._notices.fired, source=source, last_prices=beside)
         return fired
+
+    async def _watched_sources(self, now: float) -> list[PriceSource]:
+        """The futures sources live alerts watch, in FUTURES_SOURCES order (cached; see __init__)."""
+        if self._sources_dirty or now - self._sources_read_at > SOURCES_REFRESH:
+            self._sources_dirty, self._sources_read_at = False, now
+            self._sources = await self._store.sources_in_use()
+        return [source for source in FUTURES_SOURCES if source in self._sources]
 
     async def _fire_moves(self, snapshot: PriceSnapshot) -> list[FiredAlert]:
         """Move alerts: the tracker keeps the recent prices of the symbols they watch."""

@@ -15,7 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import DEFAULT
 from bot.storage.base import WATCHING, StoreBase, utcnow
 from bot.crossing import LEVEL_DIRECTIONS, crossed
+from bot.sources import PriceSource
 from bot.storage.models import Alert, AlertState, Chat, OutboxMessage, OutboxState, PauseReason, GuideStep
+
+
+# What mark, index and funding alerts compare with, per source and symbol (the tick's fresh marks).
+SourcePrices = Mapping[PriceSource, Mapping[str, Decimal]]
 
 
 class ChatQueries(StoreBase):
@@ -81,14 +86,16 @@ class ChatQueries(StoreBase):
             await session.commit()
             return paused.rowcount  # type: ignore[attr-defined]
 
-    async def resume_chat(self, chat_id: int, prices: Mapping[str, Decimal] | None) -> Resumed:
+    async def resume_chat(self, chat_id: int, prices: Mapping[str, Decimal] | None,
+                          sources: SourcePrices | None = None) -> Resumed:
         """/resume: what /pause paused watches again, as it was (see _resume)."""
         async with self._write() as session:
-            resumed = await _resume(session, (chat_id,), PauseReason.USER, prices)
+            resumed = await _resume(session, (chat_id,), PauseReason.USER, prices, sources)
             await session.commit()
             return resumed
 
-    async def unblock_chat(self, chat_id: int, prices: Mapping[str, Decimal] | None) -> Resumed:
+    async def unblock_chat(self, chat_id: int, prices: Mapping[str, Decimal] | None,
+                           sources: SourcePrices | None = None) -> Resumed:
         """/start from a chat that had blocked the bot: what the block paused watches again.
 
         A chat that paused its alerts itself (/pause) keeps them paused.
@@ -98,12 +105,12 @@ class ChatQueries(StoreBase):
             if chat is None or chat.blocked_at is None:
                 return Resumed([], [])
             chat.blocked_at = None
-            resumed = await _resume(session, (chat_id,), PauseReason.BLOCKED, prices)
+            resumed = await _resume(session, (chat_id,), PauseReason.BLOCKED, prices, sources)
             await session.commit()
             return resumed
 
     async def apply_allowlist(self, allowed: frozenset[int], prices: Mapping[str, Decimal] | None,
-                              reason: str) -> tuple[int, Resumed]:
+                              reason: str, sources: SourcePrices | None = None) -> tuple[int, Resumed]:
         """ALLOWED_CHAT_IDS, applied to stored alerts: chats outside it have their alerts paused
         (not deleted) and their pending messages dropped; chats back in it get theirs again.
         An empty allowlist allows every chat. Returns (alerts paused, what was resumed)."""
@@ -122,7 +129,7 @@ class ChatQueries(StoreBase):
                 .distinct()
             )).scalars().all()
             back = [chat for chat in back if not allowed or chat in allowed]
-            resumed = await _resume(session, back, PauseReason.ALLOWLIST, prices)
+            resumed = await _resume(session, back, PauseReason.ALLOWLIST, prices, sources)
             await session.commit()
             return paused, resumed
 
@@ -142,11 +149,12 @@ def _pause(chat_id: int | None, reason: PauseReason) -> Update:
 
 
 async def _resume(session: AsyncSession, chat_ids: Sequence[int], reason: PauseReason,
-                  prices: Mapping[str, Decimal] | None) -> Resumed:
+                  prices: Mapping[str, Decimal] | None, sources: SourcePrices | None = None) -> Resumed:
     """Gives the alerts `reason` paused back the state they had, with their times, so nothing
     fires that would not have fired without the pause. An armed price-level alert whose level
     was passed meanwhile (or whose price is unknown now) waits for a new crossing (ARMING);
-    a repeat's cooldown that ended meanwhile counts as armed."""
+    a repeat's cooldown that ended meanwhile counts as armed. `prices` are the last prices,
+    `sources` the fresh mark, index and funding figures: each alert is judged on the one it watches."""
     if not chat_ids:
         return Resumed([], [])
     now = utcnow()
@@ -160,7 +168,7 @@ async def _resume(session: AsyncSession, chat_ids: Sequence[int], reason: PauseR
         if state is AlertState.COOLING and alert.rearm_after is not None and alert.rearm_after <= now:
             state = AlertState.ACTIVE
         if state is AlertState.ACTIVE and alert.direction in LEVEL_DIRECTIONS:
-            price = prices.get(alert.symbol) if prices is not None else None
+            price = _watched_price(alert, prices, sources)
             if price is None or crossed(alert.direction, alert.level, price):
                 state = AlertState.ARMING
                 if alert.repeat_seconds is None:
@@ -171,6 +179,14 @@ async def _resume(session: AsyncSession, chat_ids: Sequence[int], reason: PauseR
             alert.armed_at = now
         alert.state, alert.paused_from, alert.paused_by = state, None, None
     return Resumed(list(alerts), waiting)
+
+
+def _watched_price(alert: Alert, prices: Mapping[str, Decimal] | None,
+                   sources: SourcePrices | None) -> Decimal | None:
+    """The price `alert` compares with now (None: unknown, e.g. no fresh mark price)."""
+    if alert.price_source is PriceSource.LAST:
+        return prices.get(alert.symbol) if prices is not None else None
+    return (sources or {}).get(alert.price_source, {}).get(alert.symbol)
 
 
 def dialect_insert(session: AsyncSession) -> Callable[..., Any]:

@@ -16,12 +16,13 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Cont
 
 from bot.alerts.commands import CommandError
 from bot.alerts.editing import EditRequest, parse_edit, parse_new_level
-from bot.alerts.service import FarLevel, NotALevelAlert, UnknownSymbol
+from bot.alerts.service import FarLevel, NoFunding, NoMarkPrice, NotALevelAlert, UnknownSymbol
 from bot.exchange.client import ExchangeError
 from bot.storage.guides import GuideQueries
 from bot.telegram.guide import EDIT_ASKED, EDIT_CONFIRM, _since, _who
 from bot.telegram.handlers import exchange_trouble, may_change, reply, service, texts_for
 from bot.texts.edit import EditTexts
+from bot.texts.futures import FuturesTexts
 
 ASKED, CONFIRM = EDIT_ASKED, EDIT_CONFIRM  # GuideStep.step: a ✏️ question open; a far level to confirm
 # Callback data: "edit:<alert id>" (✏️ under /alerts), "ec:yes" / "ec:no" (the far level's question).
@@ -75,6 +76,12 @@ async def apply_edit(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Edit
         return
     except NotALevelAlert as exc:
         await reply(update, t.not_a_level_alert(exc.alert_id))
+        return
+    except NoMarkPrice as exc:
+        await reply(update, FuturesTexts(t.lang).no_mark_price(exc.symbol))
+        return
+    except NoFunding as exc:
+        await reply(update, FuturesTexts(t.lang).no_funding(exc.symbol))
         return
     except UnknownSymbol as exc:
         await reply(update, t.unknown_symbol(exc.symbol, exc.suggestions))

@@ -138,8 +138,10 @@ async def _far_from(context: ContextTypes.DEFAULT_TYPE, request: AlertRequest) -
 
 
 async def _confirm(update: Update, t: Texts, request: AlertRequest, current: Decimal, *,
-                   ask_source: bool = False) -> None:
-    """`ask_source`: a level from the guide, and mark prices are read: "last price or mark price?"."""
+                   ask_source: bool = False, mark: Decimal | None = None) -> None:
+    """`ask_source`: a level from the guide, and mark prices are read: "last price or mark price?".
+    A level relative to the price (`+5%`) is shown for both: `mark` is the fresh mark price the
+    "Mark price" button computes it from."""
     targets = alert_targets(request, current)
     far = any(d in LEVEL_DIRECTIONS and needs_confirmation(level, current) for d, level in targets)
     window = int(request.window.total_seconds()) if request.window else None
@@ -147,6 +149,9 @@ async def _confirm(update: Update, t: Texts, request: AlertRequest, current: Dec
     buttons = [[(t.guide_create_button(), CONFIRM_YES), (t.guide_cancel_button(), CONFIRM_NO)]]
     if ask_source and window is None and request.source is PriceSource.LAST:
         futures = FuturesTexts(t.lang)
+        on_mark = alert_targets(request, mark) if mark is not None else targets
+        if on_mark != targets:
+            text += "\n" + futures.guide_on_mark(mark, on_mark)  # type: ignore[arg-type]
         text += "\n" + futures.guide_which_price()
         buttons = [[(futures.guide_last_button(), CONFIRM_YES), (futures.guide_mark_button(), CONFIRM_MARK)],
                    [(t.guide_cancel_button(), CONFIRM_NO)]]
@@ -243,7 +248,10 @@ async def _level(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts, s
     if not await _guides(context).advance_guide(*_who(update), LEVEL, _since(), step=CONFIRM,
                                                 answer=json.dumps([symbol, *words])):
         return
-    await _confirm(update, t, request, current, ask_source=context.bot_data["parts"].ticker.marks is not None)
+    ticker = context.bot_data["parts"].ticker
+    fresh = ticker.fresh_marks().get(symbol)
+    await _confirm(update, t, request, current, ask_source=ticker.marks is not None,
+                   mark=fresh.mark if fresh is not None else None)
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

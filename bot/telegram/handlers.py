@@ -99,7 +99,12 @@ async def _waiting(context: ContextTypes.DEFAULT_TYPE, t: Texts, resumed: Resume
     """The resumed alerts whose level was passed meanwhile: they wait for a new crossing."""
     if not resumed.waiting:
         return ""
-    return t.resumed_waiting(resumed.waiting, await service(context).prices_or_none() or {})
+    last = await service(context).prices_or_none() or {}
+    sources = context.bot_data["parts"].ticker.source_prices()
+    now = {a.id: p for a in resumed.waiting
+           if (p := (last if a.price_source is PriceSource.LAST else sources.get(a.price_source, {})).get(a.symbol))
+           is not None}
+    return t.resumed_waiting(resumed.waiting, now)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

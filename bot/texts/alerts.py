@@ -55,7 +55,18 @@ class AlertTexts(TextsBase):
             "/language — English or 简体中文.\n\n"
             "An alert fires once, then stops, unless it repeats. Symbols are Binance futures symbols such as "
             "BTCUSDT, 1000PEPEUSDT or BTCUSDT_261225."
-        ) + self.help_places()
+        ) + self.help_futures() + self.help_places()
+
+    def help_futures(self) -> str:
+        """The part of /help about mark, index and funding alerts and /liq (docs/futures.md)."""
+        return "\n\n" + self._(
+            "<code>mark</code> or <code>index</code> before the price watches the mark (index) price, "
+            "e.g. <code>/alert BTCUSDT mark 70000</code>\n"
+            "/alert <code>SYMBOL funding above 0.05%</code> — the funding rate; "
+            "<code>/alert BTCUSDT funding 15m before</code> reminds you before each funding.\n"
+            "/liq <code>SYMBOL long|short PRICE</code> — warnings as the mark price nears your liquidation price, "
+            "e.g. <code>/liq BTCUSDT long 61234</code>"
+        )
 
     # -- alerts ---------------------------------------------------------------------------------
     def alerts_created(self, alerts: Sequence[AlertLike], current: Decimal) -> str:
@@ -145,13 +156,14 @@ class AlertTexts(TextsBase):
                            "it crosses down through {level}."))
         return template.format(symbol=escape(symbol), level=price(level), price=price(current))
 
-    def resumed_waiting(self, alerts: Sequence[AlertLike], prices: Mapping[str, Decimal]) -> str:
-        """After /resume or /start: the alerts whose level was passed during the pause."""
+    def resumed_waiting(self, alerts: Sequence[AlertLike], now: Mapping[int, Decimal]) -> str:
+        """After /resume or /start: the alerts whose level was passed during the pause, each with
+        the price it watches (`now` by alert id: the mark price for a mark alert)."""
         if not alerts:
             return ""
         lines = [self._("⏳ Passed during the pause, so they wait for a new crossing:")]
-        lines += [self._line(a) + (" · " + self._("now {price}").format(price=price(prices[a.symbol]))
-                                   if a.symbol in prices else "") for a in alerts]
+        lines += [self._line(a) + (" · " + self._("now {price}").format(price=price(now[a.id]))
+                                   if a.id in now else "") for a in alerts]
         return "\n\n" + "\n".join(lines)
 
     def rearmed_later(self, alert_id: int, direction: Direction, back: Decimal) -> str:

@@ -22,6 +22,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("edit", N_("Move an alert to a new level")),
     ("price", N_("Latest prices")),
     ("chart", N_("Candlestick chart with your levels")),
+    ("liq", N_("Warnings before your liquidation price")),
     ("pause", N_("Silence your alerts")),
     ("resume", N_("Turn your alerts back on")),
     ("language", N_("Choose the language")),

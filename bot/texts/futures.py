@@ -140,6 +140,12 @@ class FuturesTexts(Texts):
     def guide_which_price(self) -> str:
         return self._("Last price or mark price?")
 
+    def guide_on_mark(self, mark: Decimal, targets: Sequence[tuple[Direction, Decimal]]) -> str:
+        """Under a `+5%` in the guide: where the level lands if "Mark price" is chosen (computed
+        from the mark price, as the alert created then is)."""
+        levels = ", ".join(self._target(direction, level, None, bold=True) for direction, level in targets)
+        return self._("On the mark price (now {mark}): {levels}").format(mark=price(mark), levels=levels)
+
     def guide_last_button(self) -> str:
         return self._("✅ Last price")
 
