@@ -7,20 +7,20 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from bot.alerts.liquidation import LiqRequest, direction as liq_direction, step_level
 from bot.sources import PriceSource
 from bot.alerts.commands import AlertRequest
+from bot.alerts.requests import (
+    LIQ_REPEAT_SECONDS, Edited, FarLevel, NoFunding, NoMarkPrice, NotALevelAlert, PastExpiry, TooManyAlerts,
+    UnknownSymbol, alert_specs, alert_targets,
+)
 from bot.alerts.editing import EditRequest, plan_move, target_level
 from bot.alerts.tick import Ticker
 from bot.alerts.places import ChatPlaces
-from bot.alerts.rules import (
-    DEFAULT_MARGIN, LEVEL_DIRECTIONS, Direction, crossed, direction_for, level_from_percent, rearm_level,
-    needs_confirmation, rearm_threshold,
-)
+from bot.alerts.rules import DEFAULT_MARGIN, LEVEL_DIRECTIONS, crossed, needs_confirmation, rearm_level, rearm_threshold
 from bot.symbols import suggest
 from bot.exchange.feed import PriceFeed, PriceSnapshot
 from bot.i18n import LANGUAGES, pick_language
@@ -31,113 +31,9 @@ from bot.storage.store import LIVE, AlertPage, AlertStore, utcnow
 
 log = logging.getLogger(__name__)
 
-WINDOWS_REFRESH = 30.0  # seconds between reads of which (symbol, window) pairs move alerts watch
-LIVE_SYMBOLS_REFRESH = 60.0  # seconds between reads of which symbols live alerts are about
 MAX_CACHED_LANGUAGES = 50_000  # chats whose language is cached, about 100 bytes each: 5 MB at most
 # A replica learns another replica's /language within this many seconds.
 LANGUAGE_CACHE_SECONDS = 60.0
-
-
-class UnknownSymbol(Exception):
-    def __init__(self, symbol: str, suggestions: list[str]) -> None:
-        super().__init__(symbol)
-        self.symbol, self.suggestions = symbol, suggestions
-
-
-class TooManyAlerts(Exception):
-    def __init__(self, limit: int) -> None:
-        super().__init__(limit)
-        self.limit = limit
-
-
-class FarLevel(Exception):
-    """A level more than 10x away from the price: created only after the user confirms it."""
-
-    def __init__(self, level: Decimal, current: Decimal) -> None:
-        super().__init__(level, current)
-        self.level, self.current = level, current
-
-
-class PastExpiry(Exception):
-    """`until` a moment that has already passed."""
-
-
-LIQ_REPEAT_SECONDS = 60  # a /liq step's cooldown after the mark moved away by the margin
-
-
-class NoFunding(Exception):
-    """A funding alert on a symbol without funding (a delivery contract)."""
-
-    def __init__(self, symbol: str) -> None:
-        super().__init__(symbol)
-        self.symbol = symbol
-
-
-class NoMarkPrice(Exception):
-    """A mark or index alert, and no fresh mark price for its symbol (the stream and its fallback failed)."""
-
-    def __init__(self, symbol: str) -> None:
-        super().__init__(symbol)
-        self.symbol = symbol
-
-
-class NotALevelAlert(Exception):
-    """A move alert (`3% 15m`) has no price level to move: it is deleted and created again."""
-
-    def __init__(self, alert_id: int) -> None:
-        super().__init__(alert_id)
-        self.alert_id = alert_id
-
-
-@dataclass(frozen=True)
-class Edited:
-    """An edit's facts: the alert as it is now, the price it was decided from, and whether its
-    level is already passed (it then waits for a new crossing)."""
-
-    alert: Alert
-    current: Decimal
-    passed: bool
-
-
-def alert_targets(request: AlertRequest, current: Decimal) -> list[tuple[Direction, Decimal]]:
-    """(direction, level) of each alert a request makes: from the level, or a % of the price."""
-    if request.percent is None:
-        assert request.level is not None  # a price level, or the % of a move alert (Direction.EITHER)
-        return [(request.direction or direction_for(request.level, current), request.level)]
-    moves = [request.percent, -request.percent] if request.both_ways else [request.percent]
-    return [(Direction.UP if move > 0 else Direction.DOWN, level_from_percent(current, move)) for move in moves]
-
-
-def alert_specs(request: AlertRequest, current: Decimal,
-                targets: Sequence[tuple[Direction, Decimal]], thread_id: int | None = None) -> list[dict[str, object]]:
-    """The arguments of AlertStore.create_alert for each target of a request (raises PastExpiry)."""
-    expires_at = _expiry(request.expires)
-    repeat_seconds = int(request.repeat.total_seconds()) if request.repeat else None
-    window_seconds = int(request.window.total_seconds()) if request.window else None
-    specs = []
-    for direction, level in targets:
-        rearm = (rearm_level(direction, level, request.margin or DEFAULT_MARGIN)
-                 if request.repeat and direction in LEVEL_DIRECTIONS else None)
-        # An explicit direction whose level is already passed waits for the price to come back:
-        # an alert fires on a crossing, never because the price already was past its level.
-        passed = direction in LEVEL_DIRECTIONS and crossed(direction, level, current)
-        specs.append({
-            "symbol": request.symbol, "direction": direction, "level": level, "note": request.note,
-            "repeat_seconds": repeat_seconds, "rearm_level": rearm, "expires_at": expires_at,
-            "window_seconds": window_seconds, "passed": passed, "price_source": request.source,
-            "silent": request.silent, "message_thread_id": thread_id,  # where and how it is announced
-        })
-    return specs
-
-
-def _expiry(expires: timedelta | datetime | None) -> datetime | None:
-    if expires is None:
-        return None
-    if isinstance(expires, timedelta):
-        return utcnow() + expires
-    if expires <= utcnow():
-        raise PastExpiry(expires)
-    return expires
 
 
 class AlertService(ChatPlaces):

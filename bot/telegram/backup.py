@@ -11,7 +11,7 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes, filters
 
 from bot.alerts.backup import MAX_BYTES, BackupError, parse_csv, export_csv
-from bot.alerts.service import FarLevel, NoFunding, NoMarkPrice, PastExpiry, TooManyAlerts, UnknownSymbol
+from bot.alerts.requests import FarLevel, NoFunding, NoMarkPrice, PastExpiry, TooManyAlerts, UnknownSymbol
 from bot.texts.futures import FuturesTexts
 from bot.exchange.client import ExchangeError
 from bot.telegram.handlers import exchange_trouble, may_change, reply, service, texts_for

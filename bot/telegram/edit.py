@@ -16,7 +16,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Cont
 
 from bot.alerts.commands import CommandError
 from bot.alerts.editing import EditRequest, parse_edit, parse_new_level
-from bot.alerts.service import FarLevel, NoFunding, NoMarkPrice, NotALevelAlert, UnknownSymbol
+from bot.alerts.requests import FarLevel, NoFunding, NoMarkPrice, NotALevelAlert, UnknownSymbol
 from bot.exchange.client import ExchangeError
 from bot.storage.guides import GuideQueries
 from bot.telegram.guide import EDIT_ASKED, EDIT_CONFIRM, _since, _who

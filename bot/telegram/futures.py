@@ -7,7 +7,7 @@ from telegram.ext import ContextTypes
 
 from bot.alerts.commands import CommandError
 from bot.alerts.liquidation import parse_liq
-from bot.alerts.service import NoMarkPrice, TooManyAlerts, UnknownSymbol
+from bot.alerts.requests import NoMarkPrice, TooManyAlerts, UnknownSymbol
 from bot.exchange.client import ExchangeError
 from bot.telegram.handlers import exchange_trouble, may_change, reply, service, texts_for
 from bot.texts.futures import FuturesTexts

@@ -23,7 +23,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Cont
 
 from bot.alerts.commands import AlertRequest, CommandError, parse_alert
 from bot.alerts.rules import LEVEL_DIRECTIONS, needs_confirmation
-from bot.alerts.service import alert_targets
+from bot.alerts.requests import alert_targets
 from bot.symbols import normalize_symbol, suggest
 from bot.exchange.client import ExchangeError
 from bot.storage.base import utcnow

@@ -15,7 +15,8 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from bot.alerts.commands import AlertRequest, CommandError, parse_alert_id, parse_price_symbols
 from bot.storage.chats import Resumed
 from bot.storage.models import AlertState
-from bot.alerts.service import AlertService, NoFunding, NoMarkPrice, PastExpiry, TooManyAlerts, UnknownSymbol
+from bot.alerts.requests import NoFunding, NoMarkPrice, PastExpiry, TooManyAlerts, UnknownSymbol
+from bot.alerts.service import AlertService
 from bot.sources import PriceSource
 from bot.texts.futures import FuturesTexts
 from bot.symbols import suggest

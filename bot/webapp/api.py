@@ -30,7 +30,8 @@ from bot.alerts.charts import ChartService
 from bot.alerts.commands import MAX_ALERT_ID, MAX_NOTE_LENGTH, AlertRequest, CommandError, parse_level, parse_symbol
 from bot.alerts.editing import EditRequest, closeness, group_by_symbol
 from bot.alerts.rules import Direction, needs_confirmation
-from bot.alerts.service import AlertService, FarLevel, NotALevelAlert, TooManyAlerts, UnknownSymbol
+from bot.alerts.requests import FarLevel, NotALevelAlert, TooManyAlerts, UnknownSymbol
+from bot.alerts.service import AlertService
 from bot.symbols import suggest
 from bot.charts.intervals import DEFAULT_INTERVAL, INTERVALS, parse_interval
 from bot.charts.spec import format_price, precision_of
