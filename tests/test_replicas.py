@@ -16,6 +16,7 @@ import asyncpg
 import pytest
 
 from bot.alerts.rules import Direction
+from bot.exchange.markprice import STREAM as MARK_STREAM
 from bot.exchange.streams import stream_name
 from bot.runtime.lock import postgres_dsn
 from bot.runtime.process import STANDBY_LINE
@@ -63,7 +64,8 @@ async def test_only_the_working_process_polls_telegram_and_binance(
         await standby.stop()  # first, or it would take over
         await working.stop()
     assert exchange.handshakes == 1, "the standby connected to Binance"
-    assert streams.handshakes == 1, "the standby read the market streams"
+    # The working process opens two: the kline streams (wicks) and the mark price stream (docs/futures.md).
+    assert streams.handshakes == 2, "the standby read the market streams"
     assert not [r for r in telegram.rejected if r[1] == 409], telegram.rejected  # one getUpdates at a time
     assert len(standby.lines(STANDBY_LINE)) == 1
     assert not standby.lines(WORKING_LINE)
@@ -145,8 +147,10 @@ async def test_a_process_that_loses_its_lock_stops_working_at_once(
         await standby.wait_for_line(WORKING_LINE, timeout=5)
         ticks_from = len(exchange.ticker_requests())
         await exchange.wait_for_requests(ticks_from + 3, timeout=10)
-        # The demoted process closed its market-stream connection; the new working one opened one.
-        await streams.wait_for(lambda: streams.handshakes == 2 and len(streams.subscriptions()) == 1, timeout=10)
+        # The demoted process closed its market-stream connections (klines, mark prices); the new
+        # working one opened its own two.
+        await streams.wait_for(lambda: streams.handshakes == 4 and len(streams.subscriptions()) == 2
+                               and streams.connections_reading(MARK_STREAM) == 1, timeout=10)
         exchange_connections = len(exchange._connections)
     finally:
         await working.stop()

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from prometheus_client import REGISTRY
 
+from bot.exchange.markprice import STREAM as MARK_STREAM
 from bot.exchange.streams import stream_name
 from tests.conftest import RunningBot, bot_settings, eventually, start_bot, stop_bot
 from tests.fakes.exchange import FakeExchange
@@ -100,10 +101,10 @@ async def test_a_symbols_last_alert_deleted_unsubscribes_it(
     await telegram.wait_for_message(USER, "#1")
     await telegram.user_sends(USER, "/alert ETHUSDT 9000")
     await telegram.wait_for_message(USER, "#2")
-    await streams.wait_for(lambda: streams.all_streams() == {BTC, stream_name("ETHUSDT")})
+    await streams.wait_for(lambda: streams.kline_streams() == {BTC, stream_name("ETHUSDT")})
     await telegram.user_sends(USER, "/delete 2")
     await telegram.wait_for_message(USER, "#2")
-    await streams.wait_for(lambda: streams.all_streams() == {BTC})
+    await streams.wait_for(lambda: streams.kline_streams() == {BTC})
     assert streams.controls("UNSUBSCRIBE")[-1].message["params"] == [stream_name("ETHUSDT")]
 
 
@@ -113,7 +114,9 @@ async def test_move_alerts_alone_subscribe_nothing(
     await telegram.user_sends(USER, "/alert BTCUSDT 3% 15m")
     await telegram.wait_for_message(USER, "BTCUSDT")
     await exchange.wait_for_requests(len(exchange.ticker_requests()) + 3)
-    assert streams.all_streams() == set() and streams.handshakes == 0
+    # The one connection the working process opens reads mark prices (docs/futures.md); no kline stream.
+    assert streams.kline_streams() == set()
+    assert streams.subscriptions() == [{MARK_STREAM}] and streams.handshakes == 1
 
 
 async def test_alerts_still_fire_without_the_stream_and_the_log_says_so_once(

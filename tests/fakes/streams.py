@@ -178,6 +178,13 @@ class FakeStreams:
     def all_streams(self) -> set[str]:
         return set().union(*self.subscriptions())
 
+    def kline_streams(self) -> set[str]:
+        """What the open connections read for wicks: every stream but the mark price one."""
+        return self.all_streams() - set(MARK_STREAMS)
+
+    def connections_reading(self, stream: str) -> int:
+        return sum(1 for streams in self.subscriptions() if stream in streams)
+
     def controls(self, method: str | None = None) -> list[Control]:
         return [c for c in self.received if method is None or (isinstance(c.message, dict) and c.message.get("method") == method)]
 
