@@ -3,6 +3,7 @@ mark price comes within its distance, by the crossing rule alerts use."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,6 +19,11 @@ from bot.crossing import Direction, crossed
     ("btcusdt SHORT 75000.5", LiqRequest("BTCUSDT", False, Decimal("75000.5"))),
     ("BTCUSDT long 61234 at 3% 1%", LiqRequest("BTCUSDT", True, Decimal("61234"), (Decimal(3), Decimal(1)))),
     ("BTCUSDT long 61234 at 1% 3% 1%", LiqRequest("BTCUSDT", True, Decimal("61234"), (Decimal(3), Decimal(1)))),
+    ("BTCUSDT long 61234 for 7d", LiqRequest("BTCUSDT", True, Decimal("61234"), expires=timedelta(days=7))),
+    ("BTCUSDT short 70000 at 3% FOR 12h",
+     LiqRequest("BTCUSDT", False, Decimal("70000"), (Decimal(3),), timedelta(hours=12))),
+    ("BTCUSDT long 61234 until 2030-01-31",  # the end of that day, UTC without /timezone
+     LiqRequest("BTCUSDT", True, Decimal("61234"), expires=datetime(2030, 1, 31, 23, 59, 59))),
 ])
 def test_liq_arguments_are_read(args: str, expected: LiqRequest) -> None:
     assert parse_liq(args.split()) == expected
@@ -28,6 +34,8 @@ def test_liq_arguments_are_read(args: str, expected: LiqRequest) -> None:
     ("BTCUSDT long lots", "bad_level"), ("BTCUSDT long 61234 at", "liq_usage"),
     ("BTCUSDT long 61234 at 3", "bad_liq_step"), ("BTCUSDT long 61234 at 60%", "bad_liq_step"),
     ("BTCUSDT long 61234 by 3%", "liq_usage"), ("BTCUSDT long 61234 at 1% 2% 3% 4% 5% 6%", "liq_usage"),
+    ("BTCUSDT long 61234 for soon", "bad_duration"), ("BTCUSDT long 61234 at 3% until tomorrow", "bad_until"),
+    ("BTCUSDT long 61234 for 7d at 3%", "liq_usage"),
 ])
 def test_bad_liq_arguments_say_how(args: str, reason: str) -> None:
     with pytest.raises(CommandError) as caught:

@@ -10,9 +10,10 @@ to it; the bot cannot compute that price without the account, so the trader give
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from bot.alerts.commands import CommandError, parse_level, parse_symbol
+from bot.alerts.commands import CommandError, parse_duration, parse_level, parse_symbol, parse_until
 from bot.crossing import Direction
 
 DEFAULT_STEPS = (Decimal(10), Decimal(5), Decimal(2))  # % from the liquidation price
@@ -27,16 +28,23 @@ class LiqRequest:
     long: bool  # a long is liquidated by a fall, a short by a rise
     liquidation: Decimal
     steps: tuple[Decimal, ...] = DEFAULT_STEPS  # largest first
+    expires: timedelta | datetime | None = None  # `for 7d` or `until DATE`: the whole watch ends then
 
 
-def parse_liq(args: list[str]) -> LiqRequest:
-    """`SYMBOL long|short PRICE [at 3% 1%]`."""
+def parse_liq(args: list[str], zone: tzinfo | None = None) -> LiqRequest:
+    """`SYMBOL long|short PRICE [at 3% 1%] [for 7d|until DATE]` (`until` on the chat's clock)."""
     if len(args) < 3 or args[1].lower() not in ("long", "short"):
         raise CommandError("liq_usage")
     symbol, long, liquidation = parse_symbol(args[0]), args[1].lower() == "long", parse_level(args[2])
     rest = args[3:]
+    expires: timedelta | datetime | None = None
+    if len(rest) >= 2 and rest[-2].lower() in ("for", "until"):
+        keyword, value = rest[-2].lower(), rest[-1]
+        expires = (parse_duration(value, shortest=timedelta(minutes=1), longest=timedelta(days=365))
+                   if keyword == "for" else parse_until(value, zone=zone))
+        rest = rest[:-2]
     if not rest:
-        return LiqRequest(symbol, long, liquidation)
+        return LiqRequest(symbol, long, liquidation, expires=expires)
     if rest[0].lower() != "at" or len(rest) < 2 or len(rest) > MAX_STEPS + 1:
         raise CommandError("liq_usage")
     steps = set()
@@ -47,7 +55,7 @@ def parse_liq(args: list[str]) -> LiqRequest:
         if step > MAX_STEP:
             raise CommandError("bad_liq_step", word)
         steps.add(step)
-    return LiqRequest(symbol, long, liquidation, tuple(sorted(steps, reverse=True)))
+    return LiqRequest(symbol, long, liquidation, tuple(sorted(steps, reverse=True)), expires)
 
 
 def direction(long: bool) -> Direction:

@@ -89,7 +89,7 @@ def alert_targets(request: AlertRequest, current: Decimal) -> list[tuple[Directi
 def alert_specs(request: AlertRequest, current: Decimal,
                 targets: Sequence[tuple[Direction, Decimal]], thread_id: int | None = None) -> list[dict[str, object]]:
     """The arguments of AlertStore.create_alert for each target of a request (raises PastExpiry)."""
-    expires_at = _expiry(request.expires)
+    expires_at = expiry(request.expires)
     repeat_seconds = int(request.repeat.total_seconds()) if request.repeat else None
     window_seconds = int(request.window.total_seconds()) if request.window else None
     specs = []
@@ -108,7 +108,7 @@ def alert_specs(request: AlertRequest, current: Decimal,
     return specs
 
 
-def _expiry(expires: timedelta | datetime | None) -> datetime | None:
+def expiry(expires: timedelta | datetime | None) -> datetime | None:
     if expires is None:
         return None
     if isinstance(expires, timedelta):

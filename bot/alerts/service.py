@@ -15,7 +15,7 @@ from bot.sources import PriceSource
 from bot.alerts.commands import AlertRequest
 from bot.alerts.requests import (
     LIQ_REPEAT_SECONDS, Edited, FarLevel, NoFunding, NoMarkPrice, NotALevelAlert, PastExpiry, TooManyAlerts,
-    UnknownSymbol, alert_specs, alert_targets,
+    UnknownSymbol, alert_specs, alert_targets, expiry,
 )
 from bot.alerts.editing import EditRequest, plan_move, target_level
 from bot.alerts.tick import Ticker
@@ -133,6 +133,7 @@ class AlertService(ChatPlaces):
         if await self._store.count_active(chat_id) + len(request.steps) > self._max_alerts:
             raise TooManyAlerts(self._max_alerts)
         waits = liq_direction(request.long)
+        expires_at = expiry(request.expires)  # one end for every step: the watch ends as one
         specs = []
         for step in request.steps:
             level = step_level(request.long, request.liquidation, step)
@@ -141,7 +142,7 @@ class AlertService(ChatPlaces):
                 # warns once; again only after the mark moved away by the margin (and a minute passed)
                 "repeat_seconds": LIQ_REPEAT_SECONDS, "rearm_level": rearm_level(waits, level, DEFAULT_MARGIN),
                 "passed": crossed(waits, level, mark), "price_source": PriceSource.MARK,
-                "liquidation": request.liquidation,
+                "liquidation": request.liquidation, "expires_at": expires_at,
             })
         created = await self._store.create_alerts(chat_id, specs)
         self._ticker.alerts_changed()

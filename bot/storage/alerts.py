@@ -111,8 +111,30 @@ class AlertQueries(StoreBase):
             return (await session.scalars(query)).one_or_none()
 
     async def delete_alert(self, chat_id: int, alert_id: int) -> Alert | None:
-        """Deletes one of the chat's own alerts; None when it has no such alert (any more)."""
-        return await self._transition(chat_id, alert_id, DELETABLE, state=AlertState.DELETED, closed_at=utcnow())
+        """Deletes one of the chat's own alerts; None when it has no such alert (any more).
+
+        A /liq step goes with the other steps of its watch (same symbol, side and liquidation
+        price), in the same transaction: a trader who deletes one warning wants the watch gone,
+        not the next step ringing (docs/futures.md)."""
+        now = utcnow()
+        async with self._write() as session:
+            query = (
+                update(Alert)
+                .where(Alert.id == alert_id, Alert.chat_id == chat_id, Alert.state.in_(DELETABLE))
+                .values(state=AlertState.DELETED, closed_at=now)
+                .returning(Alert)
+            )
+            deleted = (await session.scalars(query)).one_or_none()
+            if deleted is not None and deleted.liquidation is not None:
+                await session.execute(
+                    update(Alert)
+                    .where(Alert.chat_id == chat_id, Alert.symbol == deleted.symbol,
+                           Alert.direction == deleted.direction, Alert.price_source == deleted.price_source,
+                           Alert.liquidation == deleted.liquidation, Alert.state.in_(DELETABLE))
+                    .values(state=AlertState.DELETED, closed_at=now)
+                )
+            await session.commit()
+            return deleted
 
     async def rearm_alert(self, chat_id: int, alert_id: int, arm_at: Decimal | None = None) -> Alert | None:
         """A fired once-alert watches again: armed now, or, with `arm_at`, once the price is

@@ -7,7 +7,7 @@ from telegram.ext import ContextTypes
 
 from bot.alerts.commands import CommandError
 from bot.alerts.liquidation import parse_liq
-from bot.alerts.requests import NoMarkPrice, TooManyAlerts, UnknownSymbol
+from bot.alerts.requests import NoMarkPrice, PastExpiry, TooManyAlerts, UnknownSymbol
 from bot.exchange.client import ExchangeError
 from bot.telegram.handlers import exchange_trouble, may_change, reply, service, texts_for
 from bot.texts.futures import FuturesTexts
@@ -19,10 +19,12 @@ async def liq(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     futures = FuturesTexts(t.lang)
     try:
-        request = parse_liq(list(context.args or []))
+        request = parse_liq(list(context.args or []), t.zone)
         created, mark = await service(context).watch_liquidation(update.effective_chat.id, request)
-    except CommandError as exc:
+    except CommandError as exc:  # the liquidation words, or a price, duration or date (bot.texts USAGE)
         await reply(update, futures.usage_error(exc.reason, exc.value))
+    except PastExpiry:
+        await reply(update, t.past_expiry())
     except UnknownSymbol as exc:
         await reply(update, t.unknown_symbol(exc.symbol, exc.suggestions))
     except TooManyAlerts as exc:

@@ -219,6 +219,8 @@ async def delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     deleted = await service(context).delete(update.effective_chat.id, alert_id)
     if deleted is None:
         await reply(update, t.alert_not_found(alert_id))
+    elif deleted.liquidation is not None:  # a /liq step: its whole watch went (docs/futures.md)
+        await reply(update, FuturesTexts(t.lang).liq_deleted(deleted.id, deleted.symbol, deleted.liquidation))
     else:
         await reply(update, t.alert_deleted(deleted.id, deleted.symbol))
 

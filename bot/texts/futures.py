@@ -24,7 +24,8 @@ FUTURES_USAGE = {
     "bad_funding": N_("{value} is not a funding rate I can watch: write a percentage between -10% and 10%, "
                       "e.g. <code>0.05%</code>."),
     "liq_usage": N_("Tell me a symbol, long or short, and the liquidation price your exchange shows, e.g. "
-                    "<code>/liq BTCUSDT long 61234</code>, or with your own steps <code>/liq BTCUSDT long 61234 at 3% 1%</code>."),
+                    "<code>/liq BTCUSDT long 61234</code>, or with your own steps and an end "
+                    "<code>/liq BTCUSDT long 61234 at 3% 1% for 7d</code>."),
     "bad_liq_step": N_("{value} is not a step I can use: write percentages up to 50%, e.g. <code>at 3% 1%</code>."),
     "source_usage": N_("Tell me a level after {value}, e.g. <code>/alert BTCUSDT mark 70000</code> or "
                        "<code>/alert BTCUSDT index below 65000 every 1h</code>."),
@@ -48,9 +49,6 @@ class FuturesTexts(Texts):
         if source is PriceSource.FUNDING:
             return self._("funding rate")
         return ""
-
-    def usage_error(self, reason: str, value: str = "") -> str:
-        return self._(FUTURES_USAGE[reason]).format(value=f"<code>{escape(value)}</code>")
 
     def mark_fired(self, alert_id: int, symbol: str, source: PriceSource, direction: Direction, level: Decimal,
                    crossed_at: Decimal, last: Decimal | None, note: str, *, repeats: bool = False) -> str:
@@ -123,10 +121,15 @@ class FuturesTexts(Texts):
         steps = ", ".join(f"#{getattr(a, 'id')} ({distance(long, liquidation, getattr(a, 'level')).normalize():f}%)"
                           for a in alerts)
         return self._("✅ Watching {symbol} {side}, liquidation price {liquidation}: a warning when the mark price "
-                      "comes within {steps}. Mark price now {mark} ({distance}% away). /delete ends a step.").format(
+                      "comes within {steps}. Mark price now {mark} ({distance}% away). /delete with any of these numbers "
+                      "ends the whole watch.").format(
             symbol=escape(getattr(alerts[0], "symbol")), side=self._("long") if long else self._("short"),
             liquidation=price(liquidation), steps=steps, mark=price(mark),
             distance=f"{distance(long, liquidation, mark):f}")
+
+    def liq_deleted(self, alert_id: int, symbol: str, liquidation: Decimal) -> str:
+        return self._("🗑 Alert #{id} deleted, and with it every warning of your {symbol} liquidation watch at "
+                      "{liquidation}.").format(id=alert_id, symbol=escape(symbol), liquidation=price(liquidation))
 
     def no_funding(self, symbol: str) -> str:
         return self._("{symbol} has no funding (a delivery contract settles instead), so there is no funding "
