@@ -222,7 +222,7 @@ async def test_quiet_off_committed_between_the_senders_read_and_its_hold_is_not_
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     await store.set_quiet(USER, 0, 1439, True)
     await store.create_alert(USER, "BTCUSDT", Direction.UP, Decimal("65000"), "")
-    await store.fire_crossed({"BTCUSDT": Decimal("65000")}, lambda alert, language: "🔔 BTCUSDT")
+    await store.fire_crossed({"BTCUSDT": Decimal("65000")}, lambda alert, *_: "🔔 BTCUSDT")
     [read] = await store.pending_messages(10, now)  # the sender's read: the chat holds a digest
     assert read.quiet == (0, 1439, True)
 

@@ -13,7 +13,7 @@ from bot.storage.models import OutboxMessage, OutboxState
 from bot.storage.store import AlertStore, FiredAlert
 
 
-def render(alert: FiredAlert, lang: str) -> str:
+def render(alert: FiredAlert, lang: str, zone: str | None = None) -> str:
     return f"{alert.symbol} {alert.price}"
 
 
@@ -146,13 +146,13 @@ async def test_alerts_expire_and_their_chats_are_told(store: AlertStore) -> None
 
     soon = await store.create_alert(1, "BTCUSDT", Direction.UP, Decimal("90000"), "n", expires_at=utcnow() + timedelta(hours=1))
     later = await store.create_alert(1, "BTCUSDT", Direction.UP, Decimal("91000"), "", expires_at=utcnow() + timedelta(days=1))
-    assert await store.expire_due(lambda a, lang: f"expired {a.id}") == []
+    assert await store.expire_due(lambda a, *_: f"expired {a.id}") == []
     await _make_due(store, soon.id, expires_at=utcnow() - timedelta(seconds=1))
-    [expired] = await store.expire_due(lambda a, lang: f"expired {a.id}")
+    [expired] = await store.expire_due(lambda a, *_: f"expired {a.id}")
     assert (expired.id, expired.fired, expired.note) == (soon.id, False, "n")
     assert [m.text for m in await store.pending_messages()] == [f"expired {soon.id}"]
     assert [a.id for a in await store.list_active(1)] == [later.id]
-    assert await store.expire_due(lambda a, lang: "again") == []  # once
+    assert await store.expire_due(lambda a, *_: "again") == []  # once
 
 
 async def test_snooze_rearm_and_delete_act_only_on_the_chats_own_alert(store: AlertStore) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.alerts.hours import zone as chat_zone
 from bot.storage.models import MessageKind
 from bot.storage.store import EndedAlerts, ExpiredAlert, FiredAlert, PendingMessage
 from bot.sources import PriceSource
@@ -22,11 +23,11 @@ from bot.texts.futures import FuturesTexts
 NOTICE_DELETE, NOTICE_REARM, NOTICE_SNOOZE, NOTICE_CHART = "ndel:", "narm:", "nsnz:", "nchart:"
 
 
-def render_fired(alert: FiredAlert, lang: str) -> str:
+def render_fired(alert: FiredAlert, lang: str, zone: str | None = None) -> str:
     if alert.liquidation is not None:  # a /liq step (docs/futures.md)
         return FuturesTexts(lang).liq_warning(alert.id, alert.symbol, alert.price, alert.liquidation, alert.level)
-    if alert.source is not PriceSource.LAST:  # a mark or index alert (docs/futures.md)
-        return FuturesTexts(lang).mark_fired(alert.id, alert.symbol, alert.source, alert.direction, alert.level,
+    if alert.source is not PriceSource.LAST:  # mark, index, funding, a funding reminder (docs/futures.md)
+        return FuturesTexts(lang, chat_zone(zone)).mark_fired(alert.id, alert.symbol, alert.source, alert.direction, alert.level,
                                              alert.price, alert.last_price, alert.note, repeats=alert.repeats)
     if alert.touched is not None:  # a wick between two checks
         return Texts(lang).alert_touched(alert.id, alert.symbol, alert.level, alert.touched, alert.price, alert.note,
@@ -42,7 +43,7 @@ def render_ended(ended: EndedAlerts, lang: str) -> str:
     return Texts(lang).symbol_ended(ended.symbol, ended.ids)
 
 
-def render_expired(alert: ExpiredAlert, lang: str) -> str:
+def render_expired(alert: ExpiredAlert, lang: str, zone: str | None = None) -> str:
     return Texts(lang).alert_expired(alert.id, alert.symbol, alert.direction, alert.level, alert.note,
                                      fired=alert.fired, window_seconds=alert.window_seconds)
 

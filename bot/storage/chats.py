@@ -202,9 +202,16 @@ def upsert_chat(session: AsyncSession, chat_id: int, values: dict[str, object]) 
 
 async def chat_languages(session: AsyncSession, chat_ids: set[int]) -> dict[int, str]:
     """The language of each chat that has one stored; O(chats asked), in chunks under SQLite's bind limit."""
-    found: dict[int, str] = {}
+    return {chat: language for chat, (language, _) in (await chat_voices(session, chat_ids)).items()}
+
+
+async def chat_voices(session: AsyncSession, chat_ids: set[int]) -> dict[int, tuple[str, str | None]]:
+    """(language, /timezone name or None) of each chat that has a row: how its notices are worded
+    and on which clock they give times. O(chats asked), in chunks under SQLite's bind limit."""
+    found: dict[int, tuple[str, str | None]] = {}
     ids = sorted(chat_ids)
     for start in range(0, len(ids), 5000):
-        rows = await session.execute(select(Chat.id, Chat.language).where(Chat.id.in_(ids[start:start + 5000])))
-        found.update(dict(rows.all()))
+        rows = await session.execute(select(Chat.id, Chat.language, Chat.timezone)
+                                     .where(Chat.id.in_(ids[start:start + 5000])))
+        found.update({chat: (language, zone) for chat, language, zone in rows})
     return found

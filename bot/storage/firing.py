@@ -20,7 +20,7 @@ from bot.crossing import LEVEL_DIRECTIONS, Direction, Extremes
 from bot.sources import FUTURES_SOURCES, PriceSource
 from bot.i18n import DEFAULT
 from bot.storage.base import LIVE, WATCHING, StoreBase, utcnow
-from bot.storage.chats import chat_languages
+from bot.storage.chats import chat_languages, chat_voices
 from bot.storage.topics import placements
 from bot.storage.models import Alert, AlertState, MessageKind, OutboxMessage, OutboxState, PauseReason
 from bot.storage.statements import (
@@ -83,7 +83,7 @@ class EndedAlerts:
 
 class TickQueries(StoreBase):
     async def fire_crossed(
-        self, prices: Mapping[str, Decimal], render: Callable[[FiredAlert, str], str],
+        self, prices: Mapping[str, Decimal], render: Callable[[FiredAlert, str, str | None], str],
         extremes: Mapping[str, Extremes] | None = None, *, source: PriceSource = PriceSource.LAST,
         last_prices: Mapping[str, Decimal] | None = None,
     ) -> list[FiredAlert]:
@@ -117,7 +117,7 @@ class TickQueries(StoreBase):
         return fired
 
     async def step(
-        self, prices: Mapping[str, Decimal], render: Callable[[FiredAlert, str], str], *, source: PriceSource,
+        self, prices: Mapping[str, Decimal], render: Callable[[FiredAlert, str, str | None], str], *, source: PriceSource,
         last_prices: Mapping[str, Decimal] | None = None,
     ) -> list[FiredAlert]:
         """A futures source's once-a-second step: start_cooldowns then fire_crossed in ONE
@@ -233,7 +233,7 @@ class TickQueries(StoreBase):
 
     async def fire_moves(
         self, moves: Mapping[tuple[str, int], tuple[Decimal, Decimal]], prices: Mapping[str, Decimal],
-        render: Callable[[FiredAlert, str], str],
+        render: Callable[[FiredAlert, str, str | None], str],
     ) -> list[FiredAlert]:
         """Fires the move alerts whose % the move of their (symbol, window) reached.
 
@@ -269,7 +269,7 @@ class TickQueries(StoreBase):
         return fired
 
     async def _after_firing(
-        self, session: AsyncSession, now: datetime, fired: list[FiredAlert], render: Callable[[FiredAlert, str], str]
+        self, session: AsyncSession, now: datetime, fired: list[FiredAlert], render: Callable[[FiredAlert, str, str | None], str]
     ) -> None:
         """Repeating alerts rest at least their cooldown; each fired alert's message is recorded."""
         cooldowns: dict[int, list[int]] = {}
@@ -313,7 +313,7 @@ class TickQueries(StoreBase):
             await session.commit()
         return due.rowcount  # type: ignore[attr-defined]
 
-    async def expire_due(self, render: Callable[[ExpiredAlert, str], str]) -> list[ExpiredAlert]:
+    async def expire_due(self, render: Callable[[ExpiredAlert, str, str | None], str]) -> list[ExpiredAlert]:
         """Ends alerts whose time ran out and tells their chats, in one transaction."""
         now = utcnow()
         async with self._write() as session:
@@ -333,15 +333,15 @@ class TickQueries(StoreBase):
 
     async def _record(
         self, session: AsyncSession, now: datetime, alerts: Sequence[AnyAlert],
-        kind: Callable[[AnyAlert], MessageKind], render: Callable[[AnyAlert, str], str],
+        kind: Callable[[AnyAlert], MessageKind], render: Callable[[AnyAlert, str, str | None], str],
     ) -> None:
-        """One pending outbox message per alert, rendered in its chat's language."""
+        """One pending outbox message per alert, rendered in its chat's language, with times on its clock."""
         if not alerts:
             return
-        languages = await chat_languages(session, {a.chat_id for a in alerts})
+        voices = await chat_voices(session, {a.chat_id for a in alerts})
         places = await placements(session, [a.id for a in alerts])
         await session.execute(insert(OutboxMessage), [
-            {"chat_id": a.chat_id, "alert_id": a.id, "kind": kind(a), "text": render(a, languages.get(a.chat_id, DEFAULT)),
+            {"chat_id": a.chat_id, "alert_id": a.id, "kind": kind(a), "text": render(a, *voices.get(a.chat_id, (DEFAULT, None))),
              "state": OutboxState.PENDING, "created_at": now, "attempts": 0, **places[a.id]}
             for a in alerts
         ])

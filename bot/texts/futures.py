@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from html import escape
 
@@ -80,10 +81,11 @@ class FuturesTexts(Texts):
     def funding_reminder(self, alert_id: int, symbol: str, seconds_left: Decimal, rate: Decimal | None,
                          note: str) -> str:
         """The predicted rate, when funding is, and what it costs or pays per 1,000 USDT long and short."""
-        at = time.time() + float(seconds_left)
+        at = datetime.now(timezone.utc) + timedelta(seconds=float(seconds_left))
+        local = at.astimezone(self.zone) if self.zone is not None else at  # the chat's /timezone clock
         text = self._("⏰ <b>{symbol}</b> funding in {left} (at {at}), alert #{id}").format(
             symbol=escape(symbol), left=duration(max(60.0, float(seconds_left))),
-            at=time.strftime("%H:%M UTC", time.gmtime(at)), id=alert_id)
+            at=local.strftime("%H:%M ") + (local.tzname() or "UTC"), id=alert_id)
         if rate is not None:
             per_thousand = Decimal(1000) * rate / 100  # exact: 0.0125 % of 1,000 is 0.125
             text += "\n" + self._("Predicted rate: {rate}%").format(rate=_percent(rate))
