@@ -4,6 +4,7 @@ mark price comes within its distance, by the crossing rule alerts use."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 from decimal import Decimal
 
 import pytest
@@ -70,3 +71,28 @@ def test_a_nearer_step_is_nearer_liquidation(long: bool, liquidation: Decimal, c
     levels = [step_level(long, liquidation, s) for s in sorted(chosen, reverse=True)]
     assert levels == sorted(levels, reverse=long)
     assert all((level > liquidation) if long else (level < liquidation) for level in levels)
+
+
+def test_the_edges_of_what_liq_accepts() -> None:
+    """Exactly 5 steps and exactly 50 % are allowed; an end from 1 minute to 365 days; `until` is
+    read on the chat's clock; a refused step is named in the answer."""
+    assert len(parse_liq("BTCUSDT long 100 at 1% 2% 3% 4% 5%".split()).steps) == 5
+    assert parse_liq("BTCUSDT long 100 at 50%".split()).steps == (Decimal(50),)
+    assert parse_liq("BTCUSDT long 100 for 1m".split()).expires == timedelta(minutes=1)
+    assert parse_liq("BTCUSDT long 100 for 365d".split()).expires == timedelta(days=365)
+    with pytest.raises(CommandError) as caught:
+        parse_liq("BTCUSDT long 100 for 366d".split())
+    assert caught.value.reason == "duration_out_of_range"
+    kathmandu = ZoneInfo("Asia/Kathmandu")  # +05:45
+    assert parse_liq("BTCUSDT long 100 until 2030-01-31T12:00".split(), kathmandu).expires == datetime(2030, 1, 31, 6, 15)
+    for words, value in (("at 3", "3"), ("at 50.5%", "50.5%")):
+        with pytest.raises(CommandError) as caught:
+            parse_liq(f"BTCUSDT long 100 {words}".split())
+        assert (caught.value.reason, caught.value.value) == ("bad_liq_step", value)
+
+
+def test_a_step_is_within_exactly_at_its_level_and_not_a_tick_before() -> None:
+    assert within(True, Decimal("60000"), Decimal("66000"), Decimal(10))
+    assert not within(True, Decimal("60000"), Decimal("66000.01"), Decimal(10))
+    assert within(False, Decimal("60000"), Decimal("54000"), Decimal(10))
+    assert not within(False, Decimal("60000"), Decimal("53999.99"), Decimal(10))
