@@ -4,15 +4,23 @@ docs/futures.md): /alerts measures each alert from the price it watches, /edit n
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
+from PIL import Image
+
 from bot.alerts.rules import Direction
+from bot.charts.render import FALLING_ALERT, RISING_ALERT, render_chart
+from bot.charts.spec import ChartSpec, Level
 from bot.sources import PriceSource
 from bot.texts.alerts import AlertTexts
 from tests.conftest import RunningBot, eventually
 from tests.fakes.exchange import FakeExchange
+from tests.fakes.rest import FakeBinanceRest
 from tests.fakes.streams import FakeStreams
 from tests.fakes.telegram import FakeTelegram
+from tests.test_charts import bars
+from tests.test_chart_bot import wait_for_photo
 from tests.test_futures_bot import USER, futures_bot, rest, streams  # noqa: F401  (fixtures)
 
 
@@ -79,3 +87,42 @@ async def test_edit_of_a_mark_alert_names_the_price_it_watches(
     await command(telegram, "/language zh", "中文")
     edited = await command(telegram, "/edit 1 70400", "#1")
     assert "标记价格" in edited
+
+
+def line_share(png: bytes, colour: str) -> float:
+    """How much of the row most drawn in `colour` (near it: lines are smoothed) it covers, over the
+    picture's left 60 % (the labels are at the right): about 0.6 for a dashed line, 0.3 dotted."""
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    wanted = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    width = int(image.width * 0.6)
+    pixels = image.load()
+    rows = [sum(sum(abs(a - b) for a, b in zip(pixels[x, y], wanted)) < 120 for x in range(width))
+            for y in range(image.height)]
+    return max(rows) / width
+
+
+def test_a_mark_or_index_level_is_drawn_dotted_a_last_price_level_dashed() -> None:
+    candles = bars()
+    for source, dotted in (("last", False), ("mark", True), ("index", True)):
+        png = render_chart(ChartSpec("BTCUSDT", "1h", candles, (Level(Decimal("65000.10"), True, 1, source=source),)))
+        assert (line_share(png, RISING_ALERT) < 0.4) is dotted, source
+
+
+async def test_chart_draws_a_mark_level_dotted_says_so_and_leaves_funding_alerts_out(
+    futures_bot: RunningBot, exchange: FakeExchange, telegram: FakeTelegram, streams: FakeStreams,  # noqa: F811
+    rest: FakeBinanceRest,  # noqa: F811
+) -> None:
+    exchange.set_price("BTCUSDT", "69000.0")
+    rest.prices["BTCUSDT"] = "69000.0"  # the klines end there
+    streams.marks.set("BTCUSDT", "71000")
+    await marks_seen(futures_bot, "BTCUSDT", "71000")
+    await command(telegram, "/alert BTCUSDT mark 68500", "✅ Alert #1")
+    await command(telegram, "/alert BTCUSDT funding above 0.05%", "✅ Alert #2")
+    await command(telegram, "/alert BTCUSDT funding 15m before", "✅ Alert #3")
+    await telegram.user_sends(USER, "/chart BTCUSDT")
+    photo = await wait_for_photo(telegram, USER)
+    assert "Dotted lines: levels on the mark price (M) or the index price (I)." in photo.plain
+    assert "#1 mark price falls to ≤ 68500" in photo.plain
+    assert "#2" not in photo.plain and "#3" not in photo.plain  # a rate and a time are not price levels
+    assert 0.05 < line_share(photo.photo, FALLING_ALERT) < 0.4  # drawn, dotted
+    assert telegram.rejected == []
