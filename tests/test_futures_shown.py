@@ -126,3 +126,35 @@ async def test_chart_draws_a_mark_level_dotted_says_so_and_leaves_funding_alerts
     assert "#2" not in photo.plain and "#3" not in photo.plain  # a rate and a time are not price levels
     assert 0.05 < line_share(photo.photo, FALLING_ALERT) < 0.4  # drawn, dotted
     assert telegram.rejected == []
+
+
+async def test_export_and_import_round_trip_every_kind_and_an_imported_liq_step_still_warns_of_liquidation(
+    futures_bot: RunningBot, exchange: FakeExchange, telegram: FakeTelegram, streams: FakeStreams,  # noqa: F811
+) -> None:
+    exchange.set_price("BTCUSDT", "69000.0")
+    exchange.set_price("ETHUSDT", "2500.00")
+    streams.marks.set("BTCUSDT", "69000", index="68990", rate="0.0001")
+    streams.marks.set("ETHUSDT", "2500", index="2499")
+    await marks_seen(futures_bot, "BTCUSDT", "69000")
+    await marks_seen(futures_bot, "ETHUSDT", "2500")
+    for text in ("/alert BTCUSDT 72000 every 1h margin 1% silent", "/alert BTCUSDT 3% 15m", "/alert BTCUSDT mark below 65000",
+                 "/alert BTCUSDT index above 75000 for 1d", "/alert BTCUSDT funding below -0.01%",
+                 "/alert BTCUSDT funding 15m before every"):
+        await command(telegram, text, "✅")
+    await command(telegram, "/liq BTCUSDT long 61234", "Watching")
+    await command(telegram, "/liq ETHUSDT short 3000 at 3.5%", "Watching")
+    before = len(telegram.sent)
+    await telegram.user_sends(USER, "/export")
+    exported = await telegram.wait_for_message(USER, "10 alerts", after=before)
+    assert exported.document is not None
+    rows = exported.document.decode("utf-8-sig").splitlines()[1:]
+    assert "BTCUSDT,liq long,61234 at 10%,,,," in rows and "ETHUSDT,liq short,3000 at 3.5%,,,," in rows
+    await telegram.user_sends_document(USER + 1, exported.filename, exported.document, caption="/import")
+    answer = (await telegram.wait_for_message(USER + 1, "Import")).plain
+    assert "10 created, 0 refused" in answer, answer
+    await telegram.user_sends(USER + 1, "/export")
+    again = await telegram.wait_for_message(USER + 1, "10 alerts")
+    assert again.document == exported.document  # every kind, its options, and the /liq steps as they were
+    streams.marks.set("ETHUSDT", "2900")  # within 3.5 % of the short's liquidation price (2895)
+    warning = await telegram.wait_for_message(USER + 1, "⚠️")
+    assert "ETHUSDT mark price 2900.00000000 is 3.33% from your liquidation price 3000 (short" in warning.plain

@@ -104,6 +104,7 @@ def alert_specs(request: AlertRequest, current: Decimal,
             "repeat_seconds": repeat_seconds, "rearm_level": rearm, "expires_at": expires_at,
             "window_seconds": window_seconds, "passed": passed, "price_source": request.source,
             "silent": request.silent, "message_thread_id": thread_id,  # where and how it is announced
+            **({"liquidation": request.liquidation} if request.liquidation is not None else {}),
         })
     return specs
 
