@@ -149,6 +149,11 @@ class AlertService(ChatPlaces):
                  [a.id for a in created])
         return created, mark
 
+    def source_prices(self) -> dict[PriceSource, dict[str, Decimal]]:
+        """The fresh mark, index and funding figures per source, per symbol (none on a standby
+        replica): what lists measure a mark or index alert's distance from."""
+        return self._ticker.source_prices()
+
     def current_on(self, source: PriceSource, symbol: str, last: Decimal) -> Decimal:
         """The price an alert on `source` compares with now: the last price, or the fresh mark or
         index price (NoMarkPrice when there is none younger than STALE_AFTER)."""
