@@ -5,7 +5,9 @@ docs/futures.md): /alerts measures each alert from the price it watches, /edit n
 from __future__ import annotations
 
 import io
+import re
 from decimal import Decimal
+from pathlib import Path
 
 from PIL import Image
 
@@ -158,3 +160,28 @@ async def test_export_and_import_round_trip_every_kind_and_an_imported_liq_step_
     streams.marks.set("ETHUSDT", "2900")  # within 3.5 % of the short's liquidation price (2895)
     warning = await telegram.wait_for_message(USER + 1, "⚠️")
     assert "ETHUSDT mark price 2900.00000000 is 3.33% from your liquidation price 3000 (short" in warning.plain
+
+
+def test_the_mini_app_words_the_new_kinds_in_english_and_chinese() -> None:
+    script = (Path(__file__).resolve().parent.parent / "bot/webapp/static/api.js").read_text(encoding="utf-8")
+    english = script[script.index("en: {"):script.index("zh: {")]
+    chinese = script[script.index("zh: {"):script.index("};", script.index("zh: {"))]
+    keys = [set(re.findall(r"\b(\w+): \"", block)) for block in (english, chinese)]
+    assert keys[0] == keys[1]
+    assert {"markPrice", "indexPrice", "fundingRate", "fromSource", "unknownSource", "reminder", "liq", "legend",
+            "notPriceLevel", "noMark"} <= keys[0]
+
+
+async def test_edit_of_a_funding_alert_speaks_of_rates_and_of_a_reminder_refuses_what_it_cannot_read(
+    futures_bot: RunningBot, exchange: FakeExchange, telegram: FakeTelegram, streams: FakeStreams,  # noqa: F811
+) -> None:
+    streams.marks.set("BTCUSDT", "71000", rate="0.0001")
+    await marks_seen(futures_bot, "BTCUSDT", "71000")
+    await command(telegram, "/alert BTCUSDT funding above 0.05%", "✅ Alert #1")
+    await command(telegram, "/alert BTCUSDT funding 15m before", "✅ Alert #2")
+    edited = await command(telegram, "/edit 1 0.08", "#1")
+    assert "moved: BTCUSDT funding rate rises to ≥ 0.08%" in edited and "The funding rate is now 0.01%." in edited
+    refused = await command(telegram, "/edit 2 30m", "#2")
+    assert "#2 is a funding reminder" in refused  # not a lead of 30 million seconds
+    listed = await command(telegram, "/alerts", "Your alerts")
+    assert "#2 BTCUSDT funding reminder 15m before" in listed

@@ -60,11 +60,12 @@ class NoMarkPrice(Exception):
 
 
 class NotALevelAlert(Exception):
-    """A move alert (`3% 15m`) has no price level to move: it is deleted and created again."""
+    """A move alert (`3% 15m`) has no price level to move, nor a funding reminder (`reminder`: its
+    level is a lead in seconds, which `/edit`'s prices cannot say): each is deleted and created again."""
 
-    def __init__(self, alert_id: int) -> None:
+    def __init__(self, alert_id: int, reminder: bool = False) -> None:
         super().__init__(alert_id)
-        self.alert_id = alert_id
+        self.alert_id, self.reminder = alert_id, reminder
 
 
 @dataclass(frozen=True)

@@ -298,8 +298,8 @@ class AlertService(ChatPlaces):
             alert = await self._store.get_alert(chat_id, request.alert_id)
             if alert is None or alert.state not in LIVE:
                 return None
-            if alert.direction not in LEVEL_DIRECTIONS:
-                raise NotALevelAlert(alert.id)
+            if alert.direction not in LEVEL_DIRECTIONS or alert.price_source is PriceSource.FUNDING_BEFORE:
+                raise NotALevelAlert(alert.id, reminder=alert.price_source is PriceSource.FUNDING_BEFORE)
             snapshot = await self.snapshot()
             current = snapshot.prices.get(alert.symbol)
             if current is None:

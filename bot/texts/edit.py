@@ -54,6 +54,11 @@ class EditTexts(Texts):
         return self._("#{id} is a move alert: it has no level to move. Delete it and create another, "
                       "e.g. <code>/alert BTCUSDT 3% 15m</code>.").format(id=alert_id)
 
+    def reminder_not_editable(self, alert_id: int) -> str:
+        """/edit of a funding reminder: its lead is not a price (`/edit 5 30m` would read 30 million)."""
+        return self._("#{id} is a funding reminder: to change how long before the funding it reminds you, "
+                      "delete it and create another, e.g. <code>/alert BTCUSDT funding 30m before</code>.").format(id=alert_id)
+
     def edit_button(self, alert_id: int) -> str:
         return self._("✏️ #{id}").format(id=alert_id)
 
