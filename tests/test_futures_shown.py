@@ -54,6 +54,11 @@ async def test_alerts_measures_a_mark_alert_from_the_mark_price_and_lists_the_cl
     assert "#3 BTCUSDT index price falls to ≤ 70000 · -1.27% from index price 70900.00000000" in lines
     assert "#4 BTCUSDT funding rate rises to ≥ 0.05 · now 0.01%" in lines
     assert "#1 ETHUSDT rises to ≥ 2550 · +2.00% from 2500.00" in lines
+    await command(telegram, "/liq BTCUSDT long 61234 at 10%", "Watching")
+    listed = await command(telegram, "/alerts", "Your alerts")
+    assert "#5 BTCUSDT mark price falls to ≤ 67357.4 · ⚠️ liquidation price 61234 · -5.13% from mark price 71000.00000000" \
+        in listed  # a /liq step says what it warns of
+    lines = [line for line in listed.split("\n") if not line.startswith("#5")]
     order = [line.split()[0] for line in lines if line.startswith("#")]
     assert order == ["#3", "#2", "#4", "#1"]  # BTCUSDT's closest (on the price each watches) first
 

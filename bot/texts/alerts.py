@@ -130,6 +130,9 @@ class AlertTexts(TextsBase):
         lines = [title]
         for alert in live:
             distance = self._watched(alert, watched_price(alert, prices, sources))
+            liquidation = getattr(alert, "liquidation", None)  # a /liq step: the price it warns before
+            if liquidation is not None:
+                distance = " · ⚠️ " + self._("liquidation price {price}").format(price=price(liquidation)) + distance
             state = _STATES.get(getattr(alert.state, "value", alert.state))
             mark = self._(state).format(until=moment(alert.rearm_after, self.zone) if alert.rearm_after else "",
                                         back=price(alert.rearm_level) if alert.rearm_level else "") if state else ""
