@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Container, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Container, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -36,6 +36,7 @@ from bot.symbols import suggest
 from bot.charts.intervals import DEFAULT_INTERVAL, INTERVALS, parse_interval
 from bot.charts.spec import format_price, precision_of
 from bot.exchange.client import ExchangeError
+from bot.sources import PriceSource
 from bot.storage.models import Alert
 from bot.limits import CommandLimiter, Verdict
 from bot.webapp.facts import alert_facts, kind_of, plain
@@ -182,6 +183,11 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
             "max_alerts": alerts.max_alerts_per_chat,
         })
 
+    def sources_for(live: Iterable[Alert]) -> Sources:
+        """The fresh mark, index and funding figures, built only when one of these alerts watches
+        one (the page polls every POLL_INTERVAL; most chats watch last prices only)."""
+        return alerts.source_prices() if any(a.price_source is not PriceSource.LAST for a in live) else {}
+
     def grouped(live: list[Alert], now: Mapping[str, Decimal], sources: Sources) -> dict[str, Any]:
         groups = [{"symbol": symbol, "price": plain(now.get(symbol)),
                    "alerts": [alert_facts(a, now.get(symbol), sources) for a in members]}
@@ -192,7 +198,7 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
         now = await prices()
         async with gate:
             live = list(await alerts.live_alerts(who.chat_id))
-        return _json(grouped(live, now, alerts.source_prices()))
+        return _json(grouped(live, now, sources_for(live)))
 
     async def symbols(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
         query = request.query.get("q", "")[:40]
@@ -213,13 +219,14 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
         return symbol
 
     async def on_symbol(chat_id: int, symbol: str, price: Decimal | None) -> list[dict[str, Any]]:
-        sources = alerts.source_prices()
-        return [alert_facts(a, price, sources) for a in await alerts.live_alerts(chat_id) if a.symbol == symbol]
+        on = [a for a in await alerts.live_alerts(chat_id) if a.symbol == symbol]
+        sources = sources_for(on)
+        return [alert_facts(a, price, sources) for a in on]
 
     async def first_symbol(chat_id: int, now: Mapping[str, Decimal]) -> str:
         """The symbol the app opens on: the one whose alert is closest to its price, else BTCUSDT."""
         live = list(await gated(alerts.live_alerts(chat_id)))
-        groups = group_by_symbol(live, now, alerts.source_prices())
+        groups = group_by_symbol(live, now, sources_for(live))
         return groups[0][0] if groups else FIRST_SYMBOL
 
     async def chart(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
@@ -252,7 +259,7 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
         symbol = _symbol(request, now)
         async with gate:
             live = list(await alerts.live_alerts(who.chat_id))
-        price, sources = now.get(symbol), alerts.source_prices()
+        price, sources = now.get(symbol), sources_for(live)
         return _json({"symbol": symbol, "price": plain(price),
                       "alerts": [alert_facts(a, price, sources) for a in live if a.symbol == symbol],
                       **grouped(live, now, sources)})
@@ -289,7 +296,7 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
             changed = await gated(alerts.set_note(who.chat_id, alert_id, note or ""))
             if changed is None:
                 raise ApiError(404, "not_found")
-            return _json({"alert": alert_facts(changed, (await prices()).get(changed.symbol), alerts.source_prices()),
+            return _json({"alert": alert_facts(changed, (await prices()).get(changed.symbol), sources_for([changed])),
                           "passed": False})
         request_ = EditRequest(alert_id=alert_id, level=_level(body["level"]), direction=None, note=note)
         try:
@@ -309,7 +316,7 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
         if edited is None:
             raise ApiError(404, "not_found")
         # `price`: what the move was decided from (the mark price for a mark alert, as /edit in chat)
-        return _json({"alert": alert_facts(edited.alert, (await prices()).get(edited.alert.symbol), alerts.source_prices()),
+        return _json({"alert": alert_facts(edited.alert, (await prices()).get(edited.alert.symbol), sources_for([edited.alert])),
                       "price": plain(edited.current), "passed": edited.passed})
 
     async def remove(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
