@@ -190,3 +190,27 @@ async def test_edit_of_a_funding_alert_speaks_of_rates_and_of_a_reminder_refuses
     assert "#2 is a funding reminder" in refused  # not a lead of 30 million seconds
     listed = await command(telegram, "/alerts", "Your alerts")
     assert "#2 BTCUSDT funding reminder 15m before" in listed
+
+
+async def test_the_chart_of_a_funding_notification_draws_no_rate_as_a_price_and_a_mark_ones_names_its_price(
+    futures_bot: RunningBot, exchange: FakeExchange, telegram: FakeTelegram, streams: FakeStreams,  # noqa: F811
+    rest: FakeBinanceRest,  # noqa: F811
+) -> None:
+    exchange.set_price("BTCUSDT", "69000.0")
+    rest.prices["BTCUSDT"] = "69000.0"
+    streams.marks.set("BTCUSDT", "69500", rate="0.0001")
+    await marks_seen(futures_bot, "BTCUSDT", "69500")
+    await command(telegram, "/alert BTCUSDT funding above 0.05%", "✅ Alert #1")
+    await command(telegram, "/alert BTCUSDT mark 70000", "✅ Alert #2")
+    streams.marks.set("BTCUSDT", "70010.5", rate="0.0006")
+    for alert_id, words in ((1, "funding rate rose to"), (2, "mark price rose to")):
+        fired = await telegram.wait_for_message(USER, words, timeout=5)
+        assert any(b["callback_data"] == f"nchart:{alert_id}" for b in fired.buttons())
+        before = len(telegram.sent)
+        await telegram.press_button(fired, f"nchart:{alert_id}")
+        photo = await telegram.wait_for_message(USER, "📈", after=before, timeout=20)
+        assert photo.photo is not None
+        if alert_id == 1:
+            assert "crossed" not in photo.plain and "#1" not in photo.plain  # 0.06 is a rate, not a price
+        else:
+            assert "🔔 #2 crossed 70010.5" in photo.plain and "#2 mark price rises to ≥ 70000" in photo.plain
