@@ -104,7 +104,7 @@ async def test_edit_of_a_mark_alert_decides_its_direction_from_the_mark_price_an
     assert "rises to ≥ 72000" in (await telegram.wait_for_message(USER, "✅ Alert #1")).plain
     await telegram.user_sends(USER, "/edit 1 70500")  # below the mark (71000), above the last price (69000)
     edited = (await telegram.wait_for_message(USER, "moved")).plain
-    assert "falls to ≤ 70500" in edited and "Now 71000" in edited
+    assert "falls to ≤ 70500" in edited and "Watches the mark price, now 71000" in edited
     exchange.set_price("BTCUSDT", "70600.0")  # the last price rising through 70500 fires nothing
     await ticks_pass(ticker, 4)
     assert fired(telegram) == []

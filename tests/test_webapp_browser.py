@@ -247,3 +247,71 @@ async def test_a_chat_not_in_allowed_chat_ids_is_told_politely_in_its_language(b
         await expect(page.locator("#problem")).to_contain_text(words)
         assert await page.locator("#app").is_hidden()
         await page.context.close()
+
+
+async def test_mark_index_funding_and_liq_alerts_show_for_what_they_are_and_a_mark_level_moves_on_the_mark_price(
+        browser: Browser, tmp_path: Path) -> None:
+    """Issue 24 point 5 (docs/futures.md, docs/webapp.md): a bot of its own, with the mark price stream."""
+    from bot.sources import PriceSource
+    from bot.alerts.rules import Direction
+    from tests.fakes.streams import FakeStreams
+
+    exchange, telegram, streams = FakeExchange(), FakeTelegram(), FakeStreams(mark_interval=0.2)
+    for fake in (exchange, telegram, streams):
+        await fake.start()
+    rest = FakeBinanceRest(prices=exchange.prices, marks=streams.marks)
+    await rest.start()
+    url = f"sqlite+aiosqlite:///{tmp_path / 'futures.db'}"
+    await asyncio.to_thread(migrate.upgrade, url)
+    user = 3201
+    try:
+        exchange.set_price("BTCUSDT", "69000.0")
+        streams.marks.set("BTCUSDT", "71000", index="70900", rate="0.0001")
+        async with serve_app(url, exchange, telegram, rest, poll_interval=0.5, binance_stream_url=streams.url,
+                             mark_fallback_every=1) as server:
+            ticker = server.application.bot_data["parts"].ticker
+            deadline = time.monotonic() + 10
+            while getattr(ticker.marks.latest("BTCUSDT"), "mark", None) != Decimal("71000"):
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.05)
+            for command in ("/alert BTCUSDT mark 72000", "/alert BTCUSDT index below 70000", "/alert BTCUSDT 69500",
+                            "/alert BTCUSDT funding above 0.05%", "/alert BTCUSDT funding 15m before",
+                            "/liq BTCUSDT long 61234"):
+                await create_in_chat(telegram, user, command)
+            page = await page_for(browser, server, user)
+            await chart_drawn(page)
+            await until(page, "window.pricealert.lineOf(6) !== null")
+            lines = {i: await page.evaluate(f"window.pricealert.lineOf({i})") for i in range(1, 7)}
+            assert lines[1]["title"].startswith("#1 M 72000") and lines[1]["lineStyle"] == 1  # dotted
+            assert lines[2]["title"].startswith("#2 I 70000") and lines[2]["lineStyle"] == 1
+            assert lines[3]["title"].startswith("#3 69500") and lines[3]["lineStyle"] == 0  # a last-price level: solid
+            assert lines[4] is None and lines[5] is None  # a rate and a time are not price lines
+            assert lines[6]["title"].startswith("#6 liq ") and lines[6]["lineStyle"] == 1
+            await expect(page.locator("#chart-legend")).to_contain_text("Dotted lines: levels on the mark price (M)")
+            def item(alert_id: int):  # type: ignore[no-untyped-def]
+                return page.locator(f"#symbol-alerts li[data-alert='{alert_id}']")
+
+            await expect(item(1)).to_contain_text("mark price rises to ≥ 72000 · +1.41% from mark price 71000.00000000")
+            await expect(item(2)).to_contain_text("index price falls to ≤ 70000 · -1.27% from index price 70900.00000000")
+            await expect(item(4)).to_contain_text("funding rate rises to ≥ 0.05% · now 0.01%")
+            await expect(item(5)).to_contain_text("funding reminder 15m before")
+            await expect(item(6)).to_contain_text("liquidation warning (liquidation price 61234)")
+            for alert_id in (4, 5, 6):  # no level to type into: a rate, a time, a /liq step
+                await expect(page.get_by_label(f"Level of alert #{alert_id}")).to_have_count(0)
+            await expect(page.locator("#groups").get_by_role("button", name="#1 BTCUSDT")).to_contain_text(
+                "from mark price 71000")
+            level = page.get_by_label("Level of alert #1")
+            await level.fill("70500")  # below the mark price (71000), above the last price (69000)
+            await level.press("Enter")
+            await expect(page.locator("#problem")).to_contain_text("#1 moved to 70500")
+            moved = await stored(server, user, 1)
+            assert (moved.direction, moved.price_source, moved.state) == (Direction.DOWN, PriceSource.MARK, AlertState.ACTIVE)
+            status = await page.evaluate("""() => fetch('api/alerts/4', {method: 'PATCH',
+                headers: {Authorization: 'tma ' + Telegram.WebApp.initData, 'Content-Type': 'application/json'},
+                body: JSON.stringify({level: '0.06'})}).then(r => r.status)""")
+            assert status == 409 and (await stored(server, user, 4)).level == Decimal("0.05")
+            await page.context.close()
+    finally:
+        await rest.stop()
+        for fake in (streams, telegram, exchange):
+            await fake.stop()

@@ -17,6 +17,8 @@ from decimal import Decimal
 from typing import Protocol
 
 from bot.alerts.commands import MAX_NOTE_LENGTH, AlertRequest, CommandError, parse_alert
+from bot.alerts.liquidation import parse_liq, step_level
+from bot.alerts.requests import LIQ_REPEAT_SECONDS
 from bot.alerts.rules import DEFAULT_MARGIN, Direction
 from bot.sources import PriceSource
 
@@ -36,7 +38,7 @@ class ExportedAlert(Protocol):
     rearm_level: Decimal | None
     expires_at: datetime | None
     window_seconds: int | None
-    # and, optionally, `silent: bool` (issue 25)
+    # and, optionally, `silent: bool` (issue 25), `price_source` and `liquidation` (issue 24)
 
 
 class BackupError(Exception):
@@ -90,6 +92,11 @@ def export_csv(alerts: Sequence[ExportedAlert]) -> bytes:
             direction = f"{source.value} {direction}"
         if source is PriceSource.FUNDING_BEFORE:  # `funding before` and its lead: read back as `funding 15m before`
             direction, level = "funding before", _duration(int(alert.level))
+        liquidation = getattr(alert, "liquidation", None)
+        if liquidation is not None:  # a /liq step: `liq long` and `61234 at 10%`, read back as /liq reads them
+            long = alert.direction is Direction.DOWN
+            step = ((alert.level - liquidation if long else liquidation - alert.level) * 100 / liquidation).normalize()
+            direction, level, repeat = f"liq {'long' if long else 'short'}", f"{liquidation:f} at {step:f}%", ""
         silent = "yes" if getattr(alert, "silent", False) else ""
         writer.writerow([alert.symbol, direction, level, alert.note, repeat, expiry, silent])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
@@ -132,6 +139,8 @@ def _line(number: int, row: list[str]) -> Line:
     if direction.lower().split() == ["funding", "before"]:  # a funding reminder: `funding 15m before [every]`
         args += ["funding", level, "before", *(["every"] if repeat else [])]
         repeat = ""  # its repeat is the reminder's own cooldown, not an `every` duration
+    elif direction.lower().split()[:1] == ["liq"]:  # a /liq step: `liq long`, `61234 at 10%`
+        return _liq_line(number, symbol, direction, level, note, expiry, silent)
     elif direction.lower() == "move":
         args += level.split()
     else:
@@ -159,3 +168,22 @@ def _line(number: int, row: list[str]) -> Line:
     except CommandError as exc:
         return Line(number, None, exc)
     return Line(number, replace(request, note=note))
+
+
+def _liq_line(number: int, symbol: str, direction: str, level: str, note: str, expiry: str, silent: str) -> Line:
+    """One /liq step: the repeating mark-price alert /liq makes for it, with its liquidation price."""
+    try:
+        liq = parse_liq([symbol, *direction.split()[1:], *level.split()])
+        if len(liq.steps) != 1:  # one line, one step (without `at`, /liq's three)
+            raise CommandError("liq_usage")
+        step = step_level(liq.long, liq.liquidation, liq.steps[0])
+        args = [symbol, "mark", "below" if liq.long else "above", f"{step:f}", "every", _duration(LIQ_REPEAT_SECONDS)]
+        args += ["until", expiry] if expiry else []
+        args += ["silent"] if silent.lower() in _YES else []
+        note = " ".join(note.split())
+        if len(note) > MAX_NOTE_LENGTH:
+            raise CommandError("note_too_long", str(MAX_NOTE_LENGTH))
+        request = parse_alert(args)
+    except CommandError as exc:
+        return Line(number, None, exc)
+    return Line(number, replace(request, note=note, liquidation=liq.liquidation))

@@ -134,7 +134,7 @@ class ChartService:
         """The chart a notification's button asks for (`alert` from `alert()`): an interval that
         shows the crossing, the alert's level and the crossing price marked."""
         alerts = [a for a in await self._live_alerts(chat_id, alert.symbol) if a.id != alert.id]
-        if alert.direction in LEVEL_DIRECTIONS:
+        if alert.direction in LEVEL_DIRECTIONS and alert.price_source in PRICE_SOURCES:  # not a funding rate
             alerts.append(alert)
         interval = DEFAULT_INTERVAL
         if alert.fired_at is not None:
@@ -156,13 +156,15 @@ class ChartService:
         if not bars:
             raise ExchangeError(f"no klines for {symbol} {interval}")
         levels = tuple(sorted(
-            (Level(a.level, a.direction is Direction.UP, a.id, highlight=focus is not None and a.id == focus.id)
+            (Level(a.level, a.direction is Direction.UP, a.id, highlight=focus is not None and a.id == focus.id,
+                   source=a.price_source.value)
              for a in alerts),
             key=lambda level: (level.price, level.alert_id or 0)))
         mark = None
         if focus is not None and focus.fired_at is not None:
             fired_ms = int((focus.fired_at - _EPOCH).total_seconds() * 1000)
-            mark = Mark(fired_ms, focus.fired_price)
+            # a funding alert's figure is a rate, a reminder's seconds: only the moment is marked
+            mark = Mark(fired_ms, focus.fired_price if focus.price_source in PRICE_SOURCES else None)
         spec = ChartSpec(symbol, interval, tuple(Bar(k.open_time, k.open, k.high, k.low, k.close) for k in bars),
                          levels, mark, zone)
         last = bars[-1]  # fresher klines make a new picture, so caption and picture agree

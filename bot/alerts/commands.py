@@ -57,6 +57,7 @@ class AlertRequest:
     window: timedelta | None = None  # `3% 15m`: fires on a 3 % move either way within 15 minutes
     silent: bool = False  # `silent`: its notifications arrive without a sound
     source: PriceSource = PriceSource.LAST  # `mark 70000`, `index below 65000`: the price it watches
+    liquidation: Decimal | None = None  # a /liq step read back by /import: the liquidation price it warns before
 
 
 def parse_level(text: str) -> Decimal:

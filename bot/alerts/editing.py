@@ -18,6 +18,7 @@ from bot.alerts.rules import (
     DEFAULT_MARGIN, LEVEL_DIRECTIONS, Direction, crossed, direction_for, distance_percent, level_from_percent,
     rearm_level,
 )
+from bot.sources import PRICE_SOURCES, PriceSource
 
 # parse_alert reads a symbol first; an edit names the alert instead, so any valid symbol stands in.
 _ANY_SYMBOL = "BTCUSDT"
@@ -119,29 +120,48 @@ class Priced(Protocol):
 A = TypeVar("A", bound=Priced)
 
 
-def closeness(alert: Priced, prices: Mapping[str, Decimal]) -> Decimal | None:
-    """How far the alert's level is from its price, in % (unsigned); None for a move alert or an
-    unknown price."""
-    current = prices.get(alert.symbol)
-    if current is None or current <= 0 or alert.direction not in LEVEL_DIRECTIONS:
+Sources = Mapping[PriceSource, Mapping[str, Decimal]]  # per futures source, each symbol's figure now
+
+
+def source_of(alert: object) -> PriceSource:
+    """The price the alert watches (alerts read before issue 24, and test rows, watch the last one)."""
+    return getattr(alert, "price_source", None) or PriceSource.LAST
+
+
+def watched_price(alert: Priced, prices: Mapping[str, Decimal], sources: Sources | None = None) -> Decimal | None:
+    """What the alert compares with now: the last price, or its source's fresh figure (mark, index,
+    funding rate in %, seconds to the funding); None when unknown."""
+    source = source_of(alert)
+    if source is PriceSource.LAST:
+        return prices.get(alert.symbol)
+    return (sources or {}).get(source, {}).get(alert.symbol)
+
+
+def closeness(alert: Priced, prices: Mapping[str, Decimal], sources: Sources | None = None) -> Decimal | None:
+    """How far the alert's level is from the price it watches, in % (unsigned); None for a move
+    alert, a funding alert or reminder (not a price), or an unknown price."""
+    if source_of(alert) not in PRICE_SOURCES or alert.direction not in LEVEL_DIRECTIONS:
+        return None
+    current = watched_price(alert, prices, sources)
+    if current is None or current <= 0:
         return None
     return abs(distance_percent(alert.level, current))
 
 
-def group_by_symbol(alerts: Iterable[A], prices: Mapping[str, Decimal]) -> list[tuple[str, list[A]]]:
-    """Alerts grouped by symbol: the symbol whose alert is closest to its price first, closest
-    first within each; alerts without a distance (moves, unknown prices) after those with one,
-    by id; symbols without any distance last, by name."""
+def group_by_symbol(alerts: Iterable[A], prices: Mapping[str, Decimal],
+                    sources: Sources | None = None) -> list[tuple[str, list[A]]]:
+    """Alerts grouped by symbol: the symbol whose alert is closest to the price it watches first,
+    closest first within each; alerts without a distance (moves, funding, unknown prices) after
+    those with one, by id; symbols without any distance last, by name."""
     far = Decimal("Infinity")
     groups: dict[str, list[A]] = {}
     for alert in alerts:
         groups.setdefault(alert.symbol, []).append(alert)
 
     def key(alert: A) -> tuple[Decimal, int]:
-        found = closeness(alert, prices)
+        found = closeness(alert, prices, sources)
         return (far if found is None else found, getattr(alert, "id", 0))
 
     ordered = [(symbol, sorted(members, key=key)) for symbol, members in groups.items()]
     ordered.sort(key=lambda group: (key(group[1][0])[0], group[0]))
     return ordered
-

@@ -60,11 +60,12 @@ class NoMarkPrice(Exception):
 
 
 class NotALevelAlert(Exception):
-    """A move alert (`3% 15m`) has no price level to move: it is deleted and created again."""
+    """A move alert (`3% 15m`) has no price level to move, nor a funding reminder (`reminder`: its
+    level is a lead in seconds, which `/edit`'s prices cannot say): each is deleted and created again."""
 
-    def __init__(self, alert_id: int) -> None:
+    def __init__(self, alert_id: int, reminder: bool = False) -> None:
         super().__init__(alert_id)
-        self.alert_id = alert_id
+        self.alert_id, self.reminder = alert_id, reminder
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ def alert_specs(request: AlertRequest, current: Decimal,
             "repeat_seconds": repeat_seconds, "rearm_level": rearm, "expires_at": expires_at,
             "window_seconds": window_seconds, "passed": passed, "price_source": request.source,
             "silent": request.silent, "message_thread_id": thread_id,  # where and how it is announced
+            **({"liquidation": request.liquidation} if request.liquidation is not None else {}),
         })
     return specs
 

@@ -150,6 +150,11 @@ class AlertService(ChatPlaces):
                  [a.id for a in created])
         return created, mark
 
+    def source_prices(self) -> dict[PriceSource, dict[str, Decimal]]:
+        """The fresh mark, index and funding figures per source, per symbol (none on a standby
+        replica): what lists measure a mark or index alert's distance from."""
+        return self._ticker.source_prices()
+
     def current_on(self, source: PriceSource, symbol: str, last: Decimal) -> Decimal:
         """The price an alert on `source` compares with now: the last price, or the fresh mark or
         index price (NoMarkPrice when there is none younger than STALE_AFTER)."""
@@ -294,8 +299,8 @@ class AlertService(ChatPlaces):
             alert = await self._store.get_alert(chat_id, request.alert_id)
             if alert is None or alert.state not in LIVE:
                 return None
-            if alert.direction not in LEVEL_DIRECTIONS:
-                raise NotALevelAlert(alert.id)
+            if alert.direction not in LEVEL_DIRECTIONS or alert.price_source is PriceSource.FUNDING_BEFORE:
+                raise NotALevelAlert(alert.id, reminder=alert.price_source is PriceSource.FUNDING_BEFORE)
             snapshot = await self.snapshot()
             current = snapshot.prices.get(alert.symbol)
             if current is None:

@@ -40,6 +40,9 @@ _TICKS: dict[str, tuple[int, str]] = {
     "1m": (15 * 60, "time"), "5m": (3600, "time"), "15m": (3 * 3600, "time"),
     "1h": (12 * 3600, "day time"), "4h": (2 * 86_400, "day"), "1d": (14 * 86_400, "day"),
 }
+# Levels on the mark or index price (docs/futures.md): dotted, and "M" / "I" before the price in the label.
+SOURCE_TAGS = {"mark": "M ", "index": "I "}
+LEVEL_LINES = {"mark": (0, (1.2, 2.4)), "index": (0, (1.2, 2.4))}
 INTERVAL_SECONDS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14_400, "1d": 86_400}
 _RIGHT_ROOM = 15  # empty bars right of the last candle, where the alert labels go
 
@@ -153,15 +156,17 @@ def draw_chart(spec: ChartSpec) -> Figure:
     header = f"{spec.symbol}  {spec.interval}" if spec.symbol.isascii() and spec.symbol.isprintable() else spec.interval
     figure.text(0.02, 0.955, header, color=TEXT, fontsize=17, fontweight="bold", va="center")
 
-    # Alert levels: dashed lines; labels at the right, spread apart so none hides another.
+    # Alert levels: dashed lines, dotted on the mark or index price (labelled M / I, the caption
+    # says so); labels at the right, spread apart so none hides another.
     to_axes = lambda price: (float(price) - bottom) / (top - bottom)  # noqa: E731
     labels_at: list[tuple[float, str, str]] = []
     for level in sorted(spec.levels, key=lambda item: item.price):
         colour = RISING_ALERT if level.rising else FALLING_ALERT
-        text = f"#{level.alert_id} {level.price:f}" if level.alert_id is not None else f"{level.price:f}"
+        text = SOURCE_TAGS.get(level.source, "") + f"{level.price:f}"
+        text = f"#{level.alert_id} {text}" if level.alert_id is not None else text
         where = to_axes(level.price)
         if 0 <= where <= 1:
-            axes.axhline(float(level.price), color=colour, linestyle=(0, (6, 4)),
+            axes.axhline(float(level.price), color=colour, linestyle=LEVEL_LINES.get(level.source, (0, (6, 4))),
                          linewidth=2.4 if level.highlight else 1.4, zorder=4)
         else:  # beyond the view: a label at the edge points to where it is
             text += " ▲" if where > 1 else " ▼"

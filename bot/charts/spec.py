@@ -34,6 +34,7 @@ class Level:
     rising: bool
     alert_id: int | None = None
     highlight: bool = False  # the alert a notification is about
+    source: str = "last"  # the price it watches (bot.sources): "mark" and "index" are drawn dotted, labelled M / I
 
 
 @dataclass(frozen=True)

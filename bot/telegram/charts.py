@@ -15,6 +15,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
+from bot.sources import PRICE_SOURCES
 from bot.alerts.charts import Chart, ChartService
 from bot.symbols import normalize_symbol, suggest
 from bot.charts.intervals import DEFAULT_INTERVAL, INTERVALS, ChartUsage, parse_chart_args
@@ -117,7 +118,8 @@ async def _send(context: ContextTypes.DEFAULT_TYPE, t: Texts, chat_id: int, symb
         return t.chart_failed()
     focus = made.focus
     crossed = ((focus.id, _at_precision(focus.fired_price, made.precision), focus.fired_at)
-               if focus is not None and focus.fired_price is not None and focus.fired_at is not None else None)
+               if focus is not None and focus.fired_price is not None and focus.fired_at is not None
+               and focus.price_source in PRICE_SOURCES else None)  # a funding alert crossed a rate, not a price
     caption = t.chart_caption(made.symbol, made.interval, made.latest, made.alerts, crossed)
     await context.bot.send_photo(chat_id, photo=made.png, caption=caption, parse_mode=ParseMode.HTML,
                                  filename=f"chart-{made.interval}.png", message_thread_id=thread_id,

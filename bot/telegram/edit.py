@@ -75,7 +75,7 @@ async def apply_edit(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Edit
         await reply(update, t.edit_confirm(request.alert_id, exc.level, exc.current), keyboard)
         return
     except NotALevelAlert as exc:
-        await reply(update, t.not_a_level_alert(exc.alert_id))
+        await reply(update, t.reminder_not_editable(exc.alert_id) if exc.reminder else t.not_a_level_alert(exc.alert_id))
         return
     except NoMarkPrice as exc:
         await reply(update, FuturesTexts(t.lang).no_mark_price(exc.symbol))

@@ -178,8 +178,9 @@ async def _render_page(
         prices = (await service(context).snapshot()).prices if page.live else {}
     except ExchangeError:
         prices = {}  # the list is still useful without distances
-    # Grouped by symbol, the symbol whose alert is nearest its price first, nearest first within it.
-    live = [alert for _, group in group_by_symbol(page.live, prices) for alert in group]
+    # Grouped by symbol, the symbol whose alert is nearest the price it watches first, nearest first within it.
+    sources = context.bot_data["parts"].ticker.source_prices() if page.live else {}
+    live = [alert for _, group in group_by_symbol(page.live, prices, sources) for alert in group]
     edits = EditTexts(t.lang)
     rows = [[InlineKeyboardButton(t.delete_button(a.id, a.symbol), callback_data=f"{DELETE}{a.id}:{after}"),
              InlineKeyboardButton(edits.edit_button(a.id), callback_data=f"edit:{a.id}")]
@@ -198,7 +199,7 @@ async def _render_page(
     listed = (*page.live, *page.fired)
     if any(a.message_thread_id is not None for a in listed):  # in a forum, each one's topic is marked
         t.topics = await service(context).topic_names(listed[0].chat_id)
-    text = t.alert_list(live, page.fired, prices, number, pages, live_count=page.live_total)
+    text = t.alert_list(live, page.fired, prices, number, pages, live_count=page.live_total, sources=sources)
     return text, InlineKeyboardMarkup(rows) if rows else None
 
 

@@ -6,7 +6,9 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from html import escape
 
+from bot.alerts.editing import Sources, source_of, watched_price
 from bot.alerts.rules import Direction, distance_percent
+from bot.sources import PRICE_SOURCES, PriceSource
 from bot.texts.base import AlertLike, ENDED_MARK, _STATES, _state_of, _arming, price, duration, moment, TextsBase
 
 
@@ -117,8 +119,9 @@ class AlertTexts(TextsBase):
                                target=self._target(direction, level, window_seconds)) + self._note(note)
 
     def alert_list(self, live: Sequence[AlertLike], fired: Sequence[AlertLike], prices: Mapping[str, Decimal],
-                   page: int, pages: int, live_count: int | None = None) -> str:
-        """One page; `live_count` is the chat's live alerts on every page (default: this page's)."""
+                   page: int, pages: int, live_count: int | None = None, sources: Sources | None = None) -> str:
+        """One page; `live_count` is the chat's live alerts on every page (default: this page's);
+        `sources` the fresh mark, index and funding figures (a mark alert's distance is from the mark price)."""
         if not live and not fired:
             return self._("You have no active alerts. Create one with <code>/alert BTCUSDT 70000</code>.")
         title = self._("<b>Your alerts</b> ({count})").format(count=len(live) if live_count is None else live_count)
@@ -126,11 +129,10 @@ class AlertTexts(TextsBase):
             title += " · " + self._("page {page}/{pages}").format(page=page + 1, pages=pages)
         lines = [title]
         for alert in live:
-            now = prices.get(alert.symbol)
-            distance = (" · " + self._("{percent}% from {price}").format(
-                percent=f"{distance_percent(alert.level, now):+}", price=price(now))
-            ) if now and alert.direction is not Direction.EITHER \
-                and getattr(getattr(alert, "price_source", None), "value", "last") == "last" else ""
+            distance = self._watched(alert, watched_price(alert, prices, sources))
+            liquidation = getattr(alert, "liquidation", None)  # a /liq step: the price it warns before
+            if liquidation is not None:
+                distance = " · ⚠️ " + self._("liquidation price {price}").format(price=price(liquidation)) + distance
             state = _STATES.get(getattr(alert.state, "value", alert.state))
             mark = self._(state).format(until=moment(alert.rearm_after, self.zone) if alert.rearm_after else "",
                                         back=price(alert.rearm_level) if alert.rearm_level else "") if state else ""
@@ -141,6 +143,23 @@ class AlertTexts(TextsBase):
             lines.extend(self._line(a) + (self._(ENDED_MARK) if _state_of(a) == "ended" else "")
                          + (f" — {escape(a.note)}" if a.note else "") for a in fired)
         return "\n".join(lines)
+
+    def _watched(self, alert: AlertLike, now: Decimal | None) -> str:
+        """` · +0.71% from 69500`, on a mark alert ` · +0.71% from mark price 69500` (or ` · mark price
+        unknown`), on a funding alert ` · now 0.01%`: the price the alert watches, where it is now."""
+        source = source_of(alert)
+        if source is PriceSource.FUNDING:
+            return "" if now is None else " · " + self._("now {rate}%").format(rate=f"{now.normalize():f}" if now else "0")
+        if source not in PRICE_SOURCES or alert.direction is Direction.EITHER:
+            return ""
+        if now is None or now <= 0:
+            return " · " + self._("{source} unknown").format(source=self._source(alert).strip()) \
+                if source is not PriceSource.LAST else ""
+        percent = f"{distance_percent(alert.level, now):+}"
+        if source is PriceSource.LAST:
+            return " · " + self._("{percent}% from {price}").format(percent=percent, price=price(now))
+        return " · " + self._("{percent}% from {source} {price}").format(
+            percent=percent, source=self._source(alert).strip(), price=price(now))
 
     def symbol_ended(self, symbol: str, ids: Sequence[int]) -> str:
         numbers = ", ".join(f"#{i}" for i in ids)

@@ -34,17 +34,30 @@ class EditTexts(Texts):
     def alert_edited(self, alert: AlertLike, current: Decimal, passed: bool) -> str:
         """The answer to an edit: where the alert is now, and, when its level is already passed,
         that it waits for the next crossing."""
+        source = getattr(getattr(alert, "price_source", None), "value", "last")
+        funding = source == "funding"  # its level and `current` are rates in %
         text = self._("✏️ Alert <b>#{id}</b> moved: {symbol} {target}").format(
-            id=alert.id, symbol=escape(alert.symbol),
-            target=self._target(alert.direction, alert.level, alert.window_seconds, bold=True),
-        ) + self._distance(alert, current) + self._options(alert)
-        if passed:
+            id=alert.id, symbol=escape(alert.symbol) + self._source(alert),
+            target=self._target(alert.direction, alert.level, alert.window_seconds, bold=True) + ("%" if funding else ""),
+        ) + ("" if funding else self._distance(alert, current)) + self._options(alert)
+        if passed and not funding:
             text += "\n" + self.already_passed(alert.symbol, alert.direction, alert.level, current)
-        return text + "\n" + self._("Now {price}.").format(price=price(current)) + self._note(alert.note)
+        if funding:
+            now = self._("The funding rate is now {rate}%.").format(rate=f"{current.normalize():f}" if current else "0")
+        elif source in ("mark", "index"):  # the price it watches, named: the last price may be elsewhere
+            now = self._("Watches the {source}, now {price}.").format(source=self._source(alert).strip(), price=price(current))
+        else:
+            now = self._("Now {price}.").format(price=price(current))
+        return text + "\n" + now + self._note(alert.note)
 
     def not_a_level_alert(self, alert_id: int) -> str:
         return self._("#{id} is a move alert: it has no level to move. Delete it and create another, "
                       "e.g. <code>/alert BTCUSDT 3% 15m</code>.").format(id=alert_id)
+
+    def reminder_not_editable(self, alert_id: int) -> str:
+        """/edit of a funding reminder: its lead is not a price (`/edit 5 30m` would read 30 million)."""
+        return self._("#{id} is a funding reminder: to change how long before the funding it reminds you, "
+                      "delete it and create another, e.g. <code>/alert BTCUSDT funding 30m before</code>.").format(id=alert_id)
 
     def edit_button(self, alert_id: int) -> str:
         return self._("✏️ #{id}").format(id=alert_id)
@@ -54,7 +67,8 @@ class EditTexts(Texts):
         return self._("✏️ New level for #{id} {symbol} (now {target})? Write it like <code>71000</code>, "
                       "<code>below 2500</code> or <code>+5%</code>, a new note after it if you like; "
                       "/cancel keeps it.").format(
-            id=alert.id, symbol=escape(alert.symbol), target=self._target(alert.direction, alert.level, None))
+            id=alert.id, symbol=escape(alert.symbol) + self._source(alert),
+            target=self._target(alert.direction, alert.level, None))
 
     def edit_confirm(self, alert_id: int, level: Decimal, current: Decimal) -> str:
         return self.far_level() + "\n" + self._("Move #{id} to {level}? Now {price}.").format(

@@ -56,8 +56,11 @@ class PriceTexts(TextsBase):
         if crossed is not None:  # (alert id, price, when) of the notification's crossing
             lines.append(self._("🔔 #{id} crossed {price} at {moment}").format(
                 id=crossed[0], price=price(crossed[1]), moment=moment(crossed[2], self.zone)))
+        sources = {getattr(getattr(a, "price_source", None), "value", "last") for a in alerts}
+        if sources & {"mark", "index"}:  # the picture draws them dotted, labelled M / I
+            lines.append(self._("┈ Dotted lines: levels on the mark price (M) or the index price (I)."))
         for alert in alerts:
-            line = f"#{alert.id} {self._target(alert.direction, alert.level, alert.window_seconds)}"
+            line = f"#{alert.id}{self._source(alert)} {self._target(alert.direction, alert.level, alert.window_seconds)}"
             line += f" — {escape(alert.note)}" if alert.note else ""
             if len("\n".join([*lines, line]).encode("utf-16-le")) // 2 > limit - 2:
                 lines.append("…")

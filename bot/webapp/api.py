@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Container, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Container, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,16 +28,18 @@ from aiohttp import web
 
 from bot.alerts.charts import ChartService
 from bot.alerts.commands import MAX_ALERT_ID, MAX_NOTE_LENGTH, AlertRequest, CommandError, parse_level, parse_symbol
-from bot.alerts.editing import EditRequest, closeness, group_by_symbol
-from bot.alerts.rules import Direction, needs_confirmation
-from bot.alerts.requests import FarLevel, NotALevelAlert, TooManyAlerts, UnknownSymbol
+from bot.alerts.editing import EditRequest, Sources, group_by_symbol
+from bot.alerts.rules import needs_confirmation
+from bot.alerts.requests import FarLevel, NoFunding, NoMarkPrice, NotALevelAlert, TooManyAlerts, UnknownSymbol
 from bot.alerts.service import AlertService
 from bot.symbols import suggest
 from bot.charts.intervals import DEFAULT_INTERVAL, INTERVALS, parse_interval
 from bot.charts.spec import format_price, precision_of
 from bot.exchange.client import ExchangeError
+from bot.sources import PriceSource
 from bot.storage.models import Alert
 from bot.limits import CommandLimiter, Verdict
+from bot.webapp.facts import alert_facts, kind_of, plain
 from bot.webapp.auth import Unauthorized, WebAppUser, check_init_data, read_start_token
 from bot.webapp.members import ChatRoles
 from bot.webapp.http import ApiError, Handler, Route, _json, read_body, secured
@@ -68,25 +70,6 @@ class Caller:
 
 
 ApiHandler = Callable[[web.Request, Caller, dict[str, Any]], Awaitable[web.StreamResponse]]
-
-
-def _plain(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:f}"
-
-
-def alert_facts(alert: Alert, price: Decimal | None) -> dict[str, Any]:
-    """One alert as the page reads it; a move alert's `level` is its size in %."""
-    distance = closeness(alert, {alert.symbol: price} if price is not None else {})
-    signed = None
-    if distance is not None and price is not None:
-        signed = distance if alert.level >= price else -distance
-    return {
-        "id": alert.id, "symbol": alert.symbol, "direction": alert.direction.value, "level": _plain(alert.level),
-        "kind": "move" if alert.direction is Direction.EITHER else "level", "note": alert.note,
-        "state": alert.state.value, "repeat_seconds": alert.repeat_seconds, "window_seconds": alert.window_seconds,
-        "expires_at": alert.expires_at.isoformat() + "Z" if alert.expires_at else None,
-        "distance": _plain(signed),
-    }
 
 
 def _level(value: object) -> Decimal:
@@ -200,17 +183,22 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
             "max_alerts": alerts.max_alerts_per_chat,
         })
 
-    def grouped(live: list[Alert], now: Mapping[str, Decimal]) -> dict[str, Any]:
-        groups = [{"symbol": symbol, "price": _plain(now.get(symbol)),
-                   "alerts": [alert_facts(a, now.get(symbol)) for a in members]}
-                  for symbol, members in group_by_symbol(live, now)]
+    def sources_for(live: Iterable[Alert]) -> Sources:
+        """The fresh mark, index and funding figures, built only when one of these alerts watches
+        one (the page polls every POLL_INTERVAL; most chats watch last prices only)."""
+        return alerts.source_prices() if any(a.price_source is not PriceSource.LAST for a in live) else {}
+
+    def grouped(live: list[Alert], now: Mapping[str, Decimal], sources: Sources) -> dict[str, Any]:
+        groups = [{"symbol": symbol, "price": plain(now.get(symbol)),
+                   "alerts": [alert_facts(a, now.get(symbol), sources) for a in members]}
+                  for symbol, members in group_by_symbol(live, now, sources)]
         return {"groups": groups, "count": len(live), "max": alerts.max_alerts_per_chat}
 
     async def list_alerts(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
         now = await prices()
         async with gate:
             live = list(await alerts.live_alerts(who.chat_id))
-        return _json(grouped(live, now))
+        return _json(grouped(live, now, sources_for(live)))
 
     async def symbols(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
         query = request.query.get("q", "")[:40]
@@ -231,12 +219,14 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
         return symbol
 
     async def on_symbol(chat_id: int, symbol: str, price: Decimal | None) -> list[dict[str, Any]]:
-        return [alert_facts(a, price) for a in await alerts.live_alerts(chat_id) if a.symbol == symbol]
+        on = [a for a in await alerts.live_alerts(chat_id) if a.symbol == symbol]
+        sources = sources_for(on)
+        return [alert_facts(a, price, sources) for a in on]
 
     async def first_symbol(chat_id: int, now: Mapping[str, Decimal]) -> str:
         """The symbol the app opens on: the one whose alert is closest to its price, else BTCUSDT."""
         live = list(await gated(alerts.live_alerts(chat_id)))
-        groups = group_by_symbol(live, now)
+        groups = group_by_symbol(live, now, sources_for(live))
         return groups[0][0] if groups else FIRST_SYMBOL
 
     async def chart(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
@@ -256,7 +246,7 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
         precision = precision_of([v for k in bars for v in (k.open, k.high, k.low, k.close)])
         price = now.get(symbol, bars[-1].close)
         return _json({
-            "symbol": symbol, "interval": interval, "precision": precision, "price": _plain(price),
+            "symbol": symbol, "interval": interval, "precision": precision, "price": plain(price),
             "bars": [[k.open_time // 1000, *(format_price(v, precision) for v in (k.open, k.high, k.low, k.close))]
                      for k in bars],
             "alerts": await gated(on_symbol(who.chat_id, symbol, price)),
@@ -269,10 +259,10 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
         symbol = _symbol(request, now)
         async with gate:
             live = list(await alerts.live_alerts(who.chat_id))
-        price = now.get(symbol)
-        return _json({"symbol": symbol, "price": _plain(price),
-                      "alerts": [alert_facts(a, price) for a in live if a.symbol == symbol],
-                      **grouped(live, now)})
+        price, sources = now.get(symbol), sources_for(live)
+        return _json({"symbol": symbol, "price": plain(price),
+                      "alerts": [alert_facts(a, price, sources) for a in live if a.symbol == symbol],
+                      **grouped(live, now, sources)})
 
     async def create(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
         changing(who)
@@ -284,7 +274,7 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
         now = await prices()
         current = now.get(symbol)
         if current is not None and body.get("confirm") is not True and needs_confirmation(level, current):
-            raise ApiError(409, "far_level", level=_plain(level), price=_plain(current))
+            raise ApiError(409, "far_level", level=plain(level), price=plain(current))
         try:
             created, snapshot = await gated(alerts.create(who.chat_id, AlertRequest(symbol, level, None, note)))
         except UnknownSymbol as exc:
@@ -293,7 +283,7 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
             raise ApiError(409, "too_many_alerts", limit=exc.limit) from None
         price = snapshot.prices[symbol]
         alert = created[0]
-        return _json({"alert": alert_facts(alert, price), "price": _plain(price),
+        return _json({"alert": alert_facts(alert, price), "price": plain(price),
                       "passed": alert.state.value == "arming"}, status=201)
 
     async def change(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
@@ -306,20 +296,28 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
             changed = await gated(alerts.set_note(who.chat_id, alert_id, note or ""))
             if changed is None:
                 raise ApiError(404, "not_found")
-            return _json({"alert": alert_facts(changed, (await prices()).get(changed.symbol)), "passed": False})
+            return _json({"alert": alert_facts(changed, (await prices()).get(changed.symbol), sources_for([changed])),
+                          "passed": False})
         request_ = EditRequest(alert_id=alert_id, level=_level(body["level"]), direction=None, note=note)
         try:
+            # a funding rate, a reminder's lead or a /liq step is not a price the page moves (/edit, /liq do)
+            target = await gated(alerts.alert(who.chat_id, alert_id))
+            if target is not None and kind_of(target) in ("funding", "reminder", "liq"):
+                raise ApiError(409, "not_a_price_level")
             edited = await gated(alerts.edit(who.chat_id, request_, confirmed=body.get("confirm") is True))
         except FarLevel as exc:
-            raise ApiError(409, "far_level", level=_plain(exc.level), price=_plain(exc.current)) from None
+            raise ApiError(409, "far_level", level=plain(exc.level), price=plain(exc.current)) from None
         except NotALevelAlert:
             raise ApiError(409, "move_alert") from None
         except UnknownSymbol as exc:
             raise ApiError(404, "unknown_symbol", suggestions=exc.suggestions) from None
+        except (NoMarkPrice, NoFunding):  # a mark or index alert is moved only against a fresh mark price
+            raise ApiError(503, "no_mark_price") from None
         if edited is None:
             raise ApiError(404, "not_found")
-        return _json({"alert": alert_facts(edited.alert, edited.current), "price": _plain(edited.current),
-                      "passed": edited.passed})
+        # `price`: what the move was decided from (the mark price for a mark alert, as /edit in chat)
+        return _json({"alert": alert_facts(edited.alert, (await prices()).get(edited.alert.symbol), sources_for([edited.alert])),
+                      "price": plain(edited.current), "passed": edited.passed})
 
     async def remove(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
         changing(who)

@@ -31,7 +31,13 @@
       exchange: "The exchange does not answer right now.", fromPrice: "{percent}% from {price}",
       noteSaved: "📝 Note of #{id} saved.",
       notAllowed: "Sorry, this bot serves only the chats its owner chose, and this is not one of them.",
-      busy: "Still working on your previous requests; please try again in a moment."
+      busy: "Still working on your previous requests; please try again in a moment.",
+      markPrice: "mark price", indexPrice: "index price", fundingRate: "funding rate",
+      fromSource: "{percent}% from {source} {price}", unknownSource: "{source} unknown", fundingNow: "now {rate}%",
+      reminder: "funding reminder {lead} before", liq: "⚠️ liquidation warning (liquidation price {liquidation})",
+      legend: "┈ Dotted lines: levels on the mark price (M) or the index price (I); liq: /liq warnings.",
+      notPriceLevel: "This alert's level is not a price to move here: change it in the chat (/edit, /liq).",
+      noMark: "There is no fresh mark price right now: please try again in a minute."
     },
     zh: {
       symbol: "交易对", interval: "周期", chart: "图表", newAlert: "新提醒价位", note: "备注",
@@ -52,7 +58,13 @@
       exchange: "交易所暂时没有响应。", fromPrice: "距 {price} {percent}%",
       noteSaved: "📝 #{id} 的备注已保存。",
       notAllowed: "抱歉，此机器人只为其所有者选定的聊天服务，这个聊天不在其中。",
-      busy: "仍在处理你之前的请求，请稍后再试。"
+      busy: "仍在处理你之前的请求，请稍后再试。",
+      markPrice: "标记价格", indexPrice: "指数价格", fundingRate: "资金费率",
+      fromSource: "距{source} {price} {percent}%", unknownSource: "{source}未知", fundingNow: "当前 {rate}%",
+      reminder: "资金费结算前 {lead} 提醒", liq: "⚠️ 强平预警（强平价格 {liquidation}）",
+      legend: "┈ 点线：按标记价格（M）或指数价格（I）设置的价位；liq：/liq 强平预警。",
+      notPriceLevel: "此提醒的价位不能在这里移动：请在聊天中修改（/edit、/liq）。",
+      noMark: "暂时没有最新的标记价格：请一分钟后再试。"
     }
   };
 
@@ -128,6 +140,7 @@
     var messages = {
       admins_only: "adminsOnly", not_a_member: "notMember", too_many_alerts: "tooMany", slow_down: "slowDown",
       not_found: "gone", move_alert: "moveAlert", exchange_unavailable: "exchange",
+      not_a_price_level: "notPriceLevel", no_mark_price: "noMark",
       busy: "busy", too_slow: "problem"
     };
     if (messages[code]) { toast(say(messages[code], { limit: error.body.limit }), true); return; }
@@ -163,11 +176,36 @@
     return parts.filter(Boolean).join(" ") || "1m";
   }
 
+  /* "mark price" / "index price" for an alert on that price, "" for the last price. */
+  function sourceName(alert) {
+    return alert.source === "mark" ? say("markPrice") : alert.source === "index" ? say("indexPrice") : "";
+  }
+
+  /* M / I on a mark or index line, "liq" on a /liq step's (the legend under the chart says so). */
+  function lineTag(alert) {
+    return alert.kind === "liq" ? "liq " : alert.source === "mark" ? "M " : alert.source === "index" ? "I " : "";
+  }
+
   function describe(alert) {
     if (alert.kind === "move") {
       return say("move", { percent: alert.level, window: duration(alert.window_seconds || 60) });
     }
-    return (alert.direction === "up" ? say("rises") : say("falls")) + " " + alert.level;
+    if (alert.kind === "reminder") { return say("reminder", { lead: duration(Number(alert.level)) }); }
+    var arrow = alert.direction === "up" ? say("rises") : say("falls");
+    if (alert.kind === "funding") { return say("fundingRate") + " " + arrow + " " + alert.level + "%"; }
+    var text = (sourceName(alert) ? sourceName(alert) + " " : "") + arrow + " " + alert.level;
+    return alert.kind === "liq" ? say("liq", { liquidation: alert.liquidation }) + " · " + text : text;
+  }
+
+  /* Where the price the alert watches is: "+1.41% from mark price 71000", the funding rate now,
+     or that the mark (index) price is unknown; "" for a move alert or a reminder. */
+  function away(alert) {
+    if (alert.kind === "funding") { return alert.watched ? say("fundingNow", { rate: alert.watched }) : ""; }
+    if (alert.kind === "move" || alert.kind === "reminder") { return ""; }
+    var percent = alert.distance ? (alert.distance[0] === "-" ? "" : "+") + alert.distance : null;
+    if (!sourceName(alert)) { return percent ? say("fromPrice", { percent: percent, price: alert.watched }) : ""; }
+    if (!percent) { return say("unknownSource", { source: sourceName(alert) }); }
+    return say("fromSource", { percent: percent, source: sourceName(alert), price: alert.watched });
   }
 
   function extras(alert) {
@@ -199,5 +237,5 @@
   P.state = state;
   Object.assign(P, { $: $, say: say, el: el, haptic: haptic, ApiError: ApiError, api: api, toast: toast, fail: fail,
                      confirmAsk: confirmAsk, withFarCheck: withFarCheck, duration: duration, describe: describe,
-                     extras: extras });
+                     extras: extras, away: away, lineTag: lineTag });
 }(window.pricealert = window.pricealert || {}));

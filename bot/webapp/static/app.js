@@ -26,7 +26,7 @@
       var item = el("li", { "data-alert": String(alert.id) });
       var what = el("div", { "class": "what" }, [
         el("strong", { "class": alert.direction === "down" ? "down" : "up", text: "#" + alert.id + " " + describe(alert) }),
-        el("span", { "class": "meta", text: (alert.distance ? " · " + say("fromPrice", { percent: (alert.distance[0] === "-" ? "" : "+") + alert.distance, price: state.price }) : "") + (extras(alert) ? " · " + extras(alert) : "") })
+        el("span", { "class": "meta", text: (P.away(alert) ? " · " + P.away(alert) : "") + (extras(alert) ? " · " + extras(alert) : "") })
       ]);
       item.appendChild(what);
       if (alert.kind === "level") {
@@ -89,7 +89,8 @@
       var list = el("ul");
       group.alerts.forEach(function (alert) {
         var label = "#" + alert.id + " " + alert.symbol + " " + describe(alert) +
-          (alert.distance ? " (" + (alert.distance[0] === "-" ? "" : "+") + alert.distance + "%)" : "") +
+          (alert.source !== "last" ? (P.away(alert) ? " · " + P.away(alert) : "")  // which price, and where it is
+            : alert.distance ? " (" + (alert.distance[0] === "-" ? "" : "+") + alert.distance + "%)" : "") +
           (extras(alert) ? " · " + extras(alert) : "") + (alert.note ? " — " + alert.note : "");
         var open = el("button", { type: "button", text: label });
         open.addEventListener("click", function () { openSymbol(alert.symbol, true); window.scrollTo(0, 0); });
@@ -253,6 +254,14 @@
   P.lineY = function (id) {
     var alert = state.alerts.filter(function (a) { return a.id === id; })[0];
     return alert && state.series ? state.series.priceToCoordinate(Number(alert.level)) : null;
+  };
+  /* How an alert's line is drawn (its title and lineStyle: 0 solid, 1 dotted, 2 dashed, 4 sparse
+     dotted), or null when it has none (a funding alert, a reminder, a move). */
+  P.lineOf = function (id) {
+    var line = state.lines[id];
+    if (!line) { return null; }
+    var options = line.options();
+    return { title: options.title, lineStyle: options.lineStyle, price: options.price };
   };
   /* The live candle as drawn (time in seconds, prices as numbers), for tests. */
   P.lastBar = function () {

@@ -71,7 +71,7 @@
     if (price === null || price <= 0) { return; }
     state.drag.price = price.toFixed(state.precision);
     state.lines[state.drag.alert.id].applyOptions({ price: Number(state.drag.price),
-                                                     title: "#" + state.drag.alert.id + " " + state.drag.price });
+                                                     title: "#" + state.drag.alert.id + " " + P.lineTag(state.drag.alert) + state.drag.price });
     event.preventDefault();
   }
 
@@ -103,14 +103,17 @@
   }
 
   function drawLines() {
-    var seen = {};
+    var seen = {}, dotted = false;
     state.alerts.forEach(function (alert) {
-      if (alert.kind !== "level") { return; }
+      // price lines only: a funding alert's level is a rate, a reminder's a time; a /liq step is drawn, not dragged
+      if (alert.kind !== "level" && alert.kind !== "liq") { return; }
       seen[alert.id] = true;
+      var futures = alert.source === "mark" || alert.source === "index";  // dotted (1; waiting: sparse 4), as /chart
+      dotted = dotted || futures;
       var options = {
         price: Number(alert.level), color: alert.direction === "up" ? "#1a9e5c" : "#d14e4e", lineWidth: 2,
-        lineStyle: alert.state === "active" ? 0 : 2, axisLabelVisible: true,
-        title: "#" + alert.id + " " + alert.level + (alert.repeat_seconds ? " ↻" : "") + (alert.expires_at ? " ◷" : "")
+        lineStyle: futures ? (alert.state === "active" ? 1 : 4) : (alert.state === "active" ? 0 : 2), axisLabelVisible: true,
+        title: "#" + alert.id + " " + P.lineTag(alert) + alert.level + (alert.repeat_seconds ? " ↻" : "") + (alert.expires_at ? " ◷" : "")
       };
       if (state.drag && state.drag.alert.id === alert.id) { return; }
       if (state.lines[alert.id]) { state.lines[alert.id].applyOptions(options); }
@@ -119,6 +122,8 @@
     Object.keys(state.lines).forEach(function (id) {
       if (!seen[id]) { state.series.removePriceLine(state.lines[id]); delete state.lines[id]; }
     });
+    $("chart-legend").textContent = dotted ? say("legend") : "";
+    $("chart-legend").hidden = !dotted;
   }
 
   /* `pending`: the first chart, asked at start together with the session (its symbol may be the
