@@ -29,8 +29,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from telegram import Bot, InlineKeyboardMarkup
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot.metrics import MESSAGES_FAILED, MESSAGES_PAID, MESSAGES_SENT, OUTBOX_PENDING, TELEGRAM_RETRY_AFTER
@@ -38,8 +36,10 @@ from bot.notify import placement
 from bot.notify.batching import Delivery, plan_rounds
 from bot.notify.notices import notification_keyboard
 from bot.notify.pacing import Pacer, retry_seconds
+from bot.notify.transport import BotApiClient
 from bot.storage.store import AlertStore
-from bot.webapp.links import AppLinks, with_app_button
+from bot.texts.webapp import WebAppTexts
+from bot.webapp.links import AppLinks
 from bot.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class SentMarks:
 
 class OutboxSender:
     def __init__(
-        self, store: AlertStore, bot: Bot, *, concurrency: int = CONCURRENCY, per_chat_interval: float = 1.0,
+        self, store: AlertStore, api: BotApiClient, *, concurrency: int = CONCURRENCY, per_chat_interval: float = 1.0,
         batch: int = 1000, on_migrated: Callable[[int, int], None] | None = None,
         app_links: Callable[[], AppLinks | None] | None = None,
         pacer: Pacer | None = None, paid: bool = False,
@@ -117,9 +117,8 @@ class OutboxSender:
         self._store = store
         self._app_links = app_links  # the Mini App's "Open chart" under each notification (issue 23)
         self._on_migrated = on_migrated  # ALLOWED_CHAT_IDS follows the group (telegram.allowlist)
-        self._bot = bot
-        # The bot's own rate limiter when it is one, so that command answers and the outbox share one count.
-        self._pacer = pacer or (bot.rate_limiter if isinstance(getattr(bot, "rate_limiter", None), Pacer) else Pacer())
+        self._api = api
+        self._pacer = pacer or Pacer()  # the Application's own, so that command answers and the outbox share one count
         self._paid = paid  # PAID_BROADCAST, until Telegram refuses to be paid
         self._marks = SentMarks(store)
         self._slots = asyncio.Semaphore(concurrency)
@@ -246,27 +245,42 @@ class OutboxSender:
                 return Outcome.RETRY
             return await self._send(delivery)
 
-    def _keyboard(self, delivery: Delivery) -> InlineKeyboardMarkup | None:
-        markup = notification_keyboard(delivery.messages)
-        links = self._app_links() if self._app_links is not None else None
-        if links is None or not delivery.messages:
-            return markup
-        return with_app_button(markup, links, delivery.messages[0].language, delivery.chat_id)
-
-    async def _send(self, delivery: Delivery) -> Outcome:
+    def _params(self, delivery: Delivery) -> dict[str, object]:
+        """sendMessage's fields, in the Bot API's JSON."""
         # The end of digest quiet hours: one message per topic (numbered parts when it is long).
         text = placement.digest_text(delivery) if delivery.held else delivery.text
+        params: dict[str, object] = {"chat_id": delivery.chat_id, "text": text, "parse_mode": "HTML"}
+        rows = notification_keyboard(delivery.messages)
+        links = self._app_links() if self._app_links is not None else None
+        if links is not None and delivery.messages:  # the Mini App's "Open chart" (issue 23), where allowed
+            lang = delivery.messages[0].language
+            button = links.button(WebAppTexts(lang).open_chart_button(), delivery.chat_id)
+            if button is not None:
+                rows.append([button.to_dict()])
+        if rows:
+            params["reply_markup"] = {"inline_keyboard": rows}
+        if delivery.thread_id is not None:
+            params["message_thread_id"] = delivery.thread_id
+        if delivery.silent:
+            params["disable_notification"] = True
+        return params
+
+    async def _send(self, delivery: Delivery) -> Outcome:
+        params = self._params(delivery)
         slot = await self._pacer.reserve(delivery.chat_id, paid_ok=self._paid)
         if self._stopping:
             slot.finish()
             return Outcome.RETRY
+        if slot.paid:
+            params["allow_paid_broadcast"] = True
         try:
-            message = await self._bot.send_message(
-                delivery.chat_id, text, parse_mode=ParseMode.HTML,
-                reply_markup=self._keyboard(delivery),
-                message_thread_id=delivery.thread_id, disable_notification=delivery.silent,
-                allow_paid_broadcast=True if slot.paid else None, rate_limit_args=slot,
-            )
+            try:
+                message_id = await self._api.send_message(params)
+            except RetryAfter as exc:
+                self._pacer.obey(exc)  # before the slot frees: nothing else starts during the pause
+                raise
+            finally:
+                slot.finish()  # at the answer: the slot holds its place for a second from now
         except Forbidden as exc:
             paused, dropped = await self._store.block_chat(delivery.chat_id, f"forbidden: {exc.message}")
             log.warning("chat %d refuses messages (%s): %d alerts paused, %d messages dropped",
@@ -298,10 +312,8 @@ class OutboxSender:
             self._retry_in = max(self._retry_in, self._backoff())
             log.warning("could not reach Telegram (%s); outbox %s stays pending", exc, list(delivery.outbox_ids))
             return Outcome.RETRY
-        finally:
-            slot.finish()  # a no-op when the request went out: the pacer closed it at the answer
         self._last_sent[delivery.chat_id] = time.monotonic()
-        self._marks.add(delivery.outbox_ids, message.message_id)
+        self._marks.add(delivery.outbox_ids, message_id)
         self._failures = 0
         self.sent += len(delivery.outbox_ids)
         MESSAGES_SENT.inc(len(delivery.outbox_ids))
