@@ -238,7 +238,8 @@ class Pacer(BaseRateLimiter[Slot]):
 
     async def _until_answer_or(self, delay: float | None) -> None:
         answer = self._answer
-        try:
-            await asyncio.wait_for(answer.wait(), delay)
+        try:  # asyncio.timeout, not wait_for: no task for each wait (one per answer in a paid burst)
+            async with asyncio.timeout(delay):
+                await answer.wait()
         except TimeoutError:
             pass
