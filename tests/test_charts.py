@@ -353,13 +353,12 @@ def test_notifications_get_a_chart_button_per_fired_alert_and_expiries_none() ->
         return PendingMessage(alert_id, 1, "text", 0, alert_id=alert_id, kind=kind)
 
     single = notification_keyboard([message(5, MessageKind.FIRED)])
-    assert [[b.callback_data for b in row] for row in single.inline_keyboard] == [
-        ["nsnz:5", "narm:5", "ndel:5"], ["nchart:5"]]
-    assert single.inline_keyboard[1][0].text == "📈 Chart"
+    assert [[b["callback_data"] for b in row] for row in single] == [["nsnz:5", "narm:5", "ndel:5"], ["nchart:5"]]
+    assert single[1][0]["text"] == "📈 Chart"
     several = notification_keyboard([message(1, MessageKind.FIRED), message(2, MessageKind.REPEAT),
                                      message(3, MessageKind.EXPIRED)])
-    assert [b.text for b in several.inline_keyboard[-1]] == ["📈 Chart #1", "📈 Chart #2"]
-    assert notification_keyboard([message(3, MessageKind.EXPIRED)]) is None
+    assert [b["text"] for b in several[-1]] == ["📈 Chart #1", "📈 Chart #2"]
+    assert notification_keyboard([message(3, MessageKind.EXPIRED)]) == []
 
 
 def test_a_price_chart_button_carries_the_symbol_when_it_fits() -> None:

@@ -20,8 +20,10 @@ apart from their start: 28 a second at best, 27.1 measured, and a slow answer co
 land in one second on Telegram's side.)
 
 The outbox sender reserves its slots itself (`Pacer.reserve`), so that it knows before sending
-whether a message goes free or paid; every other request (command answers, edits) passes through
-`process_request`, python-telegram-bot's rate-limiter hook, and waits for a free slot the same way.
+whether a message goes free or paid, sends with its own client (bot.notify.transport), finishes
+the slot at the answer and calls `obey` on a 429; every other request (command answers, edits)
+passes through `process_request`, python-telegram-bot's rate-limiter hook, and waits for a free
+slot the same way.
 """
 
 from __future__ import annotations
@@ -178,14 +180,6 @@ class Pacer(BaseRateLimiter[Slot]):
         self, callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
         args: Any, kwargs: dict[str, Any], endpoint: str, data: dict[str, Any], rate_limit_args: Slot | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        if isinstance(rate_limit_args, Slot):  # reserved by the outbox sender, which handles 429s itself
-            try:
-                return await callback(*args, **kwargs)
-            except RetryAfter as exc:
-                self.obey(exc)
-                raise
-            finally:
-                rate_limit_args.finish()
         chat_id = data.get("chat_id")
         if chat_id is None:  # getMe, setMyCommands, answerCallbackQuery...: not messages to a chat
             return await callback(*args, **kwargs)
@@ -244,7 +238,8 @@ class Pacer(BaseRateLimiter[Slot]):
 
     async def _until_answer_or(self, delay: float | None) -> None:
         answer = self._answer
-        try:
-            await asyncio.wait_for(answer.wait(), delay)
+        try:  # asyncio.timeout, not wait_for: no task for each wait (one per answer in a paid burst)
+            async with asyncio.timeout(delay):
+                await answer.wait()
         except TimeoutError:
             pass

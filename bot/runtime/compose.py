@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
-from telegram.ext import Application, ExtBot
+from telegram.ext import Application
 
 from bot.alerts.charts import ChartService
 from bot.alerts.extremes import ExtremesTracker
@@ -26,7 +26,7 @@ from bot.exchange.markprice import MarkOptions, MarkPrices
 from bot.exchange.streams import KlineStreams, StreamOptions
 from bot.notify.notices import Notices
 from bot.notify.pacing import Pacer
-from bot.notify.transport import AiohttpRequest
+from bot.notify.transport import BotApiClient
 from bot.runtime.parts import Parts, parts_of
 from bot.runtime.web import HttpServer, health_handler, metrics_handler, webhook_handler
 from bot.runtime.work import stop_work
@@ -80,14 +80,12 @@ def build_parts(settings: Settings) -> Parts:
     # live allowlist for both (it follows an allowed group upgraded to a supergroup).
     limiter = CommandLimiter(settings.commands_per_minute)
     allowed = AllowedChats(settings.allowed_chat_ids) if settings.allowed_chat_ids else None
-    # Telegram's limits, one count for every request the bot makes; the outbox sends through its own Bot.
+    # Telegram's limits, one count for every request the bot makes; the outbox sends through its own
+    # client (bot.notify.transport says why), with the same token and the same pacer.
     pacer = Pacer(max_retries=3)
-    outbox_bot = ExtBot(
-        settings.telegram_bot_token.get_secret_value(), base_url=f"{settings.telegram_api_url}/bot",
-        base_file_url=f"{settings.telegram_api_url}/file/bot", request=AiohttpRequest(), rate_limiter=pacer,
-    )
+    outbox_api = BotApiClient(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url)
     return Parts(settings, engine, store, exchange, klines, streams, ticker, alerts, charts, limiter, allowed,
-                 pacer, outbox_bot)
+                 pacer, outbox_api)
 
 
 def build_application(settings: Settings) -> Application:

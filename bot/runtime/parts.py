@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram.ext import Application, ExtBot
+from telegram.ext import Application
 
 from bot.alerts.charts import ChartService
 from bot.alerts.service import AlertService
@@ -14,6 +14,7 @@ from bot.exchange.client import BinanceClient
 from bot.exchange.rest import KlineClient
 from bot.exchange.streams import KlineStreams
 from bot.notify.pacing import Pacer
+from bot.notify.transport import BotApiClient
 from bot.settings import Settings
 from bot.storage.store import AlertStore
 from bot.limits import CommandLimiter
@@ -36,9 +37,9 @@ class Parts:
     limiter: CommandLimiter  # COMMANDS_PER_MINUTE, shared by the chat's flood guard and the Mini App's API
     allowed: AllowedChats | None  # ALLOWED_CHAT_IDS (None: every chat), shared by the chat and the Mini App
     # Fan-out (docs/fanout.md): Telegram's limits, counted once for the Application and the outbox,
-    # and the outbox's own Bot (same token, aiohttp underneath: bot.notify.transport says why).
-    pacer: Pacer | None = None
-    outbox_bot: ExtBot | None = None
+    # and the outbox's own client for sendMessage (same token: bot.notify.transport says why).
+    pacer: Pacer
+    outbox_api: BotApiClient
 
     async def close(self) -> None:
         await self.exchange.close()

@@ -66,9 +66,8 @@ async def start_work(application: Application, still_working: Callable[[], Await
     if parts.ticker.marks is not None:  # mark prices (docs/futures.md)
         await parts.ticker.marks.start()
     allowed = application.bot_data.get("allowed_chats")
-    outbox_bot = parts.outbox_bot or application.bot
-    await outbox_bot.initialize()
-    sender = OutboxSender(parts.store, outbox_bot, pacer=parts.pacer, paid=parts.settings.paid_broadcast,
+    await parts.outbox_api.initialize()
+    sender = OutboxSender(parts.store, parts.outbox_api, pacer=parts.pacer, paid=parts.settings.paid_broadcast,
                           on_migrated=allowed.follow if allowed is not None else None,
                           app_links=lambda: application.bot_data.get("app_links"))  # the Mini App (issue 23)
     application.bot_data["sender"] = sender
@@ -99,8 +98,7 @@ async def stop_work(application: Application) -> None:
     sender = application.bot_data.pop("sender", None)
     if sender is not None:
         await sender.stop()
-        if parts.outbox_bot is not None:
-            await parts.outbox_bot.shutdown()
+        await parts.outbox_api.shutdown()
     if parts.streams is not None:
         await parts.streams.close()
     if parts.ticker.marks is not None:
