@@ -39,8 +39,11 @@ from bot.telegram.allowlist import AllowedChats
 from bot.webapp.api import Route, webapp_routes
 from bot.webapp.links import AppLinks
 from bot.webapp.members import ChatRoles
+from bot.webapp.quiet import TickQuiet
 
 log = logging.getLogger(__name__)
+
+QUIET_MAX_WAIT = 1.0  # seconds: the longest a Mini App request waits for a tick to end (bot.webapp.quiet)
 
 
 def build_parts(settings: Settings) -> Parts:
@@ -86,8 +89,10 @@ def build_parts(settings: Settings) -> Parts:
         settings.telegram_bot_token.get_secret_value(), base_url=f"{settings.telegram_api_url}/bot",
         base_file_url=f"{settings.telegram_api_url}/file/bot", request=AiohttpRequest(), rate_limiter=pacer,
     )
+    # While a tick runs, the Mini App's API waits (at most QUIET_MAX_WAIT) before its database work.
+    quiet = TickQuiet(max_wait=QUIET_MAX_WAIT)
     return Parts(settings, engine, store, exchange, klines, streams, ticker, alerts, charts, limiter, allowed,
-                 pacer, outbox_bot)
+                 quiet, pacer, outbox_bot)
 
 
 def build_application(settings: Settings) -> Application:
@@ -131,5 +136,5 @@ def webapp_of(settings: Settings, application: Application) -> list[Route]:
         parts.alerts, parts.charts, bot_token=settings.telegram_bot_token.get_secret_value(),
         roles=ChatRoles(application.bot), limiter=parts.limiter, allowed=parts.allowed,
         poll_interval=settings.poll_interval, base_path=urlsplit(settings.webapp_url).path or "/",
-        local_sdk=settings.webapp_local_sdk,
+        local_sdk=settings.webapp_local_sdk, quiet=parts.quiet,
     )

@@ -31,7 +31,7 @@ async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
             return  # the lock is gone: another process may be working now
         with TICK_SECONDS.time():
             try:
-                recorded = await parts.ticker.tick()
+                recorded = await parts.quiet.around(parts.ticker.tick)()  # the Mini App waits meanwhile
             except RestrictedLocation:  # the client logs it, with the remedy, every 10 minutes at most
                 parts.ticker.warn_if_stale()
                 recorded = 1

@@ -17,8 +17,8 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Container, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Container, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -40,6 +40,7 @@ from bot.storage.models import Alert
 from bot.limits import CommandLimiter, Verdict
 from bot.webapp.auth import Unauthorized, WebAppUser, check_init_data, read_start_token
 from bot.webapp.members import ChatRoles
+from bot.webapp.quiet import TickQuiet
 from bot.webapp.http import ApiError, Handler, Route, _json, read_body, secured
 
 log = logging.getLogger(__name__)
@@ -118,12 +119,13 @@ def _alert_id(request: web.Request) -> int:
 
 def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str, roles: ChatRoles,
                   limiter: CommandLimiter, poll_interval: float, allowed: Container[int] | None = None,
-                  base_path: str = "/", local_sdk: bool = False,
+                  base_path: str = "/", local_sdk: bool = False, quiet: TickQuiet | None = None,
                   clock: Callable[[], float] = time.time) -> list[Route]:
     """(method, path, handler) of the page, its files and its API under `base_path` (WEBAPP_URL's path).
 
     `allowed` is ALLOWED_CHAT_IDS as the chat's guard sees it (the same live object, which follows
     upgraded groups); None serves every chat. Another chat gets 403 before the database is touched.
+    `quiet` is the tick's announcement (bot.webapp.quiet): no database work starts while a tick runs.
     """
     base = "/" + base_path.strip("/") + "/" if base_path.strip("/") else "/"
     script = "static/vendor/telegram-web-app.js" if local_sdk else TELEGRAM_SCRIPT
@@ -132,12 +134,20 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
     # The tick shares this event loop and the database: at most MAX_IN_FLIGHT requests are at their
     # database work at once, the others wait their turn parked (not interleaved with the tick's steps).
     # Checking initData, reading the body and asking Telegram or Binance happen outside it, so a slow
-    # client or a slow network holds no slot.
+    # client or a slow network holds no slot. Inside it, a request waits for the tick in progress
+    # (bounded): so the requests queued at the gate do not start their work in the middle of a tick.
     gate = asyncio.Semaphore(MAX_IN_FLIGHT)
     network = asyncio.Semaphore(MAX_NETWORK)
+    quiet = quiet or TickQuiet(max_wait=0.0)
+
+    @asynccontextmanager
+    async def database() -> AsyncIterator[None]:
+        async with gate:
+            await quiet.wait()
+            yield
 
     async def gated(work: Awaitable[T]) -> T:
-        async with gate:
+        async with database():
             return await work
 
     def welcome(chat_id: int) -> int:
@@ -191,7 +201,7 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
             return {}
 
     async def session(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
-        async with gate:
+        async with database():
             language = await alerts.language(who.chat_id, who.user.language_code)
         return _json({
             "user_id": who.user.user_id, "chat_id": who.chat_id, "group": who.chat_id < 0,
@@ -208,7 +218,7 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
 
     async def list_alerts(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
         now = await prices()
-        async with gate:
+        async with database():
             live = list(await alerts.live_alerts(who.chat_id))
         return _json(grouped(live, now))
 
@@ -267,7 +277,7 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
         alerts: the symbol's last price, its alerts, and all the chat's alerts grouped."""
         now = await prices()
         symbol = _symbol(request, now)
-        async with gate:
+        async with database():
             live = list(await alerts.live_alerts(who.chat_id))
         price = now.get(symbol)
         return _json({"symbol": symbol, "price": _plain(price),
