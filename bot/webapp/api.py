@@ -41,7 +41,7 @@ from bot.limits import CommandLimiter, Verdict
 from bot.webapp.auth import Unauthorized, WebAppUser, check_init_data, read_start_token
 from bot.webapp.members import ChatRoles
 from bot.webapp.quiet import TickQuiet
-from bot.webapp.http import ApiError, Handler, Route, _json, read_body, secured
+from bot.webapp.http import ApiError, Handler, Route, _json, content_policy, read_body, script_hash, secured
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,13 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
     """
     base = "/" + base_path.strip("/") + "/" if base_path.strip("/") else "/"
     script = "static/vendor/telegram-web-app.js" if local_sdk else TELEGRAM_SCRIPT
-    page = (STATIC / "index.html").read_text(encoding="utf-8").replace("{{TELEGRAM_SCRIPT}}", script)
+    # The first requests' script, inlined (no round trip before them), allowed by its hash alone.
+    boot = (STATIC / "boot.js").read_text(encoding="utf-8")
+    if "</" in boot:
+        raise ValueError("static/boot.js is inlined into a <script> element: it may not contain '</'")
+    policy = content_policy([script_hash(boot)])
+    page = (STATIC / "index.html").read_text(encoding="utf-8").replace("{{TELEGRAM_SCRIPT}}", script).replace(
+        "{{BOOT_SCRIPT}}", boot)
     files = {name: (STATIC / name).read_bytes() for name in FILES}
     # The tick shares this event loop and the database: at most MAX_IN_FLIGHT requests are at their
     # database work at once, the others wait their turn parked (not interleaved with the tick's steps).
@@ -381,7 +387,7 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
         ("PATCH", "api/alerts/{id}", change),
         ("DELETE", "api/alerts/{id}", remove),
     ]
-    return [(method, base + path, secured(handler)) for method, path, handler in (
+    return [(method, base + path, secured(handler, policy)) for method, path, handler in (
         ("GET", "", index),
         ("GET", "static/{name:.+}", static),
-    )] + [(method, base + path, secured(api(handler))) for method, path, handler in api_routes]
+    )] + [(method, base + path, secured(api(handler), policy)) for method, path, handler in api_routes]
