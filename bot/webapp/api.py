@@ -246,23 +246,18 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
             raise ApiError(404, "unknown_symbol", suggestions=suggest(symbol, now))
         return symbol
 
-    async def on_symbol(chat_id: int, symbol: str, price: Decimal | None) -> list[dict[str, Any]]:
-        return [alert_facts(a, price) for a in await alerts.live_alerts(chat_id) if a.symbol == symbol]
-
-    async def first_symbol(chat_id: int, now: Mapping[str, Decimal]) -> str:
-        """The symbol the app opens on: the one whose alert is closest to its price, else BTCUSDT."""
-        live = list(await gated(alerts.live_alerts(chat_id)))
-        groups = group_by_symbol(live, now)
-        return groups[0][0] if groups else FIRST_SYMBOL
-
     async def chart(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
-        """Without `symbol`: the chat's first (the page asks it together with the session, so the
-        first chart needs one round trip, not three)."""
+        """Without `symbol`: the chat's first, the one whose alert is closest to its price, else
+        BTCUSDT (the page asks it together with the session, so the first chart needs one round
+        trip, not three). One read of the chat's alerts, outside the klines' wait."""
         now = await prices()
-        symbol = _symbol(request, now) if request.query.get("symbol") else await first_symbol(who.chat_id, now)
+        wanted = _symbol(request, now) if request.query.get("symbol") else None
         interval = parse_interval(request.query.get("interval", DEFAULT_INTERVAL)[:4])
         if interval is None:
             raise ApiError(400, "bad_interval", intervals=list(INTERVALS))
+        live = list(await gated(alerts.live_alerts(who.chat_id)))
+        groups = group_by_symbol(live, now) if wanted is None else []
+        symbol = wanted or (groups[0][0] if groups else FIRST_SYMBOL)
         try:
             async with network:  # Binance's klines, never inside the database gate
                 bars = await charts.bars(symbol, interval)
@@ -275,7 +270,7 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
             "symbol": symbol, "interval": interval, "precision": precision, "price": _plain(price),
             "bars": [[k.open_time // 1000, *(format_price(v, precision) for v in (k.open, k.high, k.low, k.close))]
                      for k in bars],
-            "alerts": await gated(on_symbol(who.chat_id, symbol, price)),
+            "alerts": [alert_facts(a, price) for a in live if a.symbol == symbol],
         })
 
     async def live(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
