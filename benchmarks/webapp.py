@@ -14,7 +14,9 @@ and Debian's headless chromium, and prints one line of figures:
   with --alerts stored alerts (goal p99 ≤ 50 ms);
 - tick_p99_ms with and without --apps simulated open apps polling as the page polls (every
   POLL_INTERVAL, one HTTP client each: 200 browsers would measure the browsers), and the ticks
-  run in each window (goal: every tick on time, p99 within 1.2x).
+  run in each window (goal: every tick on time, p99 within 1.2x). The clients poll from a
+  process of their own (phones do not share the bot's event loop; on this machine they share
+  its cores); --clients-in-process runs them in the bot's loop, as measured before.
 
     python -m benchmarks.webapp --alerts 1000000 --apps 200
     python -m benchmarks.webapp --screenshots docs   # phone-sized light and dark screenshots only
@@ -25,7 +27,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
+import os
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -137,8 +141,34 @@ async def api_figures(app: AppServer, symbol: str, count: int) -> dict[str, tupl
     return figures
 
 
-async def tick_window(app: AppServer, seconds: float, apps: int, symbol: str) -> tuple[list[float], int]:
-    """Tick durations during `seconds`, with `apps` clients polling as open pages do."""
+async def poll_as_pages(url: str, token: str, apps: int, symbol: str, stop: asyncio.Event) -> None:
+    """`apps` open pages polling (`/api/live` every POLL, one at a time, opened at different moments)."""
+    async def page(user: int) -> None:
+        headers = {"Authorization": "tma " + init_data(token, user)}
+        async with aiohttp.ClientSession(headers=headers) as session:
+            await asyncio.sleep(POLL * user / max(apps, 1) % POLL)
+            while not stop.is_set():
+                async with session.get(url + f"api/live?symbol={symbol}") as response:  # the page's poll
+                    await response.read()
+                await asyncio.sleep(POLL)
+
+    await asyncio.gather(*(page(10_000_000 + i) for i in range(apps)))
+
+
+async def pollers_process(url: str, token: str, apps: int, symbol: str) -> None:
+    """`--pollers`: the pages of tick_window in a process of their own, until stdin closes."""
+    stop = asyncio.Event()
+    polling = asyncio.create_task(poll_as_pages(url, token, apps, symbol, stop))
+    print("polling", flush=True)
+    await asyncio.to_thread(sys.stdin.read)
+    stop.set()
+    await polling
+
+
+async def tick_window(app: AppServer, seconds: float, apps: int, symbol: str,
+                      in_process: bool = False) -> tuple[list[float], int]:
+    """Tick durations during `seconds`, with `apps` clients polling as open pages do: in a process of
+    their own (phones do not run in the bot's event loop), or with `in_process` in the bot's loop."""
     durations: list[float] = []
     ticker = parts_of(app.application).ticker
     original = ticker.tick
@@ -150,23 +180,24 @@ async def tick_window(app: AppServer, seconds: float, apps: int, symbol: str) ->
         finally:
             durations.append((time.perf_counter() - start) * 1000)
 
-    ticker.tick = measured  # type: ignore[method-assign]
     stop = asyncio.Event()
-
-    async def page(user: int) -> None:
-        headers = {"Authorization": "tma " + init_data(app.token, user)}
-        async with aiohttp.ClientSession(headers=headers) as session:
-            await asyncio.sleep(POLL * user / max(apps, 1) % POLL)  # pages opened at different moments
-            while not stop.is_set():
-                async with session.get(app.url + f"api/live?symbol={symbol}") as response:  # the page's poll
-                    await response.read()
-                await asyncio.sleep(POLL)
-
-    clients = [asyncio.create_task(page(10_000_000 + i)) for i in range(apps)]
+    pollers = None
+    if apps and in_process:
+        clients = asyncio.create_task(poll_as_pages(app.url, app.token, apps, symbol, stop))
+    elif apps:
+        pollers = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "benchmarks.webapp", "--pollers", app.url, "--apps", str(apps), "--symbol", symbol,
+            env={**os.environ, "BENCH_BOT_TOKEN": app.token}, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).resolve().parent.parent)
+        assert pollers.stdout is not None and await pollers.stdout.readline() == b"polling\n"
+    ticker.tick = measured  # type: ignore[method-assign]
     await asyncio.sleep(seconds)
-    stop.set()
-    await asyncio.gather(*clients)
     ticker.tick = original  # type: ignore[method-assign]
+    stop.set()
+    if pollers is not None:
+        await pollers.communicate(b"")
+    elif apps:
+        await clients
     return durations, len(durations)
 
 
@@ -219,7 +250,7 @@ async def run(args: argparse.Namespace) -> str:
                 kilobytes, steps = await open_figures(app)
                 api = await api_figures(app, symbols[0], args.requests)
                 quiet, quiet_ticks = await tick_window(app, args.seconds, 0, symbols[0])
-                busy, busy_ticks = await tick_window(app, args.seconds, args.apps, symbols[0])
+                busy, busy_ticks = await tick_window(app, args.seconds, args.apps, symbols[0], args.clients_in_process)
                 expected = int(args.seconds / POLL)
                 return (
                     f"alerts={args.alerts} load_s={loaded:.0f} open_kb_gzip={kilobytes:.0f} "
@@ -250,7 +281,15 @@ def main() -> None:
     parser.add_argument("--database", default="", help="database URL (default: a temporary SQLite file)")
     parser.add_argument("--skip-load", action="store_true", help="reuse the alerts already in --database")
     parser.add_argument("--screenshots", default="", help="only take the light and dark screenshots into this folder")
-    print(asyncio.run(run(parser.parse_args())), flush=True)
+    parser.add_argument("--clients-in-process", action="store_true",
+                        help="the polling pages in the bot's own event loop (as measured before 2026-12-07)")
+    parser.add_argument("--pollers", default="", help=argparse.SUPPRESS)  # tick_window's process of pages
+    parser.add_argument("--symbol", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.pollers:
+        asyncio.run(pollers_process(args.pollers, os.environ["BENCH_BOT_TOKEN"], args.apps, args.symbol))
+        return
+    print(asyncio.run(run(args)), flush=True)
 
 
 if __name__ == "__main__":

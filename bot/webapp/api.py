@@ -350,8 +350,10 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
 
     def api(handler: ApiHandler) -> Handler:
         """Who asks (initData, ALLOWED_CHAT_IDS, the group role) and the whole body, before any gate;
-        at most MAX_PER_USER requests of one user at once."""
+        at most MAX_PER_USER requests of one user at once. A request arriving during a tick starts
+        after it (bounded), so its work does not interleave with the tick's steps."""
         async def handle(request: web.Request) -> web.StreamResponse:
+            await quiet.wait()
             who = await caller(request)
             with one_more(who.user.user_id):
                 body = await read_body(request) if request.method in ("POST", "PATCH") else {}
