@@ -259,7 +259,8 @@ async def run(args: argparse.Namespace) -> str:
                                ("html", "asked", "answered", "scripts", "parsed", "drawn")) + " "
                     + " ".join(f"api_{name}_p50_ms={p50:.1f} api_{name}_p99_ms={p99:.1f}"
                                for name, (p50, p99) in api.items())
-                    + f" tick_p99_ms_quiet={percentile(quiet, 0.99):.1f} ticks_run_quiet={quiet_ticks}"
+                    + f" tick_p50_ms_quiet={percentile(quiet, 0.5):.1f} tick_p99_ms_quiet={percentile(quiet, 0.99):.1f}"
+                    f" ticks_run_quiet={quiet_ticks} tick_p50_ms_{args.apps}_apps={percentile(busy, 0.5):.1f}"
                     f" tick_p99_ms_{args.apps}_apps={percentile(busy, 0.99):.1f} ticks_run_{args.apps}_apps={busy_ticks}"
                     f" ticks_expected={expected}"
                     f" tick_ratio={percentile(busy, 0.99) / percentile(quiet, 0.99):.2f}"
