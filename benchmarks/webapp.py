@@ -9,7 +9,8 @@ and Debian's headless chromium, and prints one line of figures:
   5 fresh opens, from the page's Performance API (goal ≤ 1 s); first_chart_wall_ms the same opens
   timed from outside (a new tab, the navigation, and Playwright noticing the chart), and open_*_ms
   where the time goes: the page (html), the first API request sent (asked), the last of the first
-  three answers in (answered), the last script in (scripts), the page parsed, the chart drawn;
+  three answers in (answered), the last script in (scripts), the page parsed, the chart drawn
+  (--latency 100: the same opens over a phone-like network, each request answered 100 ms later);
 - api_p50/p99_ms of the page's calls (its poll: /api/live; the list: /api/alerts; a level move: PATCH)
   with --alerts stored alerts (goal p99 ≤ 50 ms);
 - tick_p99_ms with and without --apps simulated open apps polling as the page polls (every
@@ -43,7 +44,7 @@ from bot.runtime.parts import parts_of
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.rest import FakeBinanceRest
 from tests.fakes.telegram import FakeTelegram
-from tests.webapp_browser import DARK, LIGHT, PHONE, launch, new_context, open_app
+from tests.webapp_browser import DARK, LIGHT, PHONE, launch, new_context, open_app, telegram_url
 from tests.webapp_support import AppServer, init_data, serve_app
 
 POLL = 1.0  # seconds: POLL_INTERVAL of the benchmark's bot (the page polls at the same pace)
@@ -82,7 +83,7 @@ STEPS = """() => {
 }"""
 
 
-async def open_figures(app: AppServer) -> tuple[float, dict[str, float]]:
+async def open_figures(app: AppServer, latency: float = 0) -> tuple[float, dict[str, float]]:
     """(KB gzipped for a first open, the median of 5 fresh opens of each step to the first drawn chart)."""
     from playwright.async_api import async_playwright, expect
 
@@ -107,7 +108,12 @@ async def open_figures(app: AppServer) -> tuple[float, dict[str, float]]:
             context = await new_context(browser)
             await context.add_init_script(WATCH_DRAWN)
             start = time.perf_counter()
-            page = await open_app(context, app.url, init_data(app.token, BUSY_CHAT))
+            page = await context.new_page()
+            if latency:  # a phone's network: each request's answer `latency` ms later (Chromium's emulation)
+                cdp = await context.new_cdp_session(page)
+                await cdp.send("Network.emulateNetworkConditions", {
+                    "offline": False, "latency": latency, "downloadThroughput": -1, "uploadThroughput": -1})
+            await page.goto(telegram_url(app.url, init_data(app.token, BUSY_CHAT)))
             await expect(page.locator("body[data-chart=drawn]")).to_have_count(1, timeout=30_000)
             wall = (time.perf_counter() - start) * 1000  # a new tab, the navigation, and Playwright seeing it
             await page.wait_for_function("window.__painted !== undefined")
@@ -247,7 +253,7 @@ async def run(args: argparse.Namespace) -> str:
                     folder.mkdir(parents=True, exist_ok=True)
                     await screenshots(app, folder)
                     return f"screenshots: {folder / 'webapp-light.png'} {folder / 'webapp-dark.png'}"
-                kilobytes, steps = await open_figures(app)
+                kilobytes, steps = await open_figures(app, args.latency)
                 api = await api_figures(app, symbols[0], args.requests)
                 quiet, quiet_ticks = await tick_window(app, args.seconds, 0, symbols[0])
                 busy, busy_ticks = await tick_window(app, args.seconds, args.apps, symbols[0], args.clients_in_process)
@@ -282,6 +288,7 @@ def main() -> None:
     parser.add_argument("--database", default="", help="database URL (default: a temporary SQLite file)")
     parser.add_argument("--skip-load", action="store_true", help="reuse the alerts already in --database")
     parser.add_argument("--screenshots", default="", help="only take the light and dark screenshots into this folder")
+    parser.add_argument("--latency", type=float, default=0, help="ms added to each request of the first-chart opens")
     parser.add_argument("--clients-in-process", action="store_true",
                         help="the polling pages in the bot's own event loop (as measured before 2026-12-07)")
     parser.add_argument("--pollers", default="", help=argparse.SUPPRESS)  # tick_window's process of pages
