@@ -40,8 +40,8 @@ from bot.storage.models import Alert
 from bot.limits import CommandLimiter, Verdict
 from bot.webapp.auth import Unauthorized, WebAppUser, check_init_data, read_start_token
 from bot.webapp.members import ChatRoles
-from bot.webapp.quiet import TickQuiet
 from bot.webapp.http import ApiError, Handler, Route, _json, content_policy, read_body, script_hash, secured
+from bot.webapp.quiet import TickQuiet
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,8 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
 
     `allowed` is ALLOWED_CHAT_IDS as the chat's guard sees it (the same live object, which follows
     upgraded groups); None serves every chat. Another chat gets 403 before the database is touched.
-    `quiet` is the tick's announcement (bot.webapp.quiet): no database work starts while a tick runs.
+    `quiet` is the tick's announcement (bot.webapp.quiet): a request arriving during a tick, and any
+    database work, starts after it (a bounded wait).
     """
     base = "/" + base_path.strip("/") + "/" if base_path.strip("/") else "/"
     script = "static/vendor/telegram-web-app.js" if local_sdk else TELEGRAM_SCRIPT
