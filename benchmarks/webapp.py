@@ -5,12 +5,19 @@ and Debian's headless chromium, and prints one line of figures:
 
 - open_kb_gzip: bytes a first open transfers (page, script, stylesheet, lightweight-charts,
   telegram-web-app.js, the API answers), each gzipped as a reverse proxy sends it (goal ≤ 350 KB);
-- first_chart_ms: from navigation to the first drawn chart, median of 5 fresh opens (goal ≤ 1 s);
+- first_chart_ms: from the navigation's start to the frame that paints the first chart, median of
+  5 fresh opens, from the page's Performance API (goal ≤ 1 s); first_chart_wall_ms the same opens
+  timed from outside (a new tab, the navigation, and Playwright noticing the chart), and open_*_ms
+  where the time goes: the page (html), the first API request sent (asked), the last of the first
+  three answers in (answered), the last script in (scripts), the page parsed, the chart drawn
+  (--latency 100: the same opens over a phone-like network, each request answered 100 ms later);
 - api_p50/p99_ms of the page's calls (its poll: /api/live; the list: /api/alerts; a level move: PATCH)
   with --alerts stored alerts (goal p99 ≤ 50 ms);
 - tick_p99_ms with and without --apps simulated open apps polling as the page polls (every
   POLL_INTERVAL, one HTTP client each: 200 browsers would measure the browsers), and the ticks
-  run in each window (goal: every tick on time, p99 within 1.2x).
+  run in each window (goal: every tick on time, p99 within 1.2x). The clients poll from a
+  process of their own (phones do not share the bot's event loop; on this machine they share
+  its cores); --clients-in-process runs them in the bot's loop, as measured before.
 
     python -m benchmarks.webapp --alerts 1000000 --apps 200
     python -m benchmarks.webapp --screenshots docs   # phone-sized light and dark screenshots only
@@ -21,7 +28,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
+import os
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -35,7 +44,7 @@ from bot.runtime.parts import parts_of
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.rest import FakeBinanceRest
 from tests.fakes.telegram import FakeTelegram
-from tests.webapp_browser import DARK, LIGHT, PHONE, launch, new_context, open_app
+from tests.webapp_browser import DARK, LIGHT, PHONE, launch, new_context, open_app, telegram_url
 from tests.webapp_support import AppServer, init_data, serve_app
 
 POLL = 1.0  # seconds: POLL_INTERVAL of the benchmark's bot (the page polls at the same pace)
@@ -55,8 +64,27 @@ async def timed(action: Callable[[], Awaitable[Any]], count: int) -> list[float]
     return times
 
 
-async def open_figures(app: AppServer) -> tuple[float, float]:
-    """(KB gzipped for a first open, median ms to the first drawn chart)."""
+# Where a fresh open's time goes, read from the page's Performance API (milliseconds from the
+# navigation's start): the frame that paints the chart is the first one after the page marks it drawn.
+WATCH_DRAWN = """
+new MutationObserver(function () {
+  if (!window.__drawn && document.body && document.body.getAttribute('data-chart') === 'drawn') {
+    window.__drawn = performance.now();
+    requestAnimationFrame(function () { window.__painted = performance.now(); });
+  }
+}).observe(document, {attributes: true, subtree: true, attributeFilter: ['data-chart']});
+"""
+STEPS = """() => {
+  const entries = performance.getEntriesByType('resource'), page = performance.getEntriesByType('navigation')[0];
+  const api = entries.filter(e => /\\/api\\//.test(e.name)), scripts = entries.filter(e => /\\.js$/.test(e.name));
+  return {html: page.responseEnd, asked: Math.min(...api.map(e => e.startTime)),
+          answered: Math.max(...api.map(e => e.responseEnd)), scripts: Math.max(...scripts.map(e => e.responseEnd)),
+          parsed: page.domInteractive, drawn: window.__drawn, painted: window.__painted};
+}"""
+
+
+async def open_figures(app: AppServer, latency: float = 0) -> tuple[float, dict[str, float]]:
+    """(KB gzipped for a first open, the median of 5 fresh opens of each step to the first drawn chart)."""
     from playwright.async_api import async_playwright, expect
 
     async with async_playwright() as playwright:
@@ -75,16 +103,24 @@ async def open_figures(app: AppServer) -> tuple[float, float]:
         await expect(page.locator("body[data-chart=drawn]")).to_have_count(1, timeout=30_000)
         await asyncio.sleep(0.5)
         await context.close()
-        firsts = []
+        opens: list[dict[str, float]] = []
         for _ in range(5):
             context = await new_context(browser)
+            await context.add_init_script(WATCH_DRAWN)
             start = time.perf_counter()
-            page = await open_app(context, app.url, init_data(app.token, BUSY_CHAT))
+            page = await context.new_page()
+            if latency:  # a phone's network: each request's answer `latency` ms later (Chromium's emulation)
+                cdp = await context.new_cdp_session(page)
+                await cdp.send("Network.emulateNetworkConditions", {
+                    "offline": False, "latency": latency, "downloadThroughput": -1, "uploadThroughput": -1})
+            await page.goto(telegram_url(app.url, init_data(app.token, BUSY_CHAT)))
             await expect(page.locator("body[data-chart=drawn]")).to_have_count(1, timeout=30_000)
-            firsts.append((time.perf_counter() - start) * 1000)
+            wall = (time.perf_counter() - start) * 1000  # a new tab, the navigation, and Playwright seeing it
+            await page.wait_for_function("window.__painted !== undefined")
+            opens.append({**await page.evaluate(STEPS), "wall": wall})
             await context.close()
         await browser.close()
-    return sum(sizes) / 1024, statistics.median(firsts)
+    return sum(sizes) / 1024, {step: statistics.median(one[step] for one in opens) for step in opens[0]}
 
 
 async def api_figures(app: AppServer, symbol: str, count: int) -> dict[str, tuple[float, float]]:
@@ -111,8 +147,34 @@ async def api_figures(app: AppServer, symbol: str, count: int) -> dict[str, tupl
     return figures
 
 
-async def tick_window(app: AppServer, seconds: float, apps: int, symbol: str) -> tuple[list[float], int]:
-    """Tick durations during `seconds`, with `apps` clients polling as open pages do."""
+async def poll_as_pages(url: str, token: str, apps: int, symbol: str, stop: asyncio.Event) -> None:
+    """`apps` open pages polling (`/api/live` every POLL, one at a time, opened at different moments)."""
+    async def page(user: int) -> None:
+        headers = {"Authorization": "tma " + init_data(token, user)}
+        async with aiohttp.ClientSession(headers=headers) as session:
+            await asyncio.sleep(POLL * user / max(apps, 1) % POLL)
+            while not stop.is_set():
+                async with session.get(url + f"api/live?symbol={symbol}") as response:  # the page's poll
+                    await response.read()
+                await asyncio.sleep(POLL)
+
+    await asyncio.gather(*(page(10_000_000 + i) for i in range(apps)))
+
+
+async def pollers_process(url: str, token: str, apps: int, symbol: str) -> None:
+    """`--pollers`: the pages of tick_window in a process of their own, until stdin closes."""
+    stop = asyncio.Event()
+    polling = asyncio.create_task(poll_as_pages(url, token, apps, symbol, stop))
+    print("polling", flush=True)
+    await asyncio.to_thread(sys.stdin.read)
+    stop.set()
+    await polling
+
+
+async def tick_window(app: AppServer, seconds: float, apps: int, symbol: str,
+                      in_process: bool = False) -> tuple[list[float], int]:
+    """Tick durations during `seconds`, with `apps` clients polling as open pages do: in a process of
+    their own (phones do not run in the bot's event loop), or with `in_process` in the bot's loop."""
     durations: list[float] = []
     ticker = parts_of(app.application).ticker
     original = ticker.tick
@@ -124,23 +186,24 @@ async def tick_window(app: AppServer, seconds: float, apps: int, symbol: str) ->
         finally:
             durations.append((time.perf_counter() - start) * 1000)
 
-    ticker.tick = measured  # type: ignore[method-assign]
     stop = asyncio.Event()
-
-    async def page(user: int) -> None:
-        headers = {"Authorization": "tma " + init_data(app.token, user)}
-        async with aiohttp.ClientSession(headers=headers) as session:
-            await asyncio.sleep(POLL * user / max(apps, 1) % POLL)  # pages opened at different moments
-            while not stop.is_set():
-                async with session.get(app.url + f"api/live?symbol={symbol}") as response:  # the page's poll
-                    await response.read()
-                await asyncio.sleep(POLL)
-
-    clients = [asyncio.create_task(page(10_000_000 + i)) for i in range(apps)]
+    pollers = None
+    if apps and in_process:
+        clients = asyncio.create_task(poll_as_pages(app.url, app.token, apps, symbol, stop))
+    elif apps:
+        pollers = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "benchmarks.webapp", "--pollers", app.url, "--apps", str(apps), "--symbol", symbol,
+            env={**os.environ, "BENCH_BOT_TOKEN": app.token}, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).resolve().parent.parent)
+        assert pollers.stdout is not None and await pollers.stdout.readline() == b"polling\n"
+    ticker.tick = measured  # type: ignore[method-assign]
     await asyncio.sleep(seconds)
-    stop.set()
-    await asyncio.gather(*clients)
     ticker.tick = original  # type: ignore[method-assign]
+    stop.set()
+    if pollers is not None:
+        await pollers.communicate(b"")
+    elif apps:
+        await clients
     return durations, len(durations)
 
 
@@ -190,17 +253,20 @@ async def run(args: argparse.Namespace) -> str:
                     folder.mkdir(parents=True, exist_ok=True)
                     await screenshots(app, folder)
                     return f"screenshots: {folder / 'webapp-light.png'} {folder / 'webapp-dark.png'}"
-                kilobytes, first_chart = await open_figures(app)
+                kilobytes, steps = await open_figures(app, args.latency)
                 api = await api_figures(app, symbols[0], args.requests)
                 quiet, quiet_ticks = await tick_window(app, args.seconds, 0, symbols[0])
-                busy, busy_ticks = await tick_window(app, args.seconds, args.apps, symbols[0])
+                busy, busy_ticks = await tick_window(app, args.seconds, args.apps, symbols[0], args.clients_in_process)
                 expected = int(args.seconds / POLL)
                 return (
                     f"alerts={args.alerts} load_s={loaded:.0f} open_kb_gzip={kilobytes:.0f} "
-                    f"first_chart_ms={first_chart:.0f} "
+                    f"first_chart_ms={steps['painted']:.0f} first_chart_wall_ms={steps['wall']:.0f} "
+                    + " ".join(f"open_{step}_ms={steps[step]:.0f}" for step in
+                               ("html", "asked", "answered", "scripts", "parsed", "drawn")) + " "
                     + " ".join(f"api_{name}_p50_ms={p50:.1f} api_{name}_p99_ms={p99:.1f}"
                                for name, (p50, p99) in api.items())
-                    + f" tick_p99_ms_quiet={percentile(quiet, 0.99):.1f} ticks_run_quiet={quiet_ticks}"
+                    + f" tick_p50_ms_quiet={percentile(quiet, 0.5):.1f} tick_p99_ms_quiet={percentile(quiet, 0.99):.1f}"
+                    f" ticks_run_quiet={quiet_ticks} tick_p50_ms_{args.apps}_apps={percentile(busy, 0.5):.1f}"
                     f" tick_p99_ms_{args.apps}_apps={percentile(busy, 0.99):.1f} ticks_run_{args.apps}_apps={busy_ticks}"
                     f" ticks_expected={expected}"
                     f" tick_ratio={percentile(busy, 0.99) / percentile(quiet, 0.99):.2f}"
@@ -222,7 +288,16 @@ def main() -> None:
     parser.add_argument("--database", default="", help="database URL (default: a temporary SQLite file)")
     parser.add_argument("--skip-load", action="store_true", help="reuse the alerts already in --database")
     parser.add_argument("--screenshots", default="", help="only take the light and dark screenshots into this folder")
-    print(asyncio.run(run(parser.parse_args())), flush=True)
+    parser.add_argument("--latency", type=float, default=0, help="ms added to each request of the first-chart opens")
+    parser.add_argument("--clients-in-process", action="store_true",
+                        help="the polling pages in the bot's own event loop (as measured before 2026-12-07)")
+    parser.add_argument("--pollers", default="", help=argparse.SUPPRESS)  # tick_window's process of pages
+    parser.add_argument("--symbol", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.pollers:
+        asyncio.run(pollers_process(args.pollers, os.environ["BENCH_BOT_TOKEN"], args.apps, args.symbol))
+        return
+    print(asyncio.run(run(args)), flush=True)
 
 
 if __name__ == "__main__":

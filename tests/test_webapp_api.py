@@ -3,7 +3,10 @@ bot, its HTTP server serving the app, the fake Telegram, the fake exchange and f
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -69,7 +72,14 @@ async def test_the_page_is_served_with_a_strict_policy(app: AppServer) -> None:
     assert status == 200 and "static/app.js" in page and "lightweight-charts.standalone.production.js" in page
     assert "static/vendor/telegram-web-app.js" in page  # WEBAPP_LOCAL_SDK: the vendored copy, not the network
     policy = headers["Content-Security-Policy"]
-    assert "script-src 'self' https://telegram.org;" in policy and "frame-ancestors https://web.telegram.org" in policy
+    # Scripts from the page itself and telegram.org, and one inline script: the first requests
+    # (static/boot.js), named by the SHA-256 of exactly the text the page carries.
+    inline = [body for body in re.findall(r"<script[^>]*>(.*?)</script>", page, re.S) if body.strip()]
+    assert len(inline) == 1 and "P.sent" in inline[0]
+    digest = base64.b64encode(hashlib.sha256(inline[0].encode()).digest()).decode()
+    script_src = re.search(r"script-src ([^;]*);", policy)
+    assert script_src is not None and script_src.group(1) == f"'self' https://telegram.org 'sha256-{digest}'"
+    assert "frame-ancestors https://web.telegram.org" in policy
     assert headers["X-Content-Type-Options"] == "nosniff"
     status, script, headers = await call(app, "GET", "static/vendor/lightweight-charts.standalone.production.js", user=None)
     assert status == 200 and "TradingView" in script and headers["Content-Type"].startswith("application/javascript")

@@ -22,14 +22,14 @@ from bot.storage.models import AlertState
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.rest import FakeBinanceRest
 from tests.fakes.telegram import FakeTelegram
-from tests.webapp_browser import chromium_path, launch, new_context, open_app
+from tests.webapp_browser import chromium_path, launch, new_context, open_app, telegram_url
 from tests.webapp_support import AppServer, group_token, init_data, serve_app
 
 if chromium_path() is None:
     pytest.skip("chromium is not installed (.ci/run installs it): the Mini App's browser tests need it",
                 allow_module_level=True)
 
-from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
+from playwright.async_api import Browser, Page, Route, async_playwright, expect  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 module_fixture = pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -173,6 +173,30 @@ async def test_an_edit_in_chat_and_a_new_alert_show_in_the_open_app_within_the_p
     await expect(page.get_by_label(f"Level of alert #{other}")).to_have_value("3000")
     events = await page.evaluate("window.__events")
     assert ["web_app_setup_back_button", '{"is_visible":true}'] in events
+
+
+async def test_the_first_requests_do_not_wait_for_a_slow_telegram_script(browser: Browser, app: AppServer) -> None:
+    """The session, the list and the first chart are asked by the page's inline script (allowed by
+    its hash in the CSP) as the page arrives: telegram.org answering slowly does not hold them up."""
+    context = await new_context(browser)
+    page = await context.new_page()
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None)
+
+    async def slow(route: Route) -> None:
+        await asyncio.sleep(1.5)
+        await route.continue_()
+
+    await page.route("**/vendor/telegram-web-app.js", slow)
+    await page.goto(telegram_url(app.url, init_data(app.token, 3005)))
+    await chart_drawn(page)
+    timings = await page.evaluate("""() => Object.fromEntries(performance.getEntriesByType('resource')
+        .map(e => [e.name.replace(/^.*\\/app\\//, '').split('?')[0], [e.startTime, e.responseEnd]]))""")
+    assert timings["static/vendor/telegram-web-app.js"][1] >= 1500
+    for asked in ("api/session", "api/alerts", "api/chart"):
+        assert timings[asked][0] < 1000, timings  # sent long before Telegram's script had arrived
+    assert refused == [] and await page.evaluate("typeof window.pricealert.sent") == "object"
+    await context.close()
 
 
 async def test_forged_tampered_or_expired_initdata_asks_to_reopen_from_telegram(browser: Browser, app: AppServer) -> None:

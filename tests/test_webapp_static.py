@@ -35,12 +35,18 @@ def test_the_licences_and_the_attribution_travel_with_the_files() -> None:
 def test_the_page_is_one_html_a_few_scripts_one_stylesheet_without_inline_code() -> None:
     page = (STATIC / "index.html").read_text()
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, re.S)
-    assert all(body.strip() == "" and "src=" in attributes for attributes, body in scripts)  # the CSP allows no inline script
+    # The CSP allows no inline script but boot.js, which the server inlines and names by its hash
+    # (tests/test_webapp_api.py checks the served page and its policy).
+    assert [body for _, body in scripts if body.strip()] == ["{{BOOT_SCRIPT}}"]
+    assert all("src=" in attributes for attributes, body in scripts if not body.strip())
     assert not re.search(r"\son[a-z]+=", page)  # nor inline handlers
     own = {name for name in FILES if not name.startswith("vendor/")}
     assert own == {"api.js", "chart.js", "app.js", "app.css"}
-    # Loaded in order: api.js first (its requests travel while the chart library loads), then the
-    # library, then the scripts that draw: each uses what the ones before it defined.
+    # Loaded in order: boot.js first in <head>, before Telegram's script and the stylesheet (its
+    # requests travel while everything else loads), then api.js, the library, then the scripts
+    # that draw: each uses what the ones before it defined.
+    head = page[:page.index("</head>")]
+    assert head.index("{{BOOT_SCRIPT}}") < head.index("{{TELEGRAM_SCRIPT}}") < head.index("static/app.css")
     loaded = re.findall(r'<script src="static/([^"]+)"', page)
     assert loaded == ["api.js", "vendor/lightweight-charts.standalone.production.js", "chart.js", "app.js"]
 

@@ -39,8 +39,11 @@ from bot.telegram.allowlist import AllowedChats
 from bot.webapp.api import Route, webapp_routes
 from bot.webapp.links import AppLinks
 from bot.webapp.members import ChatRoles
+from bot.webapp.quiet import TickQuiet
 
 log = logging.getLogger(__name__)
+
+QUIET_MAX_WAIT = 1.0  # seconds: the longest a Mini App request waits for a tick to end (bot.webapp.quiet)
 
 
 def build_parts(settings: Settings) -> Parts:
@@ -84,8 +87,10 @@ def build_parts(settings: Settings) -> Parts:
     # client (bot.notify.transport says why), with the same token and the same pacer.
     pacer = Pacer(max_retries=3)
     outbox_api = BotApiClient(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url)
+    # While a tick runs, the Mini App's API waits (at most QUIET_MAX_WAIT) before its database work.
+    quiet = TickQuiet(max_wait=QUIET_MAX_WAIT)
     return Parts(settings, engine, store, exchange, klines, streams, ticker, alerts, charts, limiter, allowed,
-                 pacer, outbox_api)
+                 quiet, pacer, outbox_api)
 
 
 def build_application(settings: Settings) -> Application:
@@ -129,5 +134,5 @@ def webapp_of(settings: Settings, application: Application) -> list[Route]:
         parts.alerts, parts.charts, bot_token=settings.telegram_bot_token.get_secret_value(),
         roles=ChatRoles(application.bot), limiter=parts.limiter, allowed=parts.allowed,
         poll_interval=settings.poll_interval, base_path=urlsplit(settings.webapp_url).path or "/",
-        local_sdk=settings.webapp_local_sdk,
+        local_sdk=settings.webapp_local_sdk, quiet=parts.quiet,
     )

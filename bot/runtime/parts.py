@@ -19,6 +19,7 @@ from bot.settings import Settings
 from bot.storage.store import AlertStore
 from bot.limits import CommandLimiter
 from bot.telegram.allowlist import AllowedChats
+from bot.webapp.quiet import TickQuiet
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Parts:
     charts: ChartService
     limiter: CommandLimiter  # COMMANDS_PER_MINUTE, shared by the chat's flood guard and the Mini App's API
     allowed: AllowedChats | None  # ALLOWED_CHAT_IDS (None: every chat), shared by the chat and the Mini App
+    quiet: TickQuiet  # the tick announces itself here; the Mini App's API holds back its database work meanwhile
     # Fan-out (docs/fanout.md): Telegram's limits, counted once for the Application and the outbox,
     # and the outbox's own client for sendMessage (same token: bot.notify.transport says why).
     pacer: Pacer

@@ -17,8 +17,8 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Container, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Container, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -42,7 +42,8 @@ from bot.limits import CommandLimiter, Verdict
 from bot.webapp.facts import alert_facts, kind_of, plain
 from bot.webapp.auth import Unauthorized, WebAppUser, check_init_data, read_start_token
 from bot.webapp.members import ChatRoles
-from bot.webapp.http import ApiError, Handler, Route, _json, read_body, secured
+from bot.webapp.http import ApiError, Handler, Route, _json, content_policy, read_body, script_hash, secured
+from bot.webapp.quiet import TickQuiet
 
 log = logging.getLogger(__name__)
 
@@ -101,26 +102,42 @@ def _alert_id(request: web.Request) -> int:
 
 def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str, roles: ChatRoles,
                   limiter: CommandLimiter, poll_interval: float, allowed: Container[int] | None = None,
-                  base_path: str = "/", local_sdk: bool = False,
+                  base_path: str = "/", local_sdk: bool = False, quiet: TickQuiet | None = None,
                   clock: Callable[[], float] = time.time) -> list[Route]:
     """(method, path, handler) of the page, its files and its API under `base_path` (WEBAPP_URL's path).
 
     `allowed` is ALLOWED_CHAT_IDS as the chat's guard sees it (the same live object, which follows
     upgraded groups); None serves every chat. Another chat gets 403 before the database is touched.
+    `quiet` is the tick's announcement (bot.webapp.quiet): a request arriving during a tick, and any
+    database work, starts after it (a bounded wait).
     """
     base = "/" + base_path.strip("/") + "/" if base_path.strip("/") else "/"
     script = "static/vendor/telegram-web-app.js" if local_sdk else TELEGRAM_SCRIPT
-    page = (STATIC / "index.html").read_text(encoding="utf-8").replace("{{TELEGRAM_SCRIPT}}", script)
+    # The first requests' script, inlined (no round trip before them), allowed by its hash alone.
+    boot = (STATIC / "boot.js").read_text(encoding="utf-8")
+    if "</" in boot:
+        raise ValueError("static/boot.js is inlined into a <script> element: it may not contain '</'")
+    policy = content_policy([script_hash(boot)])
+    page = (STATIC / "index.html").read_text(encoding="utf-8").replace("{{TELEGRAM_SCRIPT}}", script).replace(
+        "{{BOOT_SCRIPT}}", boot)
     files = {name: (STATIC / name).read_bytes() for name in FILES}
     # The tick shares this event loop and the database: at most MAX_IN_FLIGHT requests are at their
     # database work at once, the others wait their turn parked (not interleaved with the tick's steps).
     # Checking initData, reading the body and asking Telegram or Binance happen outside it, so a slow
-    # client or a slow network holds no slot.
+    # client or a slow network holds no slot. Inside it, a request waits for the tick in progress
+    # (bounded): so the requests queued at the gate do not start their work in the middle of a tick.
     gate = asyncio.Semaphore(MAX_IN_FLIGHT)
     network = asyncio.Semaphore(MAX_NETWORK)
+    quiet = quiet or TickQuiet(max_wait=0.0)
+
+    @asynccontextmanager
+    async def database() -> AsyncIterator[None]:
+        async with gate:
+            await quiet.wait()
+            yield
 
     async def gated(work: Awaitable[T]) -> T:
-        async with gate:
+        async with database():
             return await work
 
     def welcome(chat_id: int) -> int:
@@ -174,7 +191,7 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
             return {}
 
     async def session(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
-        async with gate:
+        async with database():
             language = await alerts.language(who.chat_id, who.user.language_code)
         return _json({
             "user_id": who.user.user_id, "chat_id": who.chat_id, "group": who.chat_id < 0,
@@ -196,7 +213,7 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
 
     async def list_alerts(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
         now = await prices()
-        async with gate:
+        async with database():
             live = list(await alerts.live_alerts(who.chat_id))
         return _json(grouped(live, now, sources_for(live)))
 
@@ -218,25 +235,19 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
             raise ApiError(404, "unknown_symbol", suggestions=suggest(symbol, now))
         return symbol
 
-    async def on_symbol(chat_id: int, symbol: str, price: Decimal | None) -> list[dict[str, Any]]:
-        on = [a for a in await alerts.live_alerts(chat_id) if a.symbol == symbol]
-        sources = sources_for(on)
-        return [alert_facts(a, price, sources) for a in on]
-
-    async def first_symbol(chat_id: int, now: Mapping[str, Decimal]) -> str:
-        """The symbol the app opens on: the one whose alert is closest to its price, else BTCUSDT."""
-        live = list(await gated(alerts.live_alerts(chat_id)))
-        groups = group_by_symbol(live, now, sources_for(live))
-        return groups[0][0] if groups else FIRST_SYMBOL
-
     async def chart(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
-        """Without `symbol`: the chat's first (the page asks it together with the session, so the
-        first chart needs one round trip, not three)."""
+        """Without `symbol`: the chat's first, the one whose alert is closest to its price, else
+        BTCUSDT (the page asks it together with the session, so the first chart needs one round
+        trip, not three). One read of the chat's alerts, outside the klines' wait."""
         now = await prices()
-        symbol = _symbol(request, now) if request.query.get("symbol") else await first_symbol(who.chat_id, now)
+        wanted = _symbol(request, now) if request.query.get("symbol") else None
         interval = parse_interval(request.query.get("interval", DEFAULT_INTERVAL)[:4])
         if interval is None:
             raise ApiError(400, "bad_interval", intervals=list(INTERVALS))
+        live = list(await gated(alerts.live_alerts(who.chat_id)))
+        sources = sources_for(live)
+        groups = group_by_symbol(live, now, sources) if wanted is None else []
+        symbol = wanted or (groups[0][0] if groups else FIRST_SYMBOL)
         try:
             async with network:  # Binance's klines, never inside the database gate
                 bars = await charts.bars(symbol, interval)
@@ -249,7 +260,7 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
             "symbol": symbol, "interval": interval, "precision": precision, "price": plain(price),
             "bars": [[k.open_time // 1000, *(format_price(v, precision) for v in (k.open, k.high, k.low, k.close))]
                      for k in bars],
-            "alerts": await gated(on_symbol(who.chat_id, symbol, price)),
+            "alerts": [alert_facts(a, price, sources) for a in live if a.symbol == symbol],
         })
 
     async def live(request: web.Request, who: Caller, body: dict[str, Any]) -> web.Response:
@@ -257,7 +268,7 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
         alerts: the symbol's last price, its alerts, and all the chat's alerts grouped."""
         now = await prices()
         symbol = _symbol(request, now)
-        async with gate:
+        async with database():
             live = list(await alerts.live_alerts(who.chat_id))
         price, sources = now.get(symbol), sources_for(live)
         return _json({"symbol": symbol, "price": plain(price),
@@ -337,8 +348,10 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
 
     def api(handler: ApiHandler) -> Handler:
         """Who asks (initData, ALLOWED_CHAT_IDS, the group role) and the whole body, before any gate;
-        at most MAX_PER_USER requests of one user at once."""
+        at most MAX_PER_USER requests of one user at once. A request arriving during a tick starts
+        after it (bounded), so its work does not interleave with the tick's steps."""
         async def handle(request: web.Request) -> web.StreamResponse:
+            await quiet.wait()
             who = await caller(request)
             with one_more(who.user.user_id):
                 body = await read_body(request) if request.method in ("POST", "PATCH") else {}
@@ -369,7 +382,7 @@ def webapp_routes(alerts: AlertService, charts: ChartService, *, bot_token: str,
         ("PATCH", "api/alerts/{id}", change),
         ("DELETE", "api/alerts/{id}", remove),
     ]
-    return [(method, base + path, secured(handler)) for method, path, handler in (
+    return [(method, base + path, secured(handler, policy)) for method, path, handler in (
         ("GET", "", index),
         ("GET", "static/{name:.+}", static),
-    )] + [(method, base + path, secured(api(handler))) for method, path, handler in api_routes]
+    )] + [(method, base + path, secured(api(handler), policy)) for method, path, handler in api_routes]

@@ -101,18 +101,17 @@
 
   function ApiError(status, body) { this.status = status; this.body = body || {}; }
 
-  function api(method, path, body) {
-    var headers = { "Authorization": "tma " + ((tg && tg.initData) || "") };
-    if (body !== undefined) { headers["Content-Type"] = "application/json"; }
-    return fetch("api/" + path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body),
-                                  credentials: "same-origin", cache: "no-store" })
-      .then(function (response) {
-        return response.json().catch(function () { return {}; }).then(function (data) {
-          if (!response.ok) { throw new ApiError(response.status, data); }
-          return data;
-        });
+  /* An answer's JSON, or an ApiError with the error's JSON. */
+  function answer(sent) {
+    return sent.then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) { throw new ApiError(response.status, data); }
+        return data;
       });
+    });
   }
+
+  function api(method, path, body) { return answer(P.send(method, path, body)); }
 
   function toast(text, bad) {
     var box = $("problem");
@@ -218,16 +217,15 @@
     return parts.join(" · ");
   }
 
-  /* The first answers, asked as soon as this file runs: it is loaded before the chart library,
-     so the requests travel while that library downloads and parses. The list and the first chart
-     are asked with the session (the chart without a symbol opens on the chat's first): the first
-     chart is drawn after one round trip, not three in a row. */
-  var wanted = (new URLSearchParams(window.location.search).get("symbol") || "").trim().toUpperCase();
-  state.symbol = wanted || null;
+  /* The first answers, asked by boot.js before anything else loaded (else now: the initData came
+     another way than Telegram's fragment). The chart asked there is at the default interval. */
+  state.symbol = P.wanted || null;
+  var sent = P.sent || {};
   P.opening = {
-    session: api("GET", "session"),
-    listed: api("GET", "alerts"),
-    chart: api("GET", "chart?" + (wanted ? "symbol=" + encodeURIComponent(wanted) + "&" : "") + "interval=" + state.interval)
+    session: answer(sent.session || P.send("GET", "session")),
+    listed: answer(sent.listed || P.send("GET", "alerts")),
+    chart: answer(sent.chart || P.send("GET", "chart?" + (P.wanted ? "symbol=" + encodeURIComponent(P.wanted) + "&" : "") +
+                                       "interval=" + state.interval))
   };
   P.opening.listed.catch(function () { /* the session's answer says why */ });
   P.opening.chart.catch(function () { /* loadChart says why */ });

@@ -215,8 +215,10 @@
       if (tg.BackButton) { tg.BackButton.onClick(back); }
       tg.onEvent("themeChanged", applyTheme);
     }
-    var listed = P.opening.listed, first = P.opening.chart;  // asked by api.js, already travelling
-    makeChart();  // built while the answers travel: the first chart is drawn as soon as its data is in
+    var listed = P.opening.listed;  // asked by boot.js, already travelling
+    makeChart();
+    // The candles first, as soon as their answer is in; the words, the controls and the lists follow the session.
+    var drawn = loadChart(P.opening.chart);
     P.opening.session.then(function (session) {
       state.session = session;
       state.words = P.WORDS[session.language] || P.WORDS.en;
@@ -242,9 +244,8 @@
           return refresh();
         }).catch(fail);
       });
-      return listed.then(function (data) {
-        renderGroups(data);
-        return loadChart(first);
+      return Promise.all([listed.then(renderGroups), drawn]).then(function () {
+        if (document.body.getAttribute("data-chart") === "drawn") { renderSymbolAlerts(); }  // drawn before the session
       });
     }).then(function () { if (state.session) { startPolling(); } }).catch(fail);
   }

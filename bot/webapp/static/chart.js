@@ -126,8 +126,8 @@
     $("chart-legend").hidden = !dotted;
   }
 
-  /* `pending`: the first chart, asked at start together with the session (its symbol may be the
-     server's choice: the chat's first). */
+  /* `pending`: the first chart, asked by boot.js together with the session (its symbol may be the
+     server's choice: the chat's first); it is drawn as soon as it is in, whichever answer comes first. */
   function loadChart(pending) {
     if (!state.symbol && !pending) { return Promise.resolve(); }
     var asked = state.symbol + "/" + state.interval;
@@ -139,13 +139,14 @@
       state.precision = data.precision;
       state.price = data.price;
       state.alerts = data.alerts;
+      if (!state.fatal) { $("app").hidden = false; }  // the first chart shows before the session's answer if it comes first
       state.series.applyOptions({ priceFormat: { type: "price", precision: data.precision, minMove: Math.pow(10, -data.precision) } });
       state.series.setData(data.bars.map(function (bar) {
         return { time: bar[0], open: Number(bar[1]), high: Number(bar[2]), low: Number(bar[3]), close: Number(bar[4]) };
       }));
       state.chart.timeScale().fitContent();
       drawLines();
-      P.renderSymbolAlerts();
+      if (state.session) { P.renderSymbolAlerts(); }  // else once the session says who may change them
       P.showPrice();
       if (!$("add-level").value) { $("add-level").value = data.price; }
       document.body.setAttribute("data-chart", "drawn");
