@@ -12,7 +12,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from bot.alerts.backup import COLUMNS, MAX_BYTES, OLD_COLUMNS, BackupError, export_csv, parse_csv
+from bot.alerts.liquidation import direction, step_level
 from bot.alerts.rules import DEFAULT_MARGIN, Direction, rearm_level
+from bot.sources import PriceSource
 from tests.conftest import bot_settings, start_bot, stop_bot
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.telegram import FakeTelegram
@@ -220,3 +222,36 @@ async def test_only_group_admins_import(bot, telegram: FakeTelegram) -> None:
     await telegram.user_replies(group, message_id, "/import", user_id=77, chat_type="group")
     await telegram.wait_for_message(group, "administrators")
     assert telegram.downloads == []
+
+
+@dataclass
+class LiqRow(Row):
+    price_source: PriceSource = PriceSource.MARK
+    liquidation: Decimal | None = None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.booleans(), st.decimals(min_value=Decimal("0.00000001"), max_value=Decimal("9999999"), places=8),
+       st.decimals(min_value=Decimal("0.1"), max_value=Decimal("50"), places=2), st.booleans())
+def test_a_liq_step_at_any_price_reads_back_as_the_same_step(long: bool, liquidation: Decimal, percent: Decimal,
+                                                             edited: bool) -> None:
+    """A /liq step's level is written as stored: a step of a low price (0.00001237 at 2.5 % is a
+    level no percentage with 10 decimals gives back) or one moved by /edit reads back exactly."""
+    level = step_level(long, liquidation, percent)
+    if edited:  # /edit moved it: any level on the safe side of liquidation
+        level = (level + liquidation) / 2 if level != liquidation else level
+        level = level.quantize(Decimal("1e-10")).normalize()
+    if level == liquidation or level <= 0:
+        return
+    row = LiqRow("BTCUSDT", direction(long), level, repeat_seconds=60,
+                 rearm_level=level, liquidation=liquidation)
+    [line] = parse_csv(export_csv([row]), 100)
+    assert line.error is None, (line.error, export_csv([row]))
+    assert line.request.level == level and line.request.liquidation == liquidation
+    assert line.request.direction is direction(long) and line.request.source is PriceSource.MARK
+
+
+def test_a_step_of_a_low_price_reads_back() -> None:
+    level = step_level(True, Decimal("0.00001237"), Decimal("2.5"))
+    [line] = parse_csv(export_csv([LiqRow("1000PEPEUSDT", Direction.DOWN, level, liquidation=Decimal("0.00001237"))]), 100)
+    assert line.error is None and line.request.level == level

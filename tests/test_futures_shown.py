@@ -155,7 +155,7 @@ async def test_export_and_import_round_trip_every_kind_and_an_imported_liq_step_
     exported = await telegram.wait_for_message(USER, "10 alerts", after=before)
     assert exported.document is not None
     rows = exported.document.decode("utf-8-sig").splitlines()[1:]
-    assert "BTCUSDT,liq long,61234 at 10%,,,," in rows and "ETHUSDT,liq short,3000 at 3.5%,,,," in rows
+    assert "BTCUSDT,liq long 61234,67357.4,,,," in rows and "ETHUSDT,liq short 3000,2895,,,," in rows
     await telegram.user_sends_document(USER + 1, exported.filename, exported.document, caption="/import")
     answer = (await telegram.wait_for_message(USER + 1, "Import")).plain
     assert "10 created, 0 refused" in answer, answer

@@ -55,3 +55,17 @@ async def test_a_watch_ends_when_the_trader_said_and_bad_words_get_an_answer(
     assert "soon" in await _liq(telegram, "/liq BTCUSDT long 60000 for soon")
     assert "already passed" in await _liq(telegram, "/liq BTCUSDT long 60000 until 2020-01-01")
     assert len(await parts.alerts.live_alerts(USER)) == 2  # nothing made by the refused ones
+
+
+async def test_the_delete_button_under_a_warning_says_the_whole_watch_ended(
+    futures_bot: RunningBot, exchange: FakeExchange, telegram: FakeTelegram, streams: FakeStreams,
+) -> None:
+    parts = futures_bot.application.bot_data["parts"]
+    streams.marks.set("BTCUSDT", "70000")
+    await eventually(lambda: getattr(parts.ticker.marks.latest("BTCUSDT"), "mark", None) == Decimal("70000"))
+    await _liq(telegram, "/liq BTCUSDT long 60000")
+    streams.marks.set("BTCUSDT", "65900")  # within 10 %: step #1 warns
+    warning = await telegram.wait_for_message(USER, "⚠️")
+    answer = await telegram.wait_for_answer(await telegram.press_button(warning, "ndel:1"))
+    assert answer == "🗑 Alert #1 deleted, and with it every warning of your BTCUSDT liquidation watch at 60000."
+    assert await parts.alerts.live_alerts(USER) == []

@@ -65,7 +65,9 @@ async def test_only_the_working_process_polls_telegram_and_binance(
         await working.stop()
     assert exchange.handshakes == 1, "the standby connected to Binance"
     # The working process opens two: the kline streams (wicks) and the mark price stream (docs/futures.md).
-    assert streams.handshakes == 2, "the standby read the market streams"
+    assert streams.connections_that_read(lambda name: name != MARK_STREAM) == 1, "the standby read kline streams"
+    assert streams.connections_that_read(lambda name: name == MARK_STREAM) == 1, "the standby read mark prices"
+    assert streams.handshakes == 2
     assert not [r for r in telegram.rejected if r[1] == 409], telegram.rejected  # one getUpdates at a time
     assert len(standby.lines(STANDBY_LINE)) == 1
     assert not standby.lines(WORKING_LINE)

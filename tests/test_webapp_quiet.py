@@ -67,4 +67,6 @@ async def test_a_hung_tick_keeps_a_page_waiting_for_the_bounded_wait_only(
     status, body, _ = await call(app, "GET", "api/session")
     waited = time.perf_counter() - ticking
     assert status == 200 and body["user_id"] == USER
-    assert QUIET_MAX_WAIT * 0.8 <= waited < QUIET_MAX_WAIT + 1.5  # the tick still waits; the page does not
+    # The tick still waits; the page waits once for it (at its start and at the database gate
+    # together), not twice: 2 s here before.
+    assert QUIET_MAX_WAIT * 0.8 <= waited < QUIET_MAX_WAIT * 1.6

@@ -16,8 +16,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from bot.alerts.commands import MAX_NOTE_LENGTH, AlertRequest, CommandError, parse_alert
-from bot.alerts.liquidation import parse_liq, step_level
+from bot.alerts.commands import MAX_NOTE_LENGTH, AlertRequest, CommandError, parse_alert, parse_level
+from bot.alerts.liquidation import parse_liq
 from bot.alerts.requests import LIQ_REPEAT_SECONDS
 from bot.alerts.rules import DEFAULT_MARGIN, Direction
 from bot.sources import PriceSource
@@ -93,10 +93,10 @@ def export_csv(alerts: Sequence[ExportedAlert]) -> bytes:
         if source is PriceSource.FUNDING_BEFORE:  # `funding before` and its lead: read back as `funding 15m before`
             direction, level = "funding before", _duration(int(alert.level))
         liquidation = getattr(alert, "liquidation", None)
-        if liquidation is not None:  # a /liq step: `liq long` and `61234 at 10%`, read back as /liq reads them
+        if liquidation is not None:  # a /liq step: `liq long 61234` and its mark level, exactly as stored
+            # (not "at 10%": a percentage of a low price, or of a step moved by /edit, need not read back)
             long = alert.direction is Direction.DOWN
-            step = ((alert.level - liquidation if long else liquidation - alert.level) * 100 / liquidation).normalize()
-            direction, level, repeat = f"liq {'long' if long else 'short'}", f"{liquidation:f} at {step:f}%", ""
+            direction, level, repeat = f"liq {'long' if long else 'short'} {liquidation:f}", f"{alert.level:f}", ""
         silent = "yes" if getattr(alert, "silent", False) else ""
         writer.writerow([alert.symbol, direction, level, alert.note, repeat, expiry, silent])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
@@ -139,7 +139,7 @@ def _line(number: int, row: list[str]) -> Line:
     if direction.lower().split() == ["funding", "before"]:  # a funding reminder: `funding 15m before [every]`
         args += ["funding", level, "before", *(["every"] if repeat else [])]
         repeat = ""  # its repeat is the reminder's own cooldown, not an `every` duration
-    elif direction.lower().split()[:1] == ["liq"]:  # a /liq step: `liq long`, `61234 at 10%`
+    elif direction.lower().split()[:1] == ["liq"]:  # a /liq step: `liq long 61234` and its level
         return _liq_line(number, symbol, direction, level, note, expiry, silent)
     elif direction.lower() == "move":
         args += level.split()
@@ -171,12 +171,13 @@ def _line(number: int, row: list[str]) -> Line:
 
 
 def _liq_line(number: int, symbol: str, direction: str, level: str, note: str, expiry: str, silent: str) -> Line:
-    """One /liq step: the repeating mark-price alert /liq makes for it, with its liquidation price."""
+    """One /liq step: the repeating mark-price alert /liq makes for it, at its level, with its
+    liquidation price (`liq long 61234`, read as /liq reads those words)."""
     try:
-        liq = parse_liq([symbol, *direction.split()[1:], *level.split()])
-        if len(liq.steps) != 1:  # one line, one step (without `at`, /liq's three)
+        liq = parse_liq([symbol, *direction.split()[1:]])
+        step = parse_level(level)
+        if (step <= liq.liquidation) if liq.long else (step >= liq.liquidation):  # a warning before liquidation
             raise CommandError("liq_usage")
-        step = step_level(liq.long, liq.liquidation, liq.steps[0])
         args = [symbol, "mark", "below" if liq.long else "above", f"{step:f}", "every", _duration(LIQ_REPEAT_SECONDS)]
         args += ["until", expiry] if expiry else []
         args += ["silent"] if silent.lower() in _YES else []

@@ -90,6 +90,8 @@ async def start_work(application: Application, still_working: Callable[[], Await
     # collector's full passes, which the garbage of many open Mini Apps triggers every few seconds.
     # They then scan only what came later: a pause of 5-15 ms instead of 120-150 ms that would
     # stretch the tick it lands in (benchmarks/webapp.py, docs/webapp.md). stop_work unfreezes.
+    # Collected first, so that no garbage of the start-up is pinned for as long as the work runs.
+    gc.collect()
     gc.freeze()
 
 

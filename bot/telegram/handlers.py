@@ -250,6 +250,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if action in (DELETE, NOTICE_DELETE):
         changed = await alerts_service.delete(chat.id, alert_id)
         answer = t.deleted_short(alert_id)
+        if changed is not None and changed.liquidation is not None:  # its whole /liq watch went
+            answer = FuturesTexts(t.lang).liq_deleted(changed.id, changed.symbol, changed.liquidation)
     elif action in (REARM, NOTICE_REARM):
         changed = await alerts_service.rearm(chat.id, alert_id)
         later = changed is not None and changed.state is AlertState.ARMING and changed.rearm_level is not None

@@ -13,9 +13,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import TypeVar
 
 T = TypeVar("T")
+
+# The tick a request (one aiohttp task) has already waited for: it waits once per tick, so the wait
+# at its start and the one at the database gate together stay within `max_wait`.
+_waited_for: ContextVar[int] = ContextVar("quiet_waited_for", default=0)
 
 
 class TickQuiet:
@@ -23,6 +28,7 @@ class TickQuiet:
         self.max_wait = max_wait
         self._idle = asyncio.Event()
         self._idle.set()
+        self._tick = 0  # the number of the tick in progress, or of the last one
 
     @property
     def ticking(self) -> bool:
@@ -31,6 +37,7 @@ class TickQuiet:
     def around(self, work: Callable[[], Awaitable[T]]) -> Callable[[], Awaitable[T]]:
         """`work` (the tick) announced: the API holds back until it returns or raises."""
         async def announced() -> T:
+            self._tick += 1
             self._idle.clear()
             try:
                 return await work()
@@ -39,9 +46,11 @@ class TickQuiet:
         return announced
 
     async def wait(self) -> None:
-        """Returns at once between ticks; during one, when it ends or after `max_wait` seconds."""
-        if self._idle.is_set():
+        """Returns at once between ticks; during one, when it ends or after `max_wait` seconds, once
+        per request and tick (a request that already waited for this tick goes on)."""
+        if self._idle.is_set() or _waited_for.get() == self._tick:
             return
+        _waited_for.set(self._tick)
         try:
             await asyncio.wait_for(self._idle.wait(), self.max_wait)
         except asyncio.TimeoutError:

@@ -25,6 +25,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
+from collections.abc import Callable
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -75,6 +76,7 @@ class _Client:
     combined: bool
     retired: bool
     streams: set[str] = field(default_factory=set)
+    ever: set[str] = field(default_factory=set)  # every stream it subscribed, even if unsubscribed since
     sent: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # name -> bar state last sent
     muted: set[str] = field(default_factory=set)  # subscribed but stuck: nothing is sent until resubscribed
     quiet: bool = False  # the whole connection stuck (a proxy that buffers, a broken server)
@@ -107,6 +109,7 @@ class FakeStreams:
     _bars: dict[str, dict[int, Bar]] = field(default_factory=dict)  # symbol -> minute start -> bar
     _trade_ids: int = 0
     _clients: list[_Client] = field(default_factory=list)
+    connections: list[_Client] = field(default_factory=list)  # every connection since start, open or closed
     _server: Server | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -182,6 +185,10 @@ class FakeStreams:
         """What the open connections read for wicks: every stream but the mark price one."""
         return self.all_streams() - set(MARK_STREAMS)
 
+    def connections_that_read(self, wanted: Callable[[str], bool]) -> int:
+        """How many connections since start subscribed a stream `wanted` accepts (open or closed)."""
+        return sum(1 for client in self.connections if any(wanted(name) for name in client.ever))
+
     def connections_reading(self, stream: str) -> int:
         return sum(1 for streams in self.subscriptions() if stream in streams)
 
@@ -235,6 +242,7 @@ class FakeStreams:
         path = ws.request.path.split("?")[0]  # type: ignore[union-attr]
         client = _Client(ws, path, PATHS[path], path in RETIRED)
         self._clients.append(client)
+        self.connections.append(client)
         pusher = asyncio.get_running_loop().create_task(self._push(client))
         marker = asyncio.get_running_loop().create_task(self._push_marks(client))
         await self._notify()
@@ -290,6 +298,7 @@ class FakeStreams:
                 await self._error(client, request_id, 2, f"Invalid request: too many streams (at most {MAX_STREAMS} a connection)")
                 return
             client.streams.update(params)
+            client.ever.update(params)
             for name in params:
                 client.muted.discard(name)
                 client.sent.pop(name, None)  # a fresh subscription gets the current bar

@@ -69,12 +69,15 @@
   }
 
   function deleteAlert(alert) {
-    confirmAsk(say("deleteAsk", { id: alert.id, symbol: alert.symbol, level: alert.kind === "level" ? alert.level : describe(alert) }))
+    // A /liq step ends with its whole watch (every step), as /delete does in chat: say so first.
+    var watch = alert.kind === "liq";
+    confirmAsk(say(watch ? "deleteWatchAsk" : "deleteAsk",
+                   { id: alert.id, symbol: alert.symbol, level: alert.kind === "level" ? alert.level : describe(alert) }))
       .then(function (ok) {
         if (!ok) { return null; }
         return api("DELETE", "alerts/" + alert.id).then(function () {
           haptic("success");
-          toast(say("deleted", { id: alert.id }), false);
+          toast(say(watch ? "watchDeleted" : "deleted", { id: alert.id, symbol: alert.symbol }), false);
           return refresh();
         });
       }).catch(fail);
