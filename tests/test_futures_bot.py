@@ -103,7 +103,7 @@ async def test_a_mark_alert_fires_on_the_mark_price_only_and_says_so_with_the_la
     assert len(fired(telegram)) == 1
     streams.marks.set("BTCUSDT", "70010.5")
     message = await telegram.wait_for_message(USER, "mark price rose")
-    assert "BTCUSDT mark price rose to 70010.50000000 (your level 70000, alert #2)" in message.plain
+    assert "BTCUSDT mark price rose to 70010.50 (your level 70000, alert #2)" in message.plain
     assert "Last price: 70500.0" in message.plain and "hedge" in message.plain
     assert [b["text"] for b in message.buttons()][:3] == ["😴 Snooze 1 h", "🔁 Re-arm", "🗑 Delete"]
     await ticks_pass(alerts, 3)
@@ -132,7 +132,7 @@ async def test_an_index_alert_watches_the_index_price(
     assert fired(telegram) == []
     streams.marks.set("ETHUSDT", "2390", index="2399.5")
     message = await telegram.wait_for_message(USER, "index price fell")
-    assert "ETHUSDT index price fell to 2399.50000000 (your level 2400, alert #1)" in message.plain
+    assert "ETHUSDT index price fell to 2399.50 (your level 2400, alert #1)" in message.plain
 
 
 async def test_mark_prices_older_than_stale_after_never_fire(
@@ -172,13 +172,13 @@ async def test_price_shows_last_mark_index_funding_and_time_to_the_next_funding(
     text = (await telegram.wait_for_message(USER, "BTCUSDT: ")).plain
     lines = text.splitlines()
     assert lines[0] == "BTCUSDT: 70100.5"
-    assert lines[1].strip() == "mark 70090.12000000 · index 70080.01000000"
+    assert lines[1].strip() == "mark 70090.12 · index 70080.01"
     assert lines[2].strip().startswith("funding 0.0125% every 8h, next in ")
     assert "no funding (a delivery contract)" in text
     assert "funding 0.01% every 4h" in text
     await telegram.user_sends(USER + 1, "/price BTCUSDT", language_code="zh-hans")
     zh = (await telegram.wait_for_message(USER + 1, "标记")).plain
-    assert "标记 70090.12000000 · 指数 70080.01000000" in zh and "资金费率 0.0125%，每 8 小时" in zh
+    assert "标记 70090.12 · 指数 70080.01" in zh and "资金费率 0.0125%，每 8 小时" in zh
 
 
 async def test_alerts_list_export_and_import_know_mark_and_index_alerts(
@@ -290,10 +290,10 @@ async def test_liq_warns_once_per_step_as_the_mark_nears_the_liquidation_price(
     await telegram.user_sends(USER, "/liq BTCUSDT long 60000")
     created = (await telegram.wait_for_message(USER, "Watching")).plain
     assert "BTCUSDT long, liquidation price 60000" in created and "#1 (10%), #2 (5%), #3 (2%)" in created
-    assert "Mark price now 70000.00000000 (16.67% away)" in created
+    assert "Mark price now 70000.00 (16.67% away)" in created
     streams.marks.set("BTCUSDT", "65900")  # within 10 %
     first = (await telegram.wait_for_message(USER, "⚠️")).plain
-    assert "BTCUSDT mark price 65900.00000000 is 9.83% from your liquidation price 60000 (long, alert #1)" in first
+    assert "BTCUSDT mark price 65900.00 is 9.83% from your liquidation price 60000 (long, alert #1)" in first
     await ticks_pass(ticker, 3)
     assert len([m for m in telegram.messages_to(USER) if "⚠️" in m.plain]) == 1  # each step once
     streams.marks.set("BTCUSDT", "61000")  # within 5 % and 2 %

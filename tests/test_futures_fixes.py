@@ -63,7 +63,7 @@ async def test_a_tick_with_only_last_price_alerts_runs_no_futures_statement_and_
     await telegram.user_sends(USER, "/alert BTCUSDT mark 70000")
     await telegram.wait_for_message(USER, "✅ Alert #2")
     streams.marks.set("BTCUSDT", "70010.5")
-    await telegram.wait_for_message(USER, "BTCUSDT mark price rose to 70010.50000000", timeout=3)
+    await telegram.wait_for_message(USER, "BTCUSDT mark price rose to 70010.50", timeout=3)
     assert futures_statements  # its source is stepped now
 
 
@@ -125,7 +125,7 @@ async def test_the_guided_alert_shows_a_relative_level_on_the_mark_price_as_it_i
     await telegram.user_sends(USER, "+5%")
     confirm = await telegram.wait_for_message(USER, "Create this alert?")
     assert "rises to ≥ 67200" in confirm.plain  # from the last price
-    assert "On the mark price (now 64010.00000000): rises to ≥ 67210.50000000" in confirm.plain
+    assert "On the mark price (now 64010.00): rises to ≥ 67210.50" in confirm.plain
     await telegram.press_button(confirm, "gc:mark")
     created = (await telegram.wait_for_message(USER, "✅ Alert")).plain
     assert "rises to ≥ 67210.5" in created and "Watches the mark price" in created, created

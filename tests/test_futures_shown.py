@@ -50,13 +50,13 @@ async def test_alerts_measures_a_mark_alert_from_the_mark_price_and_lists_the_cl
     await command(telegram, "/alert BTCUSDT funding above 0.05%", "✅ Alert #4")
     listed = await command(telegram, "/alerts", "Your alerts")
     lines = listed.split("\n")
-    assert "#2 BTCUSDT mark price rises to ≥ 72000 · +1.41% from mark price 71000.00000000" in lines
-    assert "#3 BTCUSDT index price falls to ≤ 70000 · -1.27% from index price 70900.00000000" in lines
+    assert "#2 BTCUSDT mark price rises to ≥ 72000 · +1.41% from mark price 71000.00" in lines
+    assert "#3 BTCUSDT index price falls to ≤ 70000 · -1.27% from index price 70900.00" in lines
     assert "#4 BTCUSDT funding rate rises to ≥ 0.05 · now 0.01%" in lines
     assert "#1 ETHUSDT rises to ≥ 2550 · +2.00% from 2500.00" in lines
     await command(telegram, "/liq BTCUSDT long 61234 at 10%", "Watching")
     listed = await command(telegram, "/alerts", "Your alerts")
-    assert "#5 BTCUSDT mark price falls to ≤ 67357.4 · ⚠️ liquidation price 61234 · -5.13% from mark price 71000.00000000" \
+    assert "#5 BTCUSDT mark price falls to ≤ 67357.4 · ⚠️ liquidation price 61234 · -5.13% from mark price 71000.00" \
         in listed  # a /liq step says what it warns of
     lines = [line for line in listed.split("\n") if not line.startswith("#5")]
     order = [line.split()[0] for line in lines if line.startswith("#")]
@@ -87,10 +87,10 @@ async def test_edit_of_a_mark_alert_names_the_price_it_watches(
     await command(telegram, "/alert BTCUSDT index 72000", "✅ Alert #2")
     edited = await command(telegram, "/edit 1 70500", "moved")
     assert "Alert #1 moved: BTCUSDT mark price falls to ≤ 70500" in edited
-    assert "Watches the mark price, now 71000.00000000." in edited
+    assert "Watches the mark price, now 71000.00." in edited
     edited = await command(telegram, "/edit 2 73000", "moved")
     assert "moved: BTCUSDT index price rises to ≥ 73000" in edited
-    assert "Watches the index price, now 70900.00000000." in edited
+    assert "Watches the index price, now 70900.00." in edited
     await command(telegram, "/language zh", "中文")
     edited = await command(telegram, "/edit 1 70400", "#1")
     assert "标记价格" in edited
@@ -164,7 +164,7 @@ async def test_export_and_import_round_trip_every_kind_and_an_imported_liq_step_
     assert again.document == exported.document  # every kind, its options, and the /liq steps as they were
     streams.marks.set("ETHUSDT", "2900")  # within 3.5 % of the short's liquidation price (2895)
     warning = await telegram.wait_for_message(USER + 1, "⚠️")
-    assert "ETHUSDT mark price 2900.00000000 is 3.33% from your liquidation price 3000 (short" in warning.plain
+    assert "ETHUSDT mark price 2900.00 is 3.33% from your liquidation price 3000 (short" in warning.plain
 
 
 def test_the_mini_app_words_the_new_kinds_in_english_and_chinese() -> None:

@@ -315,8 +315,8 @@ async def test_mark_index_funding_and_liq_alerts_show_for_what_they_are_and_a_ma
             def item(alert_id: int):  # type: ignore[no-untyped-def]
                 return page.locator(f"#symbol-alerts li[data-alert='{alert_id}']")
 
-            await expect(item(1)).to_contain_text("mark price rises to ≥ 72000 · +1.41% from mark price 71000.00000000")
-            await expect(item(2)).to_contain_text("index price falls to ≤ 70000 · -1.27% from index price 70900.00000000")
+            await expect(item(1)).to_contain_text("mark price rises to ≥ 72000 · +1.41% from mark price 71000.00")
+            await expect(item(2)).to_contain_text("index price falls to ≤ 70000 · -1.27% from index price 70900.00")
             await expect(item(4)).to_contain_text("funding rate rises to ≥ 0.05% · now 0.01%")
             await expect(item(5)).to_contain_text("funding reminder 15m before")
             await expect(item(6)).to_contain_text("liquidation warning (liquidation price 61234)")

@@ -73,7 +73,15 @@ def _positive(value: Any) -> Decimal:
     price = parse_price(value)
     if price is None:
         raise ValueError(f"not a price: {value!r}")
-    return price
+    return tidy(price)
+
+
+def tidy(price: Decimal) -> Decimal:
+    """Binance writes mark and index prices with 8 decimals ("65900.00000000"): the same number
+    without the zeros past the second decimal (65900.00, 11794.15, 0.00001237), as people read it."""
+    short = price.normalize()
+    exponent = short.as_tuple().exponent
+    return short.quantize(Decimal("0.01")) if isinstance(exponent, int) and exponent > -2 else short
 
 
 def parse_stream_entry(entry: Any, received_at: float) -> tuple[str, MarkPrice]:
