@@ -36,6 +36,7 @@ from bot.notify import placement
 from bot.notify.batching import Delivery, plan_rounds
 from bot.notify.notices import notification_keyboard
 from bot.notify.pacing import Pacer, retry_seconds
+from bot.notify.sent_marks import SentMarks
 from bot.notify.transport import BotApiClient
 from bot.storage.store import AlertStore
 from bot.texts.webapp import WebAppTexts
@@ -49,11 +50,6 @@ MAX_BACKOFF = 60.0
 # Requests in flight at once: the pacer decides when each starts; this only bounds the sockets
 # (1,000 a second paid, at tens of milliseconds each).
 CONCURRENCY = 100
-# Sent marks (SentMarks): a mark waits at most this long for others to share its transaction, or
-# until this many are waiting: in a paid burst, 10 writes a second instead of one every few ms
-# with 32 marks each (SQLite: 1.6 ms of CPU per write of 32, 3.4 ms per write of 200).
-MARKS_WAIT = 0.1  # seconds
-MARKS_BATCH = 200
 # How Telegram names a refused paid broadcast: 400 "Bad Request: BALANCE_TOO_LOW" when the bot's
 # Stars run out (the error Stars payments answer with), or a description naming the feature.
 PAID_REFUSALS = ("balance_too_low", "paid broadcast", "allow_paid_broadcast", "stars")
@@ -68,73 +64,6 @@ class Outcome(enum.Enum):
     DONE = "done"  # sent, or dropped for good
     BLOCKED = "blocked"  # the chat refuses us: its other messages are dropped too
     RETRY = "retry"  # keep pending, stop this flush, try again after a pause
-
-
-class SentMarks:
-    """Writes "sent" marks in the background: everything accepted since the last write, in one
-    transaction, at most `wait` seconds after the first of them (sooner when `batch` are waiting,
-    or nothing more is on its way: `now()`). `drain()` before reading the outbox again, so nothing
-    accepted is read as pending."""
-
-    def __init__(self, store: AlertStore, *, wait: float = MARKS_WAIT, batch: int = MARKS_BATCH) -> None:
-        self._store = store
-        self._wait = wait
-        self._batch = batch
-        self._queue: list[tuple[tuple[int, ...], int]] = []
-        self._task: asyncio.Task[None] | None = None
-        self._hurry = asyncio.Event()  # write what is queued now: a full batch, or drain()
-        self._draining = False
-
-    def add(self, outbox_ids: tuple[int, ...], telegram_message_id: int) -> None:
-        self._queue.append((outbox_ids, telegram_message_id))
-        if self._task is None or self._task.done():
-            if self._task is not None and not self._task.cancelled():
-                self._task.exception()  # a failed write's marks are queued again; this one writes them
-            self._task = asyncio.create_task(self._write(), name="outbox-marks")
-        elif len(self._queue) >= self._batch:
-            self._hurry.set()
-
-    def now(self) -> None:
-        self._hurry.set()
-
-    async def _write(self) -> None:
-        while self._queue:
-            if len(self._queue) < self._batch:
-                try:  # others accepted meanwhile share the transaction
-                    async with asyncio.timeout(self._wait):
-                        await self._hurry.wait()
-                except TimeoutError:
-                    pass
-            if not self._draining:
-                self._hurry.clear()
-            batch, self._queue = self._queue, []
-            try:
-                await self._store.mark_sent_many(batch)
-            except Exception:
-                self._queue[:0] = batch  # kept for drain(), which tries again and reports
-                raise
-
-    async def drain(self) -> None:
-        """Returns once every mark so far is committed; raises if the database refuses them."""
-        self._draining = True
-        self._hurry.set()  # no waiting for more
-        try:
-            if self._task is not None:
-                task, self._task = self._task, None
-                try:
-                    await task
-                except Exception:  # the same marks are written again just below
-                    pass
-            if self._queue:
-                batch, self._queue = self._queue, []
-                try:
-                    await self._store.mark_sent_many(batch)
-                except Exception:
-                    self._queue[:0] = batch
-                    raise
-        finally:
-            self._draining = False
-            self._hurry.clear()
 
 
 class OutboxSender:
