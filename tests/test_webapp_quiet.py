@@ -15,18 +15,10 @@ from bot.runtime.compose import QUIET_MAX_WAIT
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.rest import FakeBinanceRest
 from tests.fakes.telegram import FakeTelegram
-from tests.test_webapp_api import call
+from tests.test_webapp_api import call, rest  # noqa: F401 (the fake REST server fixture)
 from tests.webapp_support import AppServer, serve_app
 
 USER = 1001
-
-
-@pytest.fixture
-async def rest(exchange: FakeExchange) -> AsyncIterator[FakeBinanceRest]:
-    fake = FakeBinanceRest(prices=exchange.prices)
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture
