@@ -19,7 +19,6 @@ import json
 import logging
 import random
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -341,8 +340,3 @@ class MarkPrices:
                 await asyncio.sleep(min(60.0, self.options.funding_info_every))
                 continue
             await asyncio.sleep(self.options.funding_info_every)
-
-
-def marks_by_source(marks: Mapping[str, MarkPrice]) -> dict[str, dict[str, Decimal]]:
-    """{"mark": {symbol: mark}, "index": {symbol: index}}: the prices mark and index alerts watch."""
-    return {"mark": {s: m.mark for s, m in marks.items()}, "index": {s: m.index for s, m in marks.items()}}

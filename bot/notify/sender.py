@@ -39,8 +39,7 @@ from bot.notify.pacing import Pacer, retry_seconds
 from bot.notify.sent_marks import SentMarks
 from bot.notify.transport import BotApiClient
 from bot.storage.store import AlertStore
-from bot.texts.webapp import WebAppTexts
-from bot.webapp.links import AppLinks
+from bot.webapp.links import AppLinks, open_chart_button
 from bot.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -212,8 +211,8 @@ class OutboxSender:
         params: dict[str, object] = {"chat_id": delivery.chat_id, "text": text, "parse_mode": "HTML"}
         rows = notification_keyboard(delivery.messages)
         links = self._app_links() if self._app_links is not None else None
-        if links is not None and delivery.messages:  # the Mini App's "Open chart" (issue 23), where allowed
-            button = links.button(WebAppTexts(delivery.messages[0].language).open_chart_button(), delivery.chat_id)
+        if delivery.messages:  # the Mini App's "Open chart" (issue 23), where allowed
+            button = open_chart_button(links, delivery.messages[0].language, delivery.chat_id)
             if button is not None:
                 rows.append([button.to_dict()])
         if rows:

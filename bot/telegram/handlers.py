@@ -29,7 +29,7 @@ from bot.telegram.buttons import (
 from bot.storage.alerts import AlertPage
 from bot.texts import Texts
 from bot.texts.edit import EditTexts
-from bot.alerts.editing import group_by_symbol
+from bot.alerts.editing import group_by_symbol, watched_price
 from bot.webapp.links import with_app_button
 from bot.telegram.topic_of import thread_of
 
@@ -100,11 +100,9 @@ async def _waiting(context: ContextTypes.DEFAULT_TYPE, t: Texts, resumed: Resume
     """The resumed alerts whose level was passed meanwhile: they wait for a new crossing."""
     if not resumed.waiting:
         return ""
-    last = await service(context).prices_or_none() or {}
-    sources = context.bot_data["parts"].ticker.source_prices()
-    now = {a.id: p for a in resumed.waiting
-           if (p := (last if a.price_source is PriceSource.LAST else sources.get(a.price_source, {})).get(a.symbol))
-           is not None}
+    alerts = service(context)
+    last, sources = await alerts.prices_or_none() or {}, alerts.source_prices()
+    now = {a.id: p for a in resumed.waiting if (p := watched_price(a, last, sources)) is not None}
     return t.resumed_waiting(resumed.waiting, now)
 
 
@@ -179,7 +177,7 @@ async def _render_page(
     except ExchangeError:
         prices = {}  # the list is still useful without distances
     # Grouped by symbol, the symbol whose alert is nearest the price it watches first, nearest first within it.
-    sources = context.bot_data["parts"].ticker.source_prices() if page.live else {}
+    sources = service(context).source_prices() if page.live else {}
     live = [alert for _, group in group_by_symbol(page.live, prices, sources) for alert in group]
     edits = EditTexts(t.lang)
     rows = [[InlineKeyboardButton(t.delete_button(a.id, a.symbol), callback_data=f"{DELETE}{a.id}:{after}"),

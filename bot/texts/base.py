@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 from bot.alerts.rules import Direction, distance_percent
 from bot.i18n import DEFAULT, N_, translator
+from bot.alerts.editing import source_of
+from bot.sources import PriceSource
 
 COMMANDS: list[tuple[str, str]] = [
     ("alert", N_("Alert when a price reaches a level")),
@@ -173,7 +175,7 @@ class TextsBase:
         return text
 
     def _line(self, alert: AlertLike) -> str:
-        if getattr(getattr(alert, "price_source", None), "value", "") == "before":  # a funding reminder
+        if source_of(alert) is PriceSource.FUNDING_BEFORE:  # a funding reminder
             return f"#{alert.id} {escape(alert.symbol)} " + self._("funding reminder {lead} before").format(
                 lead=duration(float(alert.level)))
         return (f"#{alert.id} {escape(alert.symbol)}{self._source(alert)} "
@@ -181,7 +183,7 @@ class TextsBase:
 
     def _source(self, alert: object) -> str:
         """" mark price" or " index price" for an alert on that price (docs/futures.md); "" for the last price."""
-        source = getattr(getattr(alert, "price_source", None), "value", "last")
+        source = source_of(alert).value
         if source == "mark":
             return " " + self._("mark price")
         if source == "index":

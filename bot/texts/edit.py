@@ -11,6 +11,7 @@ from html import escape
 
 from bot.i18n import N_
 from bot.texts import AlertLike, Texts, price
+from bot.alerts.editing import source_of
 
 EDIT_USAGE = {
     "edit_usage": N_("Tell me which alert and its new level, e.g. <code>/edit 12 71000</code>, "
@@ -34,7 +35,7 @@ class EditTexts(Texts):
     def alert_edited(self, alert: AlertLike, current: Decimal, passed: bool) -> str:
         """The answer to an edit: where the alert is now, and, when its level is already passed,
         that it waits for the next crossing."""
-        source = getattr(getattr(alert, "price_source", None), "value", "last")
+        source = source_of(alert).value
         funding = source == "funding"  # its level and `current` are rates in %
         text = self._("✏️ Alert <b>#{id}</b> moved: {symbol} {target}").format(
             id=alert.id, symbol=escape(alert.symbol) + self._source(alert),

@@ -9,6 +9,8 @@ from decimal import Decimal
 from html import escape
 
 from bot.texts.base import AlertLike, price, moment, TextsBase
+from bot.alerts.editing import source_of
+from bot.sources import PriceSource
 
 
 class PriceTexts(TextsBase):
@@ -56,8 +58,8 @@ class PriceTexts(TextsBase):
         if crossed is not None:  # (alert id, price, when) of the notification's crossing
             lines.append(self._("🔔 #{id} crossed {price} at {moment}").format(
                 id=crossed[0], price=price(crossed[1]), moment=moment(crossed[2], self.zone)))
-        sources = {getattr(getattr(a, "price_source", None), "value", "last") for a in alerts}
-        if sources & {"mark", "index"}:  # the picture draws them dotted, labelled M / I
+        sources = {source_of(a) for a in alerts}
+        if sources & {PriceSource.MARK, PriceSource.INDEX}:  # the picture draws them dotted, labelled M / I
             lines.append(self._("┈ Dotted lines: levels on the mark price (M) or the index price (I)."))
         for alert in alerts:
             line = f"#{alert.id}{self._source(alert)} {self._target(alert.direction, alert.level, alert.window_seconds)}"

@@ -33,10 +33,11 @@ def alert_facts(alert: Alert, price: Decimal | None, sources: Sources | None = N
     """One alert as the page reads it: a move alert's `level` is its size in %, a funding alert's
     a rate in %, a reminder's its lead in seconds. `price` is the symbol's last price; `watched`
     the figure the alert compares with (the mark or index price for those), `distance` from it."""
-    watched = watched_price(alert, {alert.symbol: price} if price is not None else {}, sources)
+    last = {alert.symbol: price} if price is not None else {}
+    watched = watched_price(alert, last, sources)
     if watched is not None and alert.price_source is PriceSource.FUNDING:
         watched = watched.normalize() if watched else Decimal(0)  # 0.0100000000 -> 0.01 (a rate in %)
-    distance = closeness(alert, {alert.symbol: price} if price is not None else {}, sources)
+    distance = closeness(alert, last, sources)
     signed = None
     if distance is not None and watched is not None:
         signed = distance if alert.level >= watched else -distance

@@ -48,10 +48,16 @@ async def set_menu_button(bot: Bot, url: str, text: str) -> None:
         log.warning("cannot set the Mini App menu button: %s", exc)
 
 
+def open_chart_button(links: AppLinks | None, lang: str, chat_id: int,
+                      symbol: str | None = None) -> InlineKeyboardButton | None:
+    """The "Open chart" button for this chat, in its language; None where it may have none."""
+    return links.button(WebAppTexts(lang).open_chart_button(), chat_id, symbol) if links is not None else None
+
+
 def with_app_button(markup: InlineKeyboardMarkup | None, links: AppLinks | None, lang: str, chat_id: int,
                     symbol: str | None = None) -> InlineKeyboardMarkup | None:
     """`markup` with an "Open chart" row at its end, where this chat may have one."""
-    button = links.button(WebAppTexts(lang).open_chart_button(), chat_id, symbol) if links is not None else None
+    button = open_chart_button(links, lang, chat_id, symbol)
     if button is None:
         return markup
     rows = [list(row) for row in markup.inline_keyboard] if markup is not None else []
